@@ -1,0 +1,57 @@
+// The rewriter: loads and checks pattern files, compiles their rules into matchers and rewrites UOp graphs.
+#pragma once
+#include "rewriter/rules.h"
+#include <functional>
+#include <llvm/Support/Error.h>
+
+namespace patgrad::rewriter {
+
+// library.cpp: every file, group, pass and typemap loaded, checked and resolved.
+struct Library {
+  std::vector<std::unique_ptr<SourceFile>> files;
+  std::vector<std::unique_ptr<Rule>> rules;
+  std::vector<std::unique_ptr<Group>> groups;
+  std::vector<std::unique_ptr<Pass>> passes; // in declaration order: the pipeline
+  std::map<std::string, std::map<DType, std::string>> typemaps;
+
+  const Group* group(std::string_view name) const;
+  const Pass* pass(std::string_view name) const;
+  Rule* rule(std::string_view name) const;
+};
+
+struct LoadOptions {
+  bool builtin = true;                  // the embedded patterns/*.pat
+  std::vector<std::string> dirs;        // every .pat file in these folders, after the built-ins
+  std::vector<std::string> files;       // these files, after the folders
+  bool use_env = true;                  // also PATGRAD_PATTERNS=dir1:dir2
+};
+// All diagnostics of all files in one error (each `file:line:col: error: ...` with the line and a caret).
+llvm::Expected<std::unique_ptr<Library>> load(const LoadOptions& opts);
+// Parses and checks text as if it were a file of that name (tests, `patgrad check`).
+llvm::Expected<std::unique_ptr<Library>> load_text(std::string name, std::string text, bool with_builtin = true);
+// The built-in library, loaded once per process (with PATGRAD_PATTERNS applied); exits with the diagnostics on error.
+const Library& builtin_library();
+
+// engine.cpp
+struct Firing {
+  const Rule* rule;
+  UOp before, after;
+};
+struct RewriteOptions {
+  std::vector<Firing>* trace = nullptr; // every firing, in order
+  bool stats = false;                   // per-rule attempts, hits and time in Rule
+};
+// Rewrites root with the pass's rules until none applies (or once per node for order=walk). Errors: the limit was
+// reached, or a cycle (the message names the pass and the rules that took part).
+llvm::Expected<UOp> graph_rewrite(const UOp& root, const Pass& pass, const RewriteOptions& opts = {});
+// One rule on one node, every commutative order tried: the node it rewrites to, or nothing.
+std::optional<UOp> apply_rule(const Rule& rule, const UOp& node);
+// The pass named "sym" of the built-in library (symbolic.pat).
+UOp simplify(const UOp& root);
+
+// render.cpp: the text of the first render rule of group that matches node; placeholders take node names from
+// name_of and type names from the typemap named like the group.
+std::optional<std::string> render(const Library& lib, const Group& group, const UOp& node,
+                                  const std::function<std::string(const UOp&)>& name_of);
+
+} // namespace patgrad::rewriter

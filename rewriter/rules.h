@@ -1,0 +1,143 @@
+// The checked form of a pattern file: patterns, guards and results as trees the matcher, the fuzzer and the Z3
+// prover all walk. The checker (checker.cpp) builds these from the parser's AST; names are resolved to slots, ops
+// and dtypes here, so nothing downstream looks at a string.
+#pragma once
+#include "uops/uop.h"
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace patgrad::rewriter {
+
+using uops::DType;
+using uops::DTypeSet;
+using uops::Op;
+using uops::OpMask;
+using uops::UOp;
+
+struct SourceFile {
+  std::string name; // as shown in messages: "patterns/symbolic.pat" or the user's path
+  std::string text;
+};
+
+struct Loc {
+  const SourceFile* file = nullptr;
+  int line = 0, col = 0;
+  std::string str() const; // file:line:col
+};
+
+// A guard or computed value: `c1 > 0 && x.vmax < c2`, `c1 * c2`, `is_pow2(c)`.
+// Arithmetic on integers happens in the operands' dtype with uops::eval (wrapping at fixed width, checked on index),
+// so a guard means what the program will compute; an undefined step makes the guard false.
+struct Expr {
+  enum Kind {
+    INT,     // literal: ival; takes the dtype of the other operand (index alone)
+    FLOAT,   // literal: fval
+    BOOL,    // literal: ival
+    CAPTURE, // the node in slot; as a value: its constant (CONST) or its arg
+    FIELD,   // slot's field: VMIN, VMAX, VAL, DTYPE
+    DTYPE,   // a dtype name: dtype
+    UNARY,   // op: NEG, or the logical not (op = CMPEQ against false, see `logical_not`)
+    BINARY,  // op from the op table applied to the two values (comparisons give bool)
+    AND,     // && (short-circuit)
+    OR,      // ||
+    CALL,    // builtin: name resolved to `builtin`, args in kids
+  } kind;
+  Loc loc;
+  int64_t ival = 0;
+  double fval = 0;
+  int slot = -1;
+  enum Field { VMIN, VMAX, VAL, DTYPE_OF } field = VAL;
+  DType dtype = DType::index;
+  Op op = Op::ADD;
+  bool logical_not = false;
+  enum Builtin { IS_POW2, LOG2, GCD, DEFINED, EVAL, MIN, MAX, ABS, IS_CONST } builtin = IS_POW2;
+  std::vector<std::unique_ptr<Expr>> kids;
+};
+
+// A pattern: matches one node and, through src, its sources.
+struct Pat {
+  OpMask ops;                  // ops it matches; none set: any op (a capture or `_`)
+  DTypeSet dtypes = ~DTypeSet(0); // dtypes it matches
+  int dtype_var = -1;          // binds a dtype variable on first use and must equal it afterwards
+  int slot = -1;               // capture: binds on first use, must be the same node afterwards
+  bool any_src = true;         // written without a source list: sources are not looked at
+  std::vector<Pat> src;        // sources, in order
+  int rest = -1;               // `...rest`: slot for the remaining sources; -2: `...` anonymous
+  std::optional<uops::Value> literal; // `0`, `1.5`, `true`: a CONST with this value (compared in the node's dtype)
+  bool literal_is_float = false;      // `1.0` matches float CONSTs only; `1` matches ints, bools and floats equal to 1
+  const Expr* arg = nullptr;   // `[e]`: the node's arg must equal e (a literal) or binds the arg slot e names
+  Loc loc;
+};
+
+// A result: what a rule builds from the captures.
+struct Build {
+  enum Kind {
+    CAPTURE, // the node in slot
+    NODE,    // a new node: op, sources in src, arg from arg_expr
+    CONST,   // CONST[value] or a bare literal: value from value_expr
+    CHOOSE,  // choose(g, a, b): a if the guard value g holds, else b
+    HOOK,    // cpp::name(args): hook, args in src (a capture or CONST value each)
+    SPLICE,  // ...rest inside a source list: the captured sources
+  } kind;
+  Loc loc;
+  int slot = -1;
+  Op op = Op::SINK;
+  std::vector<Build> src;
+  std::unique_ptr<Expr> value_expr; // CONST value, CHOOSE guard, NODE arg
+  // the dtype of a NODE or CONST: given (`ADD<i32>`, `CONST<f32>[...]`), or the dtype of a capture or dtype variable,
+  // or bool, or (none of those) from the context: the parent's operand dtype
+  std::optional<DType> dtype;
+  int dtype_of_slot = -1;
+  int dtype_var = -1;
+  int hook = -1; // index into the hook table
+};
+
+enum class Domain { INDEX, WRAPPING, FLOAT_EXACT, FLOAT_RELAXED, MIXED };
+const char* domain_name(Domain d);
+
+struct Rule {
+  std::string name;
+  Loc loc;
+  Pat pattern;
+  std::unique_ptr<Expr> guard; // null: always
+  Build result;                // for render rules: unused (template instead)
+  std::string template_text;   // render rules: the text template
+  bool relaxed = false;        // floats: may differ in the last bits, signed zero and NaN payload
+  bool disabled = false;
+  int num_slots = 0, num_dtype_vars = 0;
+  std::vector<std::string> slot_names; // for messages and reproducers
+  bool uses_hook = false;
+  Domain domain = Domain::MIXED; // from the dtypes the pattern allows
+  // statistics, filled by the engine
+  mutable uint64_t attempts = 0, hits = 0, nanos = 0;
+};
+
+struct Group {
+  std::string name;
+  Loc loc;
+  bool render = false;
+  std::vector<Rule*> rules; // in match order, the extended groups' rules first
+};
+
+enum class Order { POST, PRE, WALK };
+struct Pass {
+  std::string name;
+  Loc loc;
+  std::vector<const Group*> groups;
+  Order order = Order::POST;
+  bool fixpoint = true;
+  uint64_t limit = 1'000'000; // rewrites per call before it stops with an error
+};
+
+// A registered C++ hook: called with the captured nodes, it returns a node or nothing ("no match").
+struct Hook {
+  std::string name;
+  int arity;
+  std::optional<UOp> (*fn)(llvm::ArrayRef<UOp> args);
+};
+const std::vector<Hook>& hooks();
+
+} // namespace patgrad::rewriter
