@@ -47,7 +47,7 @@ llvm::Expected<UOp> graph_rewrite(const UOp& root, const Pass& pass, const Rewri
 // One rule on one node, every commutative order tried: the node it rewrites to, or nothing.
 std::optional<UOp> apply_rule(const Rule& rule, const UOp& node);
 // The pass named "sym" of the built-in library (symbolic.pat).
-UOp simplify(const UOp& root);
+llvm::Expected<UOp> simplify(const UOp& root);
 
 // render.cpp: the text of the first render rule of group that matches node; placeholders take node names from
 // name_of and type names from the typemap named like the group.

@@ -39,21 +39,22 @@ struct Expr {
     CAPTURE, // the node in slot; as a value: its constant (CONST) or its arg
     FIELD,   // slot's field: VMIN, VMAX, VAL, DTYPE
     DTYPE,   // a dtype name: dtype
+    OP,      // an op name: op (compared with a capture's .op)
     UNARY,   // op: NEG, or the logical not (op = CMPEQ against false, see `logical_not`)
     BINARY,  // op from the op table applied to the two values (comparisons give bool)
     AND,     // && (short-circuit)
     OR,      // ||
     CALL,    // builtin: name resolved to `builtin`, args in kids
-  } kind;
+  } kind = INT;
   Loc loc;
   int64_t ival = 0;
   double fval = 0;
   int slot = -1;
-  enum Field { VMIN, VMAX, VAL, DTYPE_OF } field = VAL;
+  enum Field { VMIN, VMAX, VAL, DTYPE_OF, OP_OF } field = VAL;
   DType dtype = DType::index;
   Op op = Op::ADD;
   bool logical_not = false;
-  enum Builtin { IS_POW2, LOG2, GCD, DEFINED, EVAL, MIN, MAX, ABS, IS_CONST } builtin = IS_POW2;
+  enum Builtin { IS_POW2, LOG2, GCD, DEFINED, EVAL, MIN, MAX, ABS, IS_CONST, BEFORE } builtin = IS_POW2;
   std::vector<std::unique_ptr<Expr>> kids;
 };
 
@@ -81,7 +82,7 @@ struct Build {
     CHOOSE,  // choose(g, a, b): a if the guard value g holds, else b
     HOOK,    // cpp::name(args): hook, args in src (a capture or CONST value each)
     SPLICE,  // ...rest inside a source list: the captured sources
-  } kind;
+  } kind = CAPTURE;
   Loc loc;
   int slot = -1;
   Op op = Op::SINK;
@@ -91,6 +92,7 @@ struct Build {
   // or bool, or (none of those) from the context: the parent's operand dtype
   std::optional<DType> dtype;
   int dtype_of_slot = -1;
+  int op_of_slot = -1; // `op(x, y)` where op names a captured node: that node's op (and dtype)
   int dtype_var = -1;
   int hook = -1; // index into the hook table
 };
@@ -110,6 +112,7 @@ struct Rule {
   int num_slots = 0, num_dtype_vars = 0;
   std::vector<std::string> slot_names; // for messages and reproducers
   bool uses_hook = false;
+  bool nonlinear = false; // the pattern repeats a capture or binds a dtype variable
   Domain domain = Domain::MIXED; // from the dtypes the pattern allows
   // statistics, filled by the engine
   mutable uint64_t attempts = 0, hits = 0, nanos = 0;
@@ -130,6 +133,7 @@ struct Pass {
   Order order = Order::POST;
   bool fixpoint = true;
   uint64_t limit = 1'000'000; // rewrites per call before it stops with an error
+  mutable std::shared_ptr<struct Matcher> matcher; // compiled on first use
 };
 
 // A registered C++ hook: called with the captured nodes, it returns a node or nothing ("no match").

@@ -30,6 +30,26 @@ double round_float(DType d, double x) {
   }
 }
 
+// Rounding to odd: the exact value if it is a double, else its neighbouring double whose last bit is odd. Rounding
+// that again to a format at least two bits narrower (f32, bf16, f16) gives the correctly rounded result, where rounding
+// to nearest twice can land on a false tie. Takes the nearest double and the sign of its error (exact - nearest).
+double round_to_odd(double nearest, double error) {
+  if (error == 0 || std::isinf(nearest) || (std::bit_cast<uint64_t>(nearest) & 1)) return nearest;
+  return std::nextafter(nearest, error > 0 ? INFINITY : -INFINITY);
+}
+
+// a + b rounded to odd (Knuth's TwoSum gives the rounding error exactly).
+double add_to_odd(double a, double b) {
+  double s = a + b, bb = s - a;
+  return round_to_odd(s, (a - (s - bb)) + (b - bb));
+}
+
+// An integer (at most 2^64 in magnitude: Wide(nearest) is exact) rounded to odd.
+double wide_to_odd(Wide v) {
+  double nearest = double(v);
+  return round_to_odd(nearest, double(v - Wide(nearest)));
+}
+
 std::optional<Value> wide_result(DType d, Wide v) {
   if (d == DType::index && (v < dtype_min(d) || v > dtype_max(d))) return std::nullopt;
   return int_value(d, v);
@@ -101,7 +121,8 @@ std::optional<Value> eval_float(Op op, DType d, std::span<const Value> args) {
   case Op::MAX: return r(fmax_ieee(a, b));
   case Op::MIN: return r(fmin_ieee(a, b));
   case Op::POW: return r(std::pow(a, b));
-  case Op::MULACC: return r(std::fma(a, b, args[2].f));
+  case Op::MULACC: // a * b is exact in double for the narrower formats; the sum must not round twice to nearest
+    return r(d == DType::f64 ? std::fma(a, b, args[2].f) : add_to_odd(a * b, args[2].f));
   default: return std::nullopt;
   }
 }
@@ -122,7 +143,10 @@ std::optional<Value> cast(DType out, DType in, Value v) {
     Wide w = as_wide(in, v);
     return out == DType::index ? wide_result(out, w) : int_value(out, w);
   }
-  if (!is_float(in)) return float_value(out, double(as_wide(in, v)));
+  if (!is_float(in)) { // double(Wide) rounds once, to nearest: right for f64 only
+    Wide w = as_wide(in, v);
+    return float_value(out, out == DType::f64 ? double(w) : wide_to_odd(w));
+  }
   if (is_bool(out)) return int_value(out, v.f != 0);
   // float to int truncates; out of range or NaN is undefined, as LLVM's fptosi and fptoui
   double t = std::trunc(v.f);

@@ -1,4 +1,5 @@
 // Printing: s-expressions show everything; infix is the syntax `patgrad rewrite` reads, with Python's precedence.
+#include "uops/infix.h"
 #include "uops/uop.h"
 #include <cmath>
 #include <fmt/format.h>
@@ -6,47 +7,30 @@
 namespace patgrad::uops {
 namespace {
 
-// Python's precedence, loosest first.
-enum Prec { CMP = 1, BOR, BXOR, BAND, SHIFT, SUM, PRODUCT, UNARY, ATOM };
-
-Prec prec_of(Op op) {
-  switch (op) {
-  case Op::CMPLT: case Op::CMPLE: case Op::CMPEQ: case Op::CMPNE: return CMP;
-  case Op::OR: return BOR;
-  case Op::XOR: return BXOR;
-  case Op::AND: return BAND;
-  case Op::SHL: case Op::SHR: return SHIFT;
-  case Op::ADD: case Op::SUB: return SUM;
-  case Op::MUL: case Op::IDIV: case Op::MOD: return PRODUCT;
-  default: return ATOM;
-  }
-}
-
 bool is_const(const UOp& u, __int128 v) { return u->op == Op::CONST && is_int(u->dtype) && as_wide(u->dtype, u->value()) == v; }
 
 struct Infix {
   std::string out;
 
-  void child(const UOp& u, Prec min) {
-    if (prec(u) < min) {
-      out += '(';
-      node(u);
-      out += ')';
-    } else node(u);
+  void child(const UOp& u, Prec min) { prec(u) < min ? parenthesized(u) : node(u); }
+  void parenthesized(const UOp& u) {
+    out += '(';
+    node(u);
+    out += ')';
   }
 
   static Prec prec(const UOp& u) {
-    if (u->op == Op::CONST) return is_int(u->dtype) && u->value().i < 0 && is_signed(u->dtype) ? UNARY : ATOM;
-    if (u->op == Op::MUL && is_const(u->src[1], -1)) return UNARY;
-    return prec_of(u->op);
+    if (u->op == Op::CONST) return is_int(u->dtype) && u->value().i < 0 && is_signed(u->dtype) ? Prec::UNARY : Prec::ATOM;
+    if (u->op == Op::MUL && is_const(u->src[1], -1)) return Prec::UNARY;
+    return infix_prec(u->op);
   }
 
   void binary(const UOp& u, std::string_view sym) {
-    Prec p = prec_of(u->op);
+    Prec p = infix_prec(u->op);
     // comparisons chain in Python, so a comparison operand of a comparison needs parentheses
-    child(u->src[0], p == CMP ? Prec(p + 1) : p);
+    child(u->src[0], p == Prec::CMP ? tighter(p) : p);
     out += sym;
-    child(u->src[1], Prec(p + 1));
+    child(u->src[1], tighter(p));
   }
 
   void call(const UOp& u, std::string_view fn) {
@@ -67,21 +51,22 @@ struct Infix {
     case Op::MUL:
       if (is_const(u->src[1], -1)) {
         out += '-';
-        child(u->src[0], UNARY);
+        // -5 would read back as the literal -5, so a negated constant keeps its parentheses: -(5)
+        u->src[0]->op == Op::CONST ? parenthesized(u->src[0]) : child(u->src[0], Prec::UNARY);
         return;
       }
       break;
     case Op::ADD: {
       const UOp& b = u->src[1];
       if (b->op == Op::MUL && is_const(b->src[1], -1)) { // x + y*-1 reads x-y
-        child(u->src[0], SUM);
+        child(u->src[0], Prec::SUM);
         out += '-';
-        child(b->src[0], PRODUCT);
+        child(b->src[0], Prec::PRODUCT);
         return;
       }
       if (b->op == Op::CONST && is_signed(b->dtype) && as_wide(b->dtype, b->value()) < 0 &&
           as_wide(b->dtype, b->value()) != dtype_min(b->dtype)) {
-        child(u->src[0], SUM);
+        child(u->src[0], Prec::SUM);
         out += '-';
         out += format_wide(-as_wide(b->dtype, b->value()));
         return;

@@ -56,6 +56,30 @@ llvm::DenseSet<Node*, NodeInfo>& table() {
 
 bool arity_ok(Op op, size_t n) { return op_info(op).arity < 0 || size_t(op_info(op).arity) == n; }
 
+// A CONST holds its value as eval produces it (wrapped to the width, rounded to the format): else one value could
+// intern as two nodes, and eval would compute on a value the dtype cannot hold.
+bool is_canonical(DType d, Value v) {
+  if (is_float(d)) return v.i == 0 && float_value(d, v.f) == v;
+  return std::bit_cast<uint64_t>(v.f) == 0 && int_value(d, as_wide(d, v)) == v;
+}
+
+std::string leaf_reason(Op op, DType dtype, const Arg& arg) {
+  const OpInfo& info = op_info(op);
+  if (op == Op::CONST && !std::holds_alternative<Value>(arg)) return "CONST needs a value";
+  if (op == Op::DEFINE_VAR && (!std::holds_alternative<Var>(arg) || !is_int(dtype))) return "DEFINE_VAR needs bounds";
+  if (op != Op::SINK && !(info.operands & bit(dtype)))
+    return fmt::format("{} is not defined on {}", info.name, name(dtype));
+  if (op == Op::CONST && !is_canonical(dtype, std::get<Value>(arg)))
+    return fmt::format("CONST of {} holds {{i: {}, f: {}}}, not a {} value", name(dtype), std::get<Value>(arg).i,
+                       std::get<Value>(arg).f, name(dtype));
+  if (op == Op::DEFINE_VAR) {
+    const Var& v = std::get<Var>(arg);
+    if (std::max<__int128>(v.min, dtype_min(dtype)) > std::min<__int128>(v.max, dtype_max(dtype)))
+      return fmt::format("DEFINE_VAR {}[{}..{}] holds no {} value", v.name, v.min, v.max, name(dtype));
+  }
+  return "";
+}
+
 } // namespace
 
 std::string invalid_reason(Op op, DType dtype, llvm::ArrayRef<UOp> src, const Arg& arg) {
@@ -66,11 +90,7 @@ std::string invalid_reason(Op op, DType dtype, llvm::ArrayRef<UOp> src, const Ar
     if (!s) return fmt::format("{} has a null source", info.name);
   auto dt = [](DType d) { return std::string(name(d)); };
   switch (info.typing) {
-  case Typing::LEAF:
-    if (op == Op::CONST && !std::holds_alternative<Value>(arg)) return "CONST needs a value";
-    if (op == Op::DEFINE_VAR && (!std::holds_alternative<Var>(arg) || !is_int(dtype))) return "DEFINE_VAR needs bounds";
-    if (op != Op::SINK && !(info.operands & bit(dtype))) return fmt::format("{} is not defined on {}", info.name, dt(dtype));
-    return "";
+  case Typing::LEAF: return leaf_reason(op, dtype, arg);
   case Typing::SAME:
     if (!(info.operands & bit(dtype))) return fmt::format("{} is not defined on {}", info.name, dt(dtype));
     for (const UOp& s : src)
@@ -80,10 +100,12 @@ std::string invalid_reason(Op op, DType dtype, llvm::ArrayRef<UOp> src, const Ar
     if (dtype != DType::bool_) return fmt::format("{} produces bool, not {}", info.name, dt(dtype));
     if (src[0]->dtype != src[1]->dtype)
       return fmt::format("{} compares {} with {}", info.name, dt(src[0]->dtype), dt(src[1]->dtype));
+    if (!(info.operands & bit(src[0]->dtype))) return fmt::format("{} is not defined on {}", info.name, dt(src[0]->dtype));
     return "";
   case Typing::SELECT:
     if (src[0]->dtype != DType::bool_) return fmt::format("{} needs a bool condition", info.name);
     if (src[1]->dtype != dtype || src[2]->dtype != dtype) return fmt::format("{} selects between other dtypes", info.name);
+    if (!(info.operands & bit(dtype))) return fmt::format("{} is not defined on {}", info.name, dt(dtype));
     return "";
   case Typing::CONVERT:
     if (dtype == DType::void_ || src[0]->dtype == DType::void_) return fmt::format("{} of void", info.name);

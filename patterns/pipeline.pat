@@ -1,0 +1,4 @@
+# The pipeline: every pass, in the order the compiler runs them. Each names its rule groups and how to traverse.
+
+# Index arithmetic to a canonical, simplified form; every later pass leans on it.
+pass sym = symbolic (order=post, fixpoint, limit=250000);

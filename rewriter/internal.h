@@ -1,0 +1,44 @@
+// Shared inside rewriter/: the declarations the checker resolves names against, and the run-time pieces of one rule
+// (matching, guard evaluation, result building) that the engine drives.
+#pragma once
+#include "rewriter/ast.h"
+#include "rewriter/rewriter.h"
+#include <llvm/ADT/StringMap.h>
+
+namespace patgrad::rewriter {
+
+// Names declared so far, across all files (one namespace, declaration before use).
+struct Scope {
+  llvm::StringMap<OpMask> opsets;
+  llvm::StringMap<DTypeSet> dtype_classes;
+  llvm::StringMap<std::pair<int, Loc>> hooks; // declared hook -> index into hooks()
+  llvm::StringMap<Group*> groups;
+  llvm::StringMap<Rule*> rules;
+  llvm::StringMap<std::string> rule_texts; // canonical text of each rule -> its name, for duplicates
+};
+
+// checker.cpp: one rule from its AST; errors go to diags and leave the rule unusable (returns null).
+std::unique_ptr<Rule> check_rule(const AstRule& ast, bool render, const Scope& scope, Diagnostics& diags);
+// An earlier rule with no guard whose pattern matches everything `later` matches.
+bool shadows(const Rule& earlier, const Rule& later);
+std::string canonical_text(const AstRule& ast);
+
+// match.cpp
+struct Bindings {
+  std::vector<UOp> nodes;                 // by slot
+  std::vector<std::vector<UOp>> lists;    // `...rest` slots
+  std::vector<std::optional<DType>> dtypes; // dtype variables
+  explicit Bindings(const Rule& r) : nodes(r.num_slots), lists(r.num_slots), dtypes(r.num_dtype_vars) {}
+};
+bool match(const Pat& pat, const UOp& node, Bindings& b);
+// The rule's guard and result on a successful match: the new node, or nothing (guard false, a hook said no, a
+// computed value undefined).
+std::optional<UOp> fire(const Rule& rule, Bindings& b, DType root);
+// Every commutative order of a pattern (capped), the original first.
+std::vector<Pat> commuted_variants(const Pat& pat, size_t cap = 16);
+// The ops a node matched by pat can have at its sources, for the early reject.
+OpMask required_src_ops(const Pat& pat);
+// The value of a guard-style expression: for render placeholders and tests.
+std::optional<uops::Value> eval_expr(const Expr& e, const Bindings& b, DType* dtype_out = nullptr);
+
+} // namespace patgrad::rewriter

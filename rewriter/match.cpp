@@ -1,0 +1,419 @@
+// One rule at run time: match its pattern against a node, evaluate its guard, build its result.
+#include "rewriter/internal.h"
+#include <cmath>
+#include <numeric>
+
+namespace patgrad::rewriter {
+namespace {
+
+using uops::Value;
+using Wide = __int128;
+
+bool literal_matches(const Pat& p, const UOp& node) {
+  DType d = node->dtype;
+  Value v = node->value();
+  if (uops::is_float(d)) return p.literal_is_float ? uops::same_value(d, uops::float_value(d, p.literal->f), v)
+                                                   : v.f == p.literal->f && !std::signbit(v.f);
+  if (p.literal_is_float) return false;
+  return uops::as_wide(d, v) == p.literal->i;
+}
+
+bool match_srcs(const Pat& pat, const UOp& node, Bindings& b) {
+  size_t n = pat.src.size();
+  if (pat.rest == -1 ? node->src.size() != n : node->src.size() < n) return false;
+  for (size_t i = 0; i < n; i++)
+    if (!match(pat.src[i], node->src[i], b)) return false;
+  if (pat.rest >= 0) b.lists[pat.rest].assign(node->src.begin() + n, node->src.end());
+  return true;
+}
+
+// A guard value: a number in a dtype (literals are index-typed and adopt the other operand's dtype), or a dtype.
+struct GVal {
+  DType dtype = DType::index;
+  Value v;
+  bool literal = false;
+  bool is_dtype = false;
+  std::optional<Op> op; // an op, to compare with another
+};
+
+bool truthy(const GVal& g) { return uops::is_float(g.dtype) ? g.v.f != 0 : g.v.i != 0; }
+
+Wide wide(const GVal& g) { return uops::as_wide(g.dtype, g.v); }
+
+GVal make_int(DType d, Wide w) { return GVal{d, uops::int_value(d, w)}; }
+
+// Converts a literal to the dtype of the value it meets.
+GVal adopt(const GVal& lit, DType d) {
+  if (uops::is_float(d)) return GVal{d, uops::float_value(d, uops::is_float(lit.dtype) ? lit.v.f : double(wide(lit)))};
+  return make_int(d, wide(lit));
+}
+
+// A total order on nodes that does not depend on addresses, so canonical forms are the same in every run.
+int node_order(const UOp& a, const UOp& b, int depth) {
+  if (a == b) return 0;
+  if (a->op != b->op) return a->op < b->op ? -1 : 1;
+  if (a->dtype != b->dtype) return a->dtype < b->dtype ? -1 : 1;
+  if (a->arg != b->arg) {
+    if (a->arg.index() != b->arg.index()) return a->arg.index() < b->arg.index() ? -1 : 1;
+    if (auto* v = std::get_if<uops::Var>(&a->arg)) return v->name < std::get<uops::Var>(b->arg).name ? -1 : 1;
+    if (auto* v = std::get_if<Value>(&a->arg)) {
+      Value w = std::get<Value>(b->arg);
+      return uops::is_float(a->dtype) ? (v->f < w.f ? -1 : 1) : (uops::as_wide(a->dtype, *v) < uops::as_wide(a->dtype, w) ? -1 : 1);
+    }
+    if (auto* i = std::get_if<int64_t>(&a->arg)) return *i < std::get<int64_t>(b->arg) ? -1 : 1;
+    if (auto* t = std::get_if<std::string>(&a->arg)) return *t < std::get<std::string>(b->arg) ? -1 : 1;
+  }
+  if (a->src.size() != b->src.size()) return a->src.size() < b->src.size() ? -1 : 1;
+  if (depth > 64) return 0; // too deep to tell apart: call them equal, and no rule reorders them
+  for (size_t i = 0; i < a->src.size(); i++)
+    if (int c = node_order(a->src[i], b->src[i], depth + 1)) return c;
+  return 0;
+}
+
+// Terms of a sum order by what they multiply, so that x and x*3 end up next to each other.
+int term_order(const UOp& a, const UOp& b) {
+  auto base = [](const UOp& u) { return u->op == Op::MUL && u->src[1]->op == Op::CONST ? u->src[0] : u; };
+  if (int c = node_order(base(a), base(b), 0)) return c;
+  return node_order(a, b, 0);
+}
+
+struct Evaluator {
+  const Bindings& b;
+
+  std::optional<GVal> operator()(const Expr& e) {
+    switch (e.kind) {
+    case Expr::INT: return GVal{DType::index, Value{e.ival, double(e.ival)}, true};
+    case Expr::FLOAT: return GVal{DType::f64, Value{0, e.fval}, true};
+    case Expr::BOOL: return GVal{DType::bool_, Value{e.ival, 0}};
+    case Expr::DTYPE: return GVal{e.dtype, {}, false, true};
+    case Expr::OP: return GVal{DType::index, {}, false, false, e.op};
+    case Expr::CAPTURE: return capture(b.nodes[e.slot]);
+    case Expr::FIELD: return field(e);
+    case Expr::UNARY: return unary(e);
+    case Expr::AND: case Expr::OR: {
+      auto a = (*this)(*e.kids[0]);
+      if (!a) return std::nullopt;
+      if (truthy(*a) == (e.kind == Expr::OR)) return GVal{DType::bool_, Value{e.kind == Expr::OR, 0}};
+      auto c = (*this)(*e.kids[1]);
+      if (!c) return std::nullopt;
+      return GVal{DType::bool_, Value{truthy(*c), 0}};
+    }
+    case Expr::BINARY: return binary(e.op, e);
+    case Expr::CALL: return call(e);
+    }
+    return std::nullopt;
+  }
+
+  static std::optional<GVal> capture(const UOp& u) {
+    if (u->op == Op::CONST) return GVal{u->dtype, u->value()};
+    if (auto* i = std::get_if<int64_t>(&u->arg)) return GVal{DType::index, Value{*i, 0}};
+    return std::nullopt;
+  }
+
+  std::optional<GVal> field(const Expr& e) {
+    const UOp& u = b.nodes[e.slot];
+    switch (e.field) {
+    case Expr::VMIN: case Expr::VMAX:
+      if (!uops::is_int(u->dtype) && !uops::is_bool(u->dtype)) return std::nullopt;
+      return make_int(u->dtype, e.field == Expr::VMIN ? u->vmin : u->vmax);
+    case Expr::VAL: return capture(u);
+    case Expr::DTYPE_OF: return GVal{u->dtype, {}, false, true};
+    case Expr::OP_OF: return GVal{DType::index, {}, false, false, u->op};
+    }
+    return std::nullopt;
+  }
+
+  std::optional<GVal> unary(const Expr& e) {
+    auto a = (*this)(*e.kids[0]);
+    if (!a || a->is_dtype) return std::nullopt;
+    if (e.logical_not) return GVal{DType::bool_, Value{!truthy(*a), 0}};
+    Value zero{};
+    auto r = uops::eval(Op::SUB, a->dtype, a->dtype, std::array{zero, a->v});
+    if (!r) return std::nullopt;
+    return GVal{a->dtype, *r, a->literal};
+  }
+
+  // Arithmetic in the operands' dtype; comparisons on the mathematical values.
+  std::optional<GVal> binary(Op op, const Expr& e) {
+    auto a = (*this)(*e.kids[0]), c = (*this)(*e.kids[1]);
+    if (!a || !c) return std::nullopt;
+    return apply(op, *a, *c);
+  }
+
+  static std::optional<GVal> apply(Op op, GVal a, GVal c) {
+    if (a.op || c.op) {
+      if (!(a.op && c.op) || (op != Op::CMPEQ && op != Op::CMPNE)) return std::nullopt;
+      return GVal{DType::bool_, Value{(*a.op == *c.op) == (op == Op::CMPEQ), 0}};
+    }
+    if (a.is_dtype || c.is_dtype) {
+      if (!(a.is_dtype && c.is_dtype) || (op != Op::CMPEQ && op != Op::CMPNE)) return std::nullopt;
+      return GVal{DType::bool_, Value{(a.dtype == c.dtype) == (op == Op::CMPEQ), 0}};
+    }
+    if (a.literal && !c.literal) a = adopt(a, c.dtype);
+    if (c.literal && !a.literal) c = adopt(c, a.dtype);
+    if (a.dtype != c.dtype) { // two captures of different dtypes: compare and compute exactly, as index
+      if (uops::is_float(a.dtype) || uops::is_float(c.dtype)) return std::nullopt;
+      a = make_int(DType::index, wide(a)), c = make_int(DType::index, wide(c));
+    }
+    bool literal = a.literal && c.literal;
+    if (uops::op_info(op).typing == uops::Typing::CMP) {
+      bool r;
+      if (uops::is_float(a.dtype)) r = uops::eval(op, DType::bool_, a.dtype, std::array{a.v, c.v})->i;
+      else {
+        Wide x = wide(a), y = wide(c);
+        r = op == Op::CMPLT ? x < y : op == Op::CMPLE ? x <= y : op == Op::CMPEQ ? x == y : x != y;
+      }
+      return GVal{DType::bool_, Value{r, 0}};
+    }
+    auto r = uops::eval(op, a.dtype, a.dtype, std::array{a.v, c.v});
+    if (!r) return std::nullopt;
+    return GVal{a.dtype, *r, literal};
+  }
+
+  std::optional<GVal> call(const Expr& e) {
+    std::vector<GVal> args;
+    for (size_t i = 0; i < e.kids.size(); i++) {
+      if (((e.builtin == Expr::DEFINED || e.builtin == Expr::EVAL || e.builtin == Expr::IS_CONST) && i == 0) ||
+          e.builtin == Expr::BEFORE) {
+        args.push_back({});
+        continue;
+      }
+      auto a = (*this)(*e.kids[i]);
+      if (!a) return e.builtin == Expr::DEFINED ? std::optional(GVal{DType::bool_, Value{0, 0}}) : std::nullopt;
+      args.push_back(*a);
+    }
+    auto boolean = [](bool v) { return GVal{DType::bool_, Value{v, 0}}; };
+    switch (e.builtin) {
+    case Expr::IS_CONST: return boolean(b.nodes[e.kids[0]->slot]->op == Op::CONST);
+    case Expr::BEFORE: return boolean(term_order(b.nodes[e.kids[0]->slot], b.nodes[e.kids[1]->slot]) < 0);
+    case Expr::IS_POW2: {
+      Wide v = wide(args[0]);
+      return boolean(!uops::is_float(args[0].dtype) && v > 0 && (v & (v - 1)) == 0);
+    }
+    case Expr::LOG2: {
+      Wide v = wide(args[0]);
+      if (uops::is_float(args[0].dtype) || v <= 0) return std::nullopt;
+      int n = 0;
+      while (v > 1) v >>= 1, n++;
+      return make_int(args[0].literal ? DType::index : args[0].dtype, n);
+    }
+    case Expr::GCD: {
+      if (uops::is_float(args[0].dtype) || uops::is_float(args[1].dtype)) return std::nullopt;
+      Wide x = wide(args[0]), y = wide(args[1]);
+      x = x < 0 ? -x : x, y = y < 0 ? -y : y;
+      while (y) x %= y, std::swap(x, y);
+      DType d = args[0].literal ? args[1].dtype : args[0].dtype;
+      return GVal{d, uops::int_value(d, x), args[0].literal && args[1].literal};
+    }
+    case Expr::MIN: case Expr::MAX: return apply(e.builtin == Expr::MIN ? Op::MIN : Op::MAX, args[0], args[1]);
+    case Expr::ABS: {
+      if (uops::is_float(args[0].dtype)) return GVal{args[0].dtype, Value{0, std::fabs(args[0].v.f)}};
+      Wide v = wide(args[0]);
+      if (v >= 0) return args[0];
+      return apply(Op::SUB, GVal{args[0].dtype, {}}, args[0]);
+    }
+    case Expr::DEFINED: case Expr::EVAL: {
+      const UOp& op = b.nodes[e.kids[0]->slot];
+      GVal x = args[1], y = args[2];
+      if (x.literal && !y.literal) x = adopt(x, y.dtype);
+      if (y.literal && !x.literal) y = adopt(y, x.dtype);
+      auto r = uops::eval(op->op, op->dtype, x.dtype, std::array{x.v, y.v});
+      if (e.builtin == Expr::DEFINED) return boolean(r.has_value() && x.dtype == y.dtype);
+      if (!r) return std::nullopt;
+      return GVal{op->dtype, *r};
+    }
+    }
+    return std::nullopt;
+  }
+};
+
+// Builds a result; `want` is the dtype the context expects, if it knows one.
+struct Builder {
+  const Rule& rule;
+  Bindings& b;
+
+  std::optional<DType> static_dtype(const Build& x) {
+    switch (x.kind) {
+    case Build::CAPTURE: return b.nodes[x.slot]->dtype;
+    case Build::CONST: return given(x);
+    case Build::NODE: {
+      if (auto d = given(x)) return d;
+      auto typing = uops::op_info(x.op_of_slot >= 0 ? b.nodes[x.op_of_slot]->op : x.op).typing;
+      if (typing == uops::Typing::CMP) return DType::bool_;
+      for (size_t i = typing == uops::Typing::SELECT ? 1 : 0; i < x.src.size(); i++)
+        if (auto d = static_dtype(x.src[i])) return d;
+      return std::nullopt;
+    }
+    default: return std::nullopt;
+    }
+  }
+
+  std::optional<DType> given(const Build& x) {
+    if (x.dtype) return x.dtype;
+    if (x.dtype_of_slot >= 0) return b.nodes[x.dtype_of_slot]->dtype;
+    if (x.dtype_var >= 0) return b.dtypes[x.dtype_var];
+    return std::nullopt;
+  }
+
+  std::optional<UOp> operator()(const Build& x, std::optional<DType> want) {
+    switch (x.kind) {
+    case Build::CAPTURE: return b.nodes[x.slot];
+    case Build::CONST: {
+      std::optional<DType> d = given(x) ? given(x) : want;
+      auto v = Evaluator{b}(*x.value_expr);
+      if (!d || !v || v->is_dtype) return std::nullopt;
+      if (uops::is_float(*d)) return UOp::constant(*d, uops::float_value(*d, uops::is_float(v->dtype) ? v->v.f : double(wide(*v))));
+      if (uops::is_float(v->dtype)) return std::nullopt;
+      return UOp::constant(*d, wide(*v));
+    }
+    case Build::CHOOSE: {
+      auto g = Evaluator{b}(*x.value_expr);
+      if (!g) return std::nullopt;
+      return (*this)(x.src[truthy(*g) ? 0 : 1], want);
+    }
+    case Build::HOOK: {
+      llvm::SmallVector<UOp, 4> args;
+      for (const Build& s : x.src) {
+        auto a = (*this)(s, std::nullopt);
+        if (!a) return std::nullopt;
+        args.push_back(*a);
+      }
+      return hooks()[x.hook].fn(args);
+    }
+    case Build::SPLICE: return std::nullopt; // only inside a node's sources
+    case Build::NODE: return node(x, want);
+    }
+    return std::nullopt;
+  }
+
+  std::optional<UOp> node(const Build& x, std::optional<DType> want) {
+    Op op = x.op_of_slot >= 0 ? b.nodes[x.op_of_slot]->op : x.op;
+    auto typing = uops::op_info(op).typing;
+    std::optional<DType> d = given(x);
+    std::optional<DType> operand; // what the sources should be, for constants among them
+    switch (typing) {
+    case uops::Typing::CMP:
+      d = DType::bool_;
+      for (const Build& s : x.src)
+        if (!operand) operand = static_dtype(s);
+      break;
+    case uops::Typing::SAME: case uops::Typing::SELECT:
+      if (!d) d = want;
+      if (!d) d = static_dtype(x);
+      operand = d;
+      break;
+    default: break;
+    }
+    llvm::SmallVector<UOp, 4> src;
+    for (size_t i = 0; i < x.src.size(); i++) {
+      const Build& s = x.src[i];
+      if (s.kind == Build::SPLICE) {
+        src.append(b.lists[s.slot].begin(), b.lists[s.slot].end());
+        continue;
+      }
+      auto w = typing == uops::Typing::SELECT && i == 0 ? std::optional(DType::bool_) : operand;
+      auto u = (*this)(s, w);
+      if (!u) return std::nullopt;
+      src.push_back(*u);
+    }
+    if (!d) return std::nullopt;
+    uops::Arg arg;
+    if (x.value_expr) {
+      auto v = Evaluator{b}(*x.value_expr);
+      if (!v) return std::nullopt;
+      arg = int64_t(wide(*v));
+    }
+    // a rule whose result would be malformed does not fire (the fuzzer reports rules that never fire)
+    if (!uops::invalid_reason(op, *d, src, arg).empty()) return std::nullopt;
+    return UOp::make(op, *d, src, std::move(arg));
+  }
+};
+
+void collect_variants(const Pat& p, std::vector<Pat>& out, size_t cap) {
+  // variants of the sources first, then the swap of this node
+  std::vector<Pat> acc{p};
+  for (size_t i = 0; i < p.src.size(); i++) {
+    std::vector<Pat> sub;
+    collect_variants(p.src[i], sub, cap);
+    std::vector<Pat> next;
+    for (const Pat& a : acc)
+      for (const Pat& s : sub) {
+        if (next.size() >= cap) break;
+        Pat c = a;
+        c.src[i] = s;
+        next.push_back(std::move(c));
+      }
+    acc = std::move(next);
+  }
+  OpMask comm;
+  for (int i = 0; i < uops::num_ops; i++)
+    if (p.ops.test(i) && uops::is_commutative(Op(i))) comm.set(i);
+  bool swap = comm.any() && p.src.size() == 2 && p.rest == -1;
+  for (const Pat& a : acc) {
+    if (out.size() < cap) out.push_back(a);
+    if (swap && out.size() < cap) {
+      Pat s = a;
+      s.ops = comm;
+      std::swap(s.src[0], s.src[1]);
+      out.push_back(std::move(s));
+    }
+  }
+}
+
+} // namespace
+
+bool match(const Pat& pat, const UOp& node, Bindings& b) {
+  if (pat.ops.any() && !pat.ops.test(int(node->op))) return false;
+  if (!(pat.dtypes & uops::bit(node->dtype))) return false;
+  if (pat.literal && (node->op != Op::CONST || !literal_matches(pat, node))) return false;
+  if (pat.dtype_var >= 0) {
+    auto& d = b.dtypes[pat.dtype_var];
+    if (d && *d != node->dtype) return false;
+    d = node->dtype;
+  }
+  if (pat.slot >= 0) {
+    UOp& s = b.nodes[pat.slot];
+    if (s && !(s == node)) return false;
+    if (!s) s = node;
+  }
+  return pat.any_src || match_srcs(pat, node, b);
+}
+
+std::optional<UOp> fire(const Rule& rule, Bindings& b, DType root) {
+  if (rule.guard) {
+    auto g = Evaluator{b}(*rule.guard);
+    if (!g || !truthy(*g)) return std::nullopt;
+  }
+  return Builder{rule, b}(rule.result, root);
+}
+
+std::vector<Pat> commuted_variants(const Pat& pat, size_t cap) {
+  std::vector<Pat> out;
+  collect_variants(pat, out, cap);
+  return out;
+}
+
+OpMask required_src_ops(const Pat& pat) {
+  OpMask m;
+  for (const Pat& s : pat.src)
+    if (s.ops.count() == 1) m |= s.ops;
+  return m;
+}
+
+std::optional<UOp> apply_rule(const Rule& rule, const UOp& node) {
+  for (const Pat& p : commuted_variants(rule.pattern)) {
+    Bindings b(rule);
+    if (!match(p, node, b)) continue;
+    if (auto r = fire(rule, b, node->dtype)) return r;
+  }
+  return std::nullopt;
+}
+
+std::optional<uops::Value> eval_expr(const Expr& e, const Bindings& b, DType* dtype_out) {
+  auto v = Evaluator{b}(e);
+  if (!v) return std::nullopt;
+  if (dtype_out) *dtype_out = v->dtype;
+  return v->v;
+}
+
+} // namespace patgrad::rewriter

@@ -1,0 +1,67 @@
+// Render rules: the first rule of a render group whose pattern matches a node gives its text, with placeholders
+// {self} (the node's name), {x} (a capture's name), {ty} and {ty(x)} (dtype spellings from the group's typemap).
+#include "rewriter/internal.h"
+
+namespace patgrad::rewriter {
+namespace {
+
+std::optional<std::string> instantiate(const Library& lib, const Group& group, const Rule& rule, const Bindings& b,
+                                       const UOp& node, const std::function<std::string(const UOp&)>& name_of) {
+  auto tm = lib.typemaps.find(group.name);
+  auto type_name = [&](DType d) -> std::optional<std::string> {
+    if (tm == lib.typemaps.end()) return std::nullopt;
+    auto it = tm->second.find(d);
+    if (it == tm->second.end()) return std::nullopt;
+    return it->second;
+  };
+  auto slot = [&](const std::string& n) -> const UOp* {
+    for (int i = 0; i < rule.num_slots; i++)
+      if (rule.slot_names[i] == n) return &b.nodes[i];
+    return nullptr;
+  };
+  const std::string& t = rule.template_text;
+  std::string out;
+  for (size_t i = 0; i < t.size(); i++) {
+    if ((t[i] == '{' || t[i] == '}') && i + 1 < t.size() && t[i + 1] == t[i]) {
+      out += t[i++];
+      continue;
+    }
+    if (t[i] != '{') {
+      out += t[i];
+      continue;
+    }
+    size_t end = t.find('}', i);
+    std::string name = t.substr(i + 1, end - i - 1);
+    i = end;
+    if (name == "self") out += name_of(node);
+    else if (name == "ty" || name.starts_with("ty(")) {
+      const UOp* of = name == "ty" ? &node : slot(name.substr(3, name.size() - 4));
+      auto ty = of && *of ? type_name((*of)->dtype) : std::nullopt;
+      if (!ty) return std::nullopt; // no spelling for this dtype: the next rule may have one
+      out += *ty;
+    } else if (const UOp* u = slot(name); u && *u) out += name_of(*u);
+    else return std::nullopt;
+  }
+  return out;
+}
+
+} // namespace
+
+std::optional<std::string> render(const Library& lib, const Group& group, const UOp& node,
+                                  const std::function<std::string(const UOp&)>& name_of) {
+  for (const Rule* rule : group.rules) {
+    if (rule->disabled) continue;
+    for (const Pat& p : commuted_variants(rule->pattern)) {
+      Bindings b(*rule);
+      if (!match(p, node, b)) continue;
+      if (rule->guard) {
+        auto g = eval_expr(*rule->guard, b);
+        if (!g || !(g->i || g->f)) continue;
+      }
+      if (auto text = instantiate(lib, group, *rule, b, node, name_of)) return text;
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace patgrad::rewriter

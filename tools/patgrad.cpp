@@ -1,0 +1,216 @@
+// The patgrad command: check pattern files, simplify expressions, list rules and passes.
+#include "rewriter/rewriter.h"
+#include "uops/infix.h"
+#include <charconv>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+
+namespace {
+
+using namespace patgrad;
+
+constexpr const char* usage = R"(usage: patgrad [--patterns DIR]... [--disable-rule NAME]... COMMAND ...
+
+commands:
+  check FILE...        check pattern files (with the built-in ones); print every error; exit 1 on errors
+  rewrite [--pass NAME] [--trace] [--stats] [--var NAME=LO..HI]... EXPR
+                       simplify an infix index expression: the result on the first line, its range on the
+                       second (range: LO..HI); with - as EXPR, one expression per line from standard input
+  rules [FILE]         list groups and rules with their location and domain; with FILE (- for standard input),
+                       simplify each line of it first and show per-rule attempts and hits
+  passes               list the pipeline's passes in order, with their groups and options
+
+options:
+  --patterns DIR       also load every .pat file in DIR (as does PATGRAD_PATTERNS=DIR1:DIR2)
+  --disable-rule NAME  do not apply rule NAME
+  --help               this text
+
+The infix syntax is Python's: integers, names, true, false, ( ), unary -, + - * // % < <= > >= == != & | ^ << >>,
+max(a,b), min(a,b), where(c,a,b); // and % round toward negative infinity. A name without --var spans int64.
+)";
+
+int fail(const std::string& message) {
+  fmt::print(stderr, "patgrad: {}\n", message);
+  return 1;
+}
+
+struct Options {
+  rewriter::LoadOptions load;
+  std::vector<std::string> disabled;
+  std::vector<std::string> args; // the command and its arguments
+};
+
+// Pulls `--flag VALUE` (or `--flag=VALUE`) out of args; false if the flag is there without a value.
+bool take_values(std::vector<std::string>& args, std::string_view flag, std::vector<std::string>& out) {
+  for (size_t i = 0; i < args.size();) {
+    if (args[i] == flag) {
+      if (i + 1 >= args.size()) return false;
+      out.push_back(args[i + 1]);
+      args.erase(args.begin() + i, args.begin() + i + 2);
+    } else if (args[i].starts_with(std::string(flag) + "=")) {
+      out.push_back(args[i].substr(flag.size() + 1));
+      args.erase(args.begin() + i);
+    } else i++;
+  }
+  return true;
+}
+
+bool take_flag(std::vector<std::string>& args, std::string_view flag) {
+  auto it = std::find(args.begin(), args.end(), flag);
+  if (it == args.end()) return false;
+  args.erase(it);
+  return true;
+}
+
+llvm::Expected<std::unique_ptr<rewriter::Library>> load(const Options& o) {
+  auto lib = rewriter::load(o.load);
+  if (!lib) return lib.takeError();
+  for (const std::string& name : o.disabled) {
+    rewriter::Rule* r = (*lib)->rule(name);
+    if (!r) return llvm::createStringError(llvm::inconvertibleErrorCode(), "no rule named '%s' to disable", name.c_str());
+    r->disabled = true;
+  }
+  return lib;
+}
+
+std::optional<int64_t> parse_int(std::string_view s) {
+  int64_t v;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::string range_of(const uops::UOp& u) {
+  if (!uops::is_int(u->dtype) && !uops::is_bool(u->dtype)) return "range: none";
+  if (uops::is_bool(u->dtype))
+    return fmt::format("range: {}..{}", u->vmin ? "true" : "false", u->vmax ? "true" : "false");
+  return fmt::format("range: {}..{}", uops::format_wide(u->vmin), uops::format_wide(u->vmax));
+}
+
+int cmd_check(const Options& o) {
+  if (o.args.size() < 2) return fail("check needs at least one file");
+  rewriter::LoadOptions lo = o.load;
+  lo.files.insert(lo.files.end(), o.args.begin() + 1, o.args.end());
+  auto lib = rewriter::load(lo);
+  if (!lib) {
+    fmt::print(stderr, "{}\n", llvm::toString(lib.takeError()));
+    return 1;
+  }
+  fmt::print("ok: {} rules in {} groups, {} passes\n", (*lib)->rules.size(), (*lib)->groups.size(), (*lib)->passes.size());
+  return 0;
+}
+
+int cmd_rewrite(Options o) {
+  std::vector<std::string> passes, vars;
+  if (!take_values(o.args, "--pass", passes) || !take_values(o.args, "--var", vars))
+    return fail("--pass and --var need a value");
+  bool trace = take_flag(o.args, "--trace"), stats = take_flag(o.args, "--stats");
+  if (o.args.size() != 2) return fail("rewrite takes one expression (or - for standard input); see patgrad --help");
+  uops::VarBounds bounds;
+  for (const std::string& v : vars) {
+    size_t eq = v.find('='), dots = v.find("..");
+    std::optional<int64_t> lo, hi;
+    if (eq != std::string::npos && dots != std::string::npos && dots > eq) {
+      lo = parse_int(std::string_view(v).substr(eq + 1, dots - eq - 1));
+      hi = parse_int(std::string_view(v).substr(dots + 2));
+    }
+    if (!lo || !hi || eq == 0) return fail(fmt::format("bad --var '{}': expected NAME=LO..HI, such as a=0..10", v));
+    if (*lo > *hi) return fail(fmt::format("bad --var '{}': the lower bound is above the upper one", v));
+    bounds[v.substr(0, eq)] = {*lo, *hi};
+  }
+  auto lib = load(o);
+  if (!lib) return fail(llvm::toString(lib.takeError()));
+  const rewriter::Pass* pass = (*lib)->pass(passes.empty() ? "sym" : passes.back());
+  if (!pass) return fail(fmt::format("no pass named '{}'; patgrad passes lists them", passes.empty() ? "sym" : passes.back()));
+  auto run = [&](std::string_view text, bool batch) -> bool {
+    auto e = uops::parse_infix(text, bounds);
+    if (!e) {
+      fmt::print(stderr, "{}\n", llvm::toString(e.takeError()));
+      return false;
+    }
+    std::vector<rewriter::Firing> firings;
+    auto r = rewriter::graph_rewrite(*e, *pass, {trace ? &firings : nullptr, stats});
+    if (!r) {
+      fmt::print(stderr, "patgrad: {}\n", llvm::toString(r.takeError()));
+      return false;
+    }
+    fmt::print("{}\n", uops::infix(*r));
+    if (!batch) fmt::print("{}\n", range_of(*r));
+    for (const rewriter::Firing& f : firings)
+      fmt::print("  {} ({}): {} => {}\n", f.rule->name, f.rule->loc.str(), uops::infix(f.before), uops::infix(f.after));
+    return true;
+  };
+  bool ok = true;
+  if (o.args[1] == "-") {
+    for (std::string line; std::getline(std::cin, line);)
+      if (line.find_first_not_of(" \t\r") != std::string::npos) ok &= run(line, true);
+  } else ok = run(o.args[1], false);
+  if (stats)
+    for (auto& r : (*lib)->rules)
+      if (r->attempts)
+        fmt::print(stderr, "{:<22} {:>9} attempts {:>8} hits {:>10.3f} ms\n", r->name, r->attempts, r->hits, r->nanos / 1e6);
+  return ok ? 0 : 1;
+}
+
+int cmd_rules(const Options& o) {
+  auto lib = load(o);
+  if (!lib) return fail(llvm::toString(lib.takeError()));
+  if (o.args.size() > 2) return fail("rules takes at most one file");
+  if (o.args.size() == 2) {
+    const rewriter::Pass* sym = (*lib)->pass("sym");
+    std::istream* in = &std::cin;
+    std::ifstream file;
+    if (o.args[1] != "-") {
+      file.open(o.args[1]);
+      if (!file) return fail(fmt::format("cannot read '{}'", o.args[1]));
+      in = &file;
+    }
+    for (std::string line; std::getline(*in, line);) {
+      auto e = uops::parse_infix(line, {});
+      if (!e) return fail(llvm::toString(e.takeError()));
+      auto r = rewriter::graph_rewrite(*e, *sym);
+      if (!r) return fail(llvm::toString(r.takeError()));
+    }
+  }
+  for (auto& g : (*lib)->groups) {
+    fmt::print("{} {} ({}, {} rules)\n", g->render ? "render" : "group", g->name, g->loc.str(), g->rules.size());
+    for (const rewriter::Rule* r : g->rules)
+      fmt::print("  {:<22} {:<36} {:<13} attempts {:>7} hits {:>7}{}\n", r->name, r->loc.str(),
+                 rewriter::domain_name(r->domain), r->attempts, r->hits, r->disabled ? " (disabled)" : "");
+  }
+  return 0;
+}
+
+int cmd_passes(const Options& o) {
+  auto lib = load(o);
+  if (!lib) return fail(llvm::toString(lib.takeError()));
+  for (auto& p : (*lib)->passes) {
+    std::string groups;
+    for (const rewriter::Group* g : p->groups) groups += (groups.empty() ? "" : ", ") + g->name;
+    const char* order = p->order == rewriter::Order::POST ? "post" : p->order == rewriter::Order::PRE ? "pre" : "walk";
+    fmt::print("{:<12} = {} (order={}, {}, limit={})  {}\n", p->name, groups, order, p->fixpoint ? "fixpoint" : "once",
+               p->limit, p->loc.str());
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  o.args.assign(argv + 1, argv + argc);
+  if (o.args.empty() || take_flag(o.args, "--help") || take_flag(o.args, "-h")) {
+    fmt::print("{}", usage);
+    return o.args.empty() && argc == 1 ? 1 : 0;
+  }
+  if (!take_values(o.args, "--patterns", o.load.dirs) || !take_values(o.args, "--disable-rule", o.disabled))
+    return fail("--patterns and --disable-rule need a value");
+  if (o.args.empty()) return fail("no command; see patgrad --help");
+  const std::string& cmd = o.args[0];
+  if (cmd == "check") return cmd_check(o);
+  if (cmd == "rewrite") return cmd_rewrite(o);
+  if (cmd == "rules") return cmd_rules(o);
+  if (cmd == "passes") return cmd_passes(o);
+  return fail(fmt::format("unknown command '{}'; see patgrad --help", cmd));
+}
