@@ -533,7 +533,7 @@ struct RuleChecker {
     }
     if (rule.name.empty()) error(ast.loc, "a rule needs a name: write [name] before its pattern");
     rule.pattern = pattern(ast.pattern);
-    if (rule.pattern.ops.none() && !render) error(ast.pattern->loc, "a pattern's root must be an op, not a bare capture");
+    if (ok && rule.pattern.ops.none() && !render) error(ast.pattern->loc, "a pattern's root must be an op, not a bare capture");
     if (ast.guard) rule.guard = value(ast.guard);
     if (render) {
       if (ast.result->kind != AstExpr::STRING) error(ast.result->loc, "a render rule's result is a text template");
@@ -542,11 +542,12 @@ struct RuleChecker {
       rule.result = result(ast.result);
       DTypeSet want = pat_dtypes(rule.pattern);
       DTypeSet got = build_dtypes(rule.result);
-      if ((want & got) == 0)
+      if (ok && (want & got) == 0)
         error(ast.result->loc, fmt::format("the result's dtype {} differs from the pattern's {}", dtype_set_str(got),
                                            dtype_set_str(want)));
     }
-    for (size_t s = 0; s < uses.size(); s++)
+    bool clean = ok; // after another error, an unused capture is likely its echo
+    for (size_t s = 0; clean && s < uses.size(); s++)
       if (uses[s] == 1 && !rule.slot_names[s].starts_with("_"))
         error(ast.loc, fmt::format("capture '{}' is bound but never used: name it _{} if that is meant",
                                    rule.slot_names[s], rule.slot_names[s]));

@@ -1,0 +1,140 @@
+// Bad pattern files: each gets its message at its file:line:col, and nothing crashes the checker.
+#include "rewriter/rewriter.h"
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+using namespace patgrad::rewriter;
+
+namespace {
+
+std::string errors_of(const std::string& text) {
+  auto lib = load_text("bad.pat", "include \"prelude.pat\";\n" + text, false);
+  if (lib) return "";
+  return llvm::toString(lib.takeError());
+}
+
+struct Case {
+  const char* text; // line 1 of bad.pat is the include; this text starts on line 2
+  const char* where;
+  const char* message;
+};
+
+const Case cases[] = {
+    {"group g { [r] x + 0 x; }", "bad.pat:2:21", "syntax error, unexpected name, expecting"},
+    {"group g { [r] FOO(x) => x; }", "bad.pat:2:15", "unknown op or op set 'FOO'"},
+    {"group g { [r] x<intz> + 0 => x; }", "bad.pat:2:17", "unknown dtype or dtype class 'intz'"},
+    {"group g { [r] x<ints> + 0 if y > 0 => x; }", "bad.pat:2:30", "unknown capture 'y'"},
+    {"group g { [r] x<ints> + 0 => y; }", "bad.pat:2:30", "capture 'y' is not bound by the pattern"},
+    {"group g { [r] x<ints> + y => x; }", "bad.pat:2:12", "capture 'y' is bound but never used"},
+    {"group g { [r] ADD(x, y, z) => x; }", "bad.pat:2:15", "ADD takes 2 sources, not 3"},
+    {"group g extends nope { }", "bad.pat:2:17", "unknown group 'nope'"},
+    {"pass p = nope;", "bad.pat:2:10", "unknown group 'nope'"},
+    {"group g { [r] x<ints> + 0 => cpp::nope(x); }", "bad.pat:2:30", "unknown hook 'nope'"},
+    {"hook nope(x);", "bad.pat:2:6", "hook 'nope' is not registered in C++"},
+    {"hook fold_unary(a, b);", "bad.pat:2:6", "hook 'fold_unary' takes 1 arguments in C++, not 2"},
+    {"group g { [r] x<ints> < y => x; }", "bad.pat:2:30", "the result's dtype {i8, i16, i32, i64, u8, u16, u32, u64, index} differs"},
+    {"group g {\n[a] x<ints> + _ => x;\n[b] x<ints> + 0 => x; }", "bad.pat:4:2", "rule 'b' can never fire: rule 'a'"},
+    {"group g {\n[a] x<ints> + 1 => x;\n[a] x<ints> + 2 => x; }", "bad.pat:4:2", "rule 'a' is declared twice"},
+    {"group g {\n[a] x<ints> + 1 if x > 0 => x;\n[b] x<ints> + 1 if x > 0 => x; }", "bad.pat:4:2", "rule 'b' duplicates rule 'a'"},
+    {"include \"missing.pat\";", "bad.pat:2:1", "cannot read included file 'patterns/missing.pat'"},
+    {"render r { [a] ADD(x, y) => \"{self} = add {x}, {z}\"; }", "bad.pat:2:48", "unknown placeholder '{z}'"},
+    {"render r { [a] ADD(x, y) => \"{self} = add {x}, {y\"; }", "bad.pat:2:48", "unclosed '{' in template"},
+    {"group g { [r] x<ints> + 0 => \"oops; }", "bad.pat:2:30", "unterminated string"},
+    {"group g { [r] x<ints> + 0 => x $ ; }", "bad.pat:2:32", "unexpected character '$'"},
+    {"group g { [r] x<ints> + 99999999999999999999 => x; }", "bad.pat:2:25", "integer literal out of range"},
+    {"group g { [r, fast] x<ints> + 0 => x; }", "bad.pat:2:15", "unknown rule option 'fast'"},
+    {"group g { x<ints> + 0 => x; }", "bad.pat:2:11", "a rule needs a name"},
+    {"pass p = symbolic_x;\ngroup g { [r] x<ints> + 0 => x; }\npass q = g (order=sideways);", "bad.pat:4:13",
+     "bad pass option 'order=sideways'"},
+    {"group g { [r] x<ints> + 0 if x.foo > 0 => x; }", "bad.pat:2:32", "unknown field 'foo'"},
+    {"group g { [r] x<ints> + 0 if frob(x) => x; }", "bad.pat:2:30", "unknown builtin 'frob'"},
+    {"group g { [r] x<ints> + 0 if is_pow2(x, x) => x; }", "bad.pat:2:30", "is_pow2 takes 1 argument, not 2"},
+    {"group g { [r] x<ints> + 0 => \"x\"; }", "bad.pat:2:30", "a string result belongs in a render group"},
+    {"render r { [a] ADD(x, y) => x + y; }", "bad.pat:2:31", "a render rule's result is a text template"},
+    {"group g { [r] SINK(..., x) => x; }", "bad.pat:2:20", "'...' must be the last source of a node"},
+    {"group g { [r] (x<ints> && 0) => x; }", "bad.pat:2:24", "'&&' is a guard operator; it cannot appear in a pattern"},
+    {"group g { [r] x<ints> + 0 => CAST(x); }", "bad.pat:2:30", "CAST needs its dtype"},
+    {"group g { [r] x<ints> + 0 => {ADD, MUL}(x, x); }", "bad.pat:2:30", "a result builds one op, not a set of ops"},
+    {"group g { }\ngroup g { }", "bad.pat:3:7", "group 'g' is declared twice"},
+    {"opset S = {ADD, FROB};", "bad.pat:2:17", "unknown op 'FROB'"},
+    {"render r { }\npass p = r;", "bad.pat:3:10", "'r' is a render group; a pass runs rewrite groups"},
+    {"typemap llvm { f33 = \"float\"; }", "bad.pat:2:16", "unknown dtype 'f33'"},
+    {"extend nope { }", "bad.pat:2:8", "unknown group 'nope'"},
+    {"group g { [r] x => x; }", "bad.pat:2:15", "a pattern's root must be an op"},
+    {"group g { [r] ADD<bool>(x, y) => x + y; }", "bad.pat:2:15", "no dtype satisfies this pattern's constraints"},
+    {"group g { [r] -x => x; }", "bad.pat:2:15", "unary operators cannot appear in a pattern"},
+    {"group g { [r] x<ints> + 0 => choose(x, x); }", "bad.pat:2:30", "choose takes 3 arguments, not 2"},
+};
+
+} // namespace
+
+TEST_CASE("every kind of bad pattern file gets its file:line:col and message", "[diagnostics]") {
+  for (const Case& c : cases) {
+    INFO(c.text);
+    std::string errors = errors_of(c.text);
+    INFO(errors);
+    CHECK(errors.find(std::string(c.where) + ": error: " + c.message) != std::string::npos);
+  }
+  CHECK(std::size(cases) >= 25);
+}
+
+TEST_CASE("a diagnostic shows the source line and a caret under the column", "[diagnostics]") {
+  std::string errors = errors_of("group g { [r] FOO(x) => x; }");
+  CHECK(errors.find("bad.pat:2:15: error: unknown op or op set 'FOO'\n  group g { [r] FOO(x) => x; }\n"
+                    "                ^") != std::string::npos);
+}
+
+TEST_CASE("checking goes on after an error and reports every one", "[diagnostics]") {
+  std::string errors = errors_of("group g {\n[a] FOO(x) => x;\n[b] x<intz> + 0 => x;\n[c] x<ints> + 0 => y;\n}");
+  CHECK(errors.find("bad.pat:3:5: error: unknown op") != std::string::npos);
+  CHECK(errors.find("bad.pat:4:7: error: unknown dtype") != std::string::npos);
+  CHECK(errors.find("bad.pat:5:20: error: capture 'y' is not bound") != std::string::npos);
+  CHECK(errors.find("3 errors") != std::string::npos);
+}
+
+TEST_CASE("an include cycle names every file in it", "[diagnostics]") {
+  auto dir = std::filesystem::temp_directory_path() / "patgrad_include_cycle";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "a.pat") << "include \"b.pat\";\n";
+  std::ofstream(dir / "b.pat") << "\ninclude \"a.pat\";\n";
+  auto lib = load(LoadOptions{.builtin = false, .files = {(dir / "a.pat").string()}, .use_env = false});
+  REQUIRE(!lib);
+  std::string errors = llvm::toString(lib.takeError());
+  INFO(errors);
+  CHECK(errors.find((dir / "b.pat").string() + ":2:1: error: include cycle: " + (dir / "a.pat").string() +
+                    " includes " + (dir / "b.pat").string() + " includes " + (dir / "a.pat").string()) !=
+        std::string::npos);
+}
+
+TEST_CASE("no mutation of a real pattern file crashes the checker", "[diagnostics]") {
+  std::string base = "include \"prelude.pat\";\nhook fold_unary(root);\ngroup g {\n"
+                     "  [a] op:BINARY(a:CONST, b:CONST) if defined(op, a, b) => CONST[eval(op, a, b)];\n"
+                     "  [b] (x<index> // c1:CONST) // c2:CONST if c1 > 0 && c2 > 0 => x // CONST[c1 * c2];\n"
+                     "  [c] r:{UNARY, CAST}(CONST) => cpp::fold_unary(r);\n"
+                     "  [d] WHERE(c, a, _) if c.vmin == 1 => a;\n}\n"
+                     "render llvm { [e] ADD<f32>(a, b) => \"{self} = fadd {ty} {a}, {b}\"; }\n"
+                     "typemap llvm { f32 = \"float\"; }\npass p = g (order=pre, limit=10);\n";
+  {
+    auto lib = load_text("base.pat", base, false);
+    bool good = bool(lib);
+    INFO((good ? std::string() : llvm::toString(lib.takeError())));
+    REQUIRE(good);
+  }
+  std::mt19937 rng(1);
+  const std::string alphabet = "()[]{}<>:;,.=+-*/%!&|^~\"#_ axXc01ADDCONST\n";
+  for (int i = 0; i < 3000; i++) {
+    std::string s = base;
+    for (int k = 0, n = 1 + rng() % 4; k < n; k++) {
+      size_t at = rng() % s.size();
+      switch (rng() % 3) {
+      case 0: s.erase(at, 1 + rng() % 3); break;
+      case 1: s.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+      default: s[at] = alphabet[rng() % alphabet.size()];
+      }
+    }
+    auto lib = load_text("mutant.pat", s, false);
+    if (!lib) CHECK(llvm::toString(lib.takeError()).find("mutant.pat:") != std::string::npos);
+  }
+}
