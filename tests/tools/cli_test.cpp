@@ -1,0 +1,110 @@
+// The patgrad command, run as a user runs it: output text and exit codes.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <sys/wait.h>
+
+namespace {
+
+struct Run {
+  std::string out; // standard output and standard error together
+  int code;
+};
+
+Run patgrad(const std::string& args, const std::string& env = "") {
+  std::string cmd = env + " " PATGRAD_BINARY " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  int status = pclose(p);
+  return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+}
+
+} // namespace
+
+TEST_CASE("rewrite prints the simplified expression and its range", "[cli]") {
+  Run r = patgrad("rewrite --var a=0..10 '(a*4+8)//4'");
+  CHECK(r.code == 0);
+  CHECK(r.out == "a+2\nrange: 2..12\n");
+  r = patgrad("rewrite --var a=0..9 'a < 10'");
+  CHECK(r.out == "true\nrange: true..true\n");
+}
+
+TEST_CASE("rewrite --trace names each rule that fired with its location", "[cli]") {
+  Run r = patgrad("rewrite --trace --var a=0..10 '(a*4+8)//4'");
+  CHECK(r.code == 0);
+  CHECK(r.out.starts_with("a+2\nrange: 2..12\n"));
+  CHECK(r.out.find("patterns/symbolic.pat:") != std::string::npos);
+  CHECK(r.out.find(" => a+2") != std::string::npos);
+}
+
+TEST_CASE("rewrite - reads one expression per line", "[cli]") {
+  Run r = patgrad("rewrite --var a=0..7 --var b=0..7 -", "printf 'a%%8\\n(a*8+b)//8\\nx*3 + x*5\\n' |");
+  CHECK(r.code == 0);
+  CHECK(r.out == "a\na\nx*8\n");
+}
+
+TEST_CASE("bad command lines and bad expressions exit 1 with a message", "[cli]") {
+  CHECK(patgrad("rewrite --var a=3 'a'").out.find("bad --var 'a=3'") != std::string::npos);
+  CHECK(patgrad("rewrite --var a=5..1 'a'").code == 1);
+  Run r = patgrad("rewrite '(a+'");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("1:4: error") != std::string::npos);
+  CHECK(patgrad("frobnicate").code == 1);
+  CHECK(patgrad("rewrite --pass nope 'a'").out.find("no pass named 'nope'") != std::string::npos);
+  CHECK(patgrad("--disable-rule nope rewrite 'a'").out.find("no rule named 'nope'") != std::string::npos);
+}
+
+TEST_CASE("--help works everywhere and exits 0", "[cli]") {
+  Run r = patgrad("--help");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("usage: patgrad") != std::string::npos);
+  CHECK(patgrad("rewrite --help").code == 0);
+  CHECK(patgrad("check --help").code == 0);
+}
+
+TEST_CASE("check reports errors with file:line:col and exits 1", "[cli]") {
+  auto dir = std::filesystem::temp_directory_path() / "patgrad_cli_check";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "bad.pat") << "include \"prelude.pat\";\ngroup mine { [r] FOO(x) => x; }\n";
+  std::ofstream(dir / "good.pat") << "include \"prelude.pat\";\ngroup mine { [r] x<index> * 2 => x + x; }\n";
+  Run bad = patgrad("check " + (dir / "bad.pat").string());
+  CHECK(bad.code == 1);
+  CHECK(bad.out.find((dir / "bad.pat").string() + ":2:18: error: unknown op or op set 'FOO'") != std::string::npos);
+  Run good = patgrad("check " + (dir / "good.pat").string());
+  CHECK(good.code == 0);
+  CHECK(good.out.starts_with("ok: "));
+}
+
+TEST_CASE("PATGRAD_PATTERNS and --patterns add rules without a rebuild; --disable-rule turns one off", "[cli]") {
+  auto dir = std::filesystem::temp_directory_path() / "patgrad_cli_user";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "mine.pat") << "extend symbolic { [user_where_min] WHERE(x<index> < y, x, y) => MIN(x, y); }\n";
+  CHECK(patgrad("rewrite 'where(a<b,a,b)'").out.starts_with("where(a<b,a,b)\n"));
+  CHECK(patgrad("rewrite 'where(a<b,a,b)'", "PATGRAD_PATTERNS=" + dir.string()).out.starts_with("min(a,b)\n"));
+  CHECK(patgrad("--patterns " + dir.string() + " rewrite 'where(a<b,a,b)'").out.starts_with("min(a,b)\n"));
+  CHECK(patgrad("--patterns " + dir.string() + " --disable-rule user_where_min rewrite 'where(a<b,a,b)'")
+            .out.starts_with("where(a<b,a,b)\n"));
+}
+
+TEST_CASE("rules lists groups and rules with locations; with input it counts hits", "[cli]") {
+  Run r = patgrad("rules");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("group symbolic (patterns/symbolic.pat:") != std::string::npos);
+  CHECK(r.out.find("idiv_add_c") != std::string::npos);
+  Run counted = patgrad("rules -", "echo '(a*4+8)//4' |");
+  CHECK(counted.code == 0);
+  CHECK(counted.out.find("hits       0") != std::string::npos);
+  bool some_hit = counted.out.find("hits       1") != std::string::npos || counted.out.find("hits       2") != std::string::npos;
+  CHECK(some_hit);
+}
+
+TEST_CASE("passes prints the pipeline", "[cli]") {
+  Run r = patgrad("passes");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("sym          = symbolic (order=post, fixpoint, limit=250000)") != std::string::npos);
+}
