@@ -33,7 +33,7 @@ DTypeSet op_result_dtypes(const OpMask& ops, const std::vector<DTypeSet>& srcs) 
       for (size_t k = 1; k < srcs.size(); k++) s &= srcs[k];
       break;
     case uops::Typing::LEAF: s = Op(i) == Op::SINK ? uops::bit(DType::void_) : info.operands; break;
-    case uops::Typing::CONVERT: s = uops::ALL; break;
+    case uops::Typing::CONVERT: case uops::Typing::FREE: s = uops::ALL; break;
     }
     out |= s;
   }

@@ -190,7 +190,7 @@ std::optional<Value> eval(Op op, DType out, DType in, std::span<const Value> arg
   case Typing::CMP: return Value{compare(op, in, args[0], args[1]), 0};
   case Typing::SELECT: return args[0].i ? args[1] : args[2];
   case Typing::CONVERT: return op == Op::CAST ? cast(out, in, args[0]) : bitcast(out, in, args[0]);
-  case Typing::LEAF: return std::nullopt;
+  case Typing::LEAF: case Typing::FREE: return std::nullopt; // leaves, memory and loops have no value semantics
   case Typing::SAME: break;
   }
   if (!(info.operands & bit(in))) return std::nullopt;

@@ -1,8 +1,11 @@
 // The infix syntax of `patgrad rewrite`: Python's expression syntax over index and bool values. infix() in uop.h
 // prints it; parse_infix reads it back.
-//   integers (index), names (DEFINE_VAR), true, false, ( ), unary -, max(a,b), min(a,b), where(c,a,b) and the binary
-//   operators of the op table (ops.def), plus > and >= (CMPLT and CMPLE with the operands swapped).
+//   integers (index), names (DEFINE_VAR), true, false, ( ), unary -, max(a,b), min(a,b), where(c,a,b), the binary
+//   operators of the op table (ops.def) but / (there are no float literals), and > and >= (CMPLT and CMPLE with the
+//   operands swapped).
 //   a<b<c chains as in Python: (a<b)&(b<c). -5 is a negative literal; -x is x*-1.
+// parse_infix(infix(u)) == u for every node parse_infix can build, except that infix spells x+y*-1 and x+-c as x-y and
+// x-c, which read back as SUB (the same value wherever both are defined); the printed text is then a fixed point.
 #pragma once
 #include "uops/uop.h"
 #include <llvm/Support/Error.h>

@@ -2,6 +2,8 @@
 // that flex and bison would add more than they save. Every node is checked with invalid_reason before it is built, so
 // bad operands are errors, not aborts; nesting is bounded, so no input can exhaust the stack.
 #include "uops/infix.h"
+#include <algorithm>
+#include <cassert>
 #include <fmt/format.h>
 #include <llvm/ADT/SmallVector.h>
 #include <llvm/ADT/StringExtras.h>
@@ -48,8 +50,8 @@ std::string quoted(std::string_view s) {
 }
 
 struct Location {
-  size_t line, col;     // from 1; columns count bytes
-  size_t line_start;    // offset of the line's first byte
+  size_t line, col;  // from 1; columns count bytes
+  size_t line_start; // offset of the line's first byte
 };
 Location locate(std::string_view text, size_t offset) {
   std::string_view before = text.substr(0, offset);
@@ -82,7 +84,8 @@ llvm::Expected<llvm::SmallVector<Token, 32>> lex(std::string_view text) {
       take_while([](char c) { return llvm::isAlnum(c) || c == '_'; });
       toks.push_back({Tok::NAME, text.substr(start, i - start), start});
     } else {
-      auto p = std::find_if(std::begin(puncts), std::end(puncts), [&](auto p) { return text.substr(i).starts_with(p); });
+      auto p =
+          std::find_if(std::begin(puncts), std::end(puncts), [&](auto s) { return text.substr(i).starts_with(s); });
       if (p == std::end(puncts))
         return error_at(text, i, fmt::format("unexpected character {}", quoted(text.substr(i, 1))));
       i += p->size();
@@ -145,8 +148,10 @@ struct Parser {
       UOp rhs, cmp;
       if (auto e = binary(Prec::BOR).moveInto(rhs)) return e;
       if (auto e = apply(op, lhs, rhs).moveInto(cmp)) return e;
-      if (!chain) chain = cmp;
-      else if (auto e = build(Op::AND, {chain, cmp}, op).moveInto(chain)) return e;
+      if (chain) {
+        if (auto e = build(Op::AND, {chain, cmp}, op).moveInto(cmp)) return e;
+      }
+      chain = cmp;
       lhs = rhs;
     }
     return chain ? chain : lhs;
@@ -171,11 +176,10 @@ struct Parser {
     size_t first = pos;
     while (at("-")) pos++;
     size_t negations = pos - first;
+    bool negative_literal = negations && peek().kind == Tok::INT;
     UOp x;
-    if (negations && peek().kind == Tok::INT) {
-      if (auto e = literal(&toks[pos - 1]).moveInto(x)) return e;
-      negations--;
-    } else if (auto e = atom().moveInto(x)) return e;
+    if (auto e = (negative_literal ? literal(&toks[pos - 1]) : atom()).moveInto(x)) return e;
+    negations -= negative_literal;
     UOp minus_one = UOp::constant(DType::index, -1);
     while (negations--)
       if (auto e = build(Op::MUL, {x, minus_one}, toks[first + negations]).moveInto(x)) return e;
@@ -196,8 +200,8 @@ struct Parser {
     unsigned __int128 limit = (static_cast<unsigned __int128>(1) << 63) - (minus ? 0 : 1), v = 0;
     for (char c : t.text)
       if ((v = v * 10 + unsigned(c - '0')) > limit)
-        return error(minus ? *minus : t, fmt::format("integer literal {}{} is outside the int64 range of index",
-                                                     minus ? "-" : "", t.text));
+        return error(minus ? *minus : t,
+                     fmt::format("integer literal {}{} is outside the int64 range of index", minus ? "-" : "", t.text));
     return UOp::constant(DType::index, minus ? -__int128(v) : __int128(v));
   }
 

@@ -22,7 +22,7 @@ constexpr int num_ops = 0
 static_assert(num_ops <= 128, "source-op masks are 128 bits");
 
 enum OpProps : uint8_t { COMM = 1, ASSOC = 2 };
-enum class Typing : uint8_t { LEAF, SAME, CMP, SELECT, CONVERT };
+enum class Typing : uint8_t { LEAF, SAME, CMP, SELECT, CONVERT, FREE };
 
 struct OpInfo {
   std::string_view name;

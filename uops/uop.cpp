@@ -25,6 +25,7 @@ size_t hash_arg(const Arg& arg) {
         if constexpr (std::is_same_v<T, std::monostate>) return 0;
         else if constexpr (std::is_same_v<T, Value>) return llvm::hash_combine(a.i, std::bit_cast<uint64_t>(a.f));
         else if constexpr (std::is_same_v<T, Var>) return llvm::hash_combine(a.name, a.min, a.max);
+        else if constexpr (std::is_same_v<T, Ints>) return llvm::hash_combine_range(a.begin(), a.end());
         else return llvm::hash_value(a);
       },
       arg);
@@ -88,6 +89,7 @@ std::string invalid_reason(Op op, DType dtype, llvm::ArrayRef<UOp> src, const Ar
     return fmt::format("{} takes {} sources, not {}", info.name, info.arity, src.size());
   for (const UOp& s : src)
     if (!s) return fmt::format("{} has a null source", info.name);
+  if (std::string e = shape_error(op, src, arg); !e.empty()) return e;
   auto dt = [](DType d) { return std::string(name(d)); };
   switch (info.typing) {
   case Typing::LEAF: return leaf_reason(op, dtype, arg);
@@ -100,13 +102,15 @@ std::string invalid_reason(Op op, DType dtype, llvm::ArrayRef<UOp> src, const Ar
     if (dtype != DType::bool_) return fmt::format("{} produces bool, not {}", info.name, dt(dtype));
     if (src[0]->dtype != src[1]->dtype)
       return fmt::format("{} compares {} with {}", info.name, dt(src[0]->dtype), dt(src[1]->dtype));
-    if (!(info.operands & bit(src[0]->dtype))) return fmt::format("{} is not defined on {}", info.name, dt(src[0]->dtype));
+    if (!(info.operands & bit(src[0]->dtype)))
+      return fmt::format("{} is not defined on {}", info.name, dt(src[0]->dtype));
     return "";
   case Typing::SELECT:
     if (src[0]->dtype != DType::bool_) return fmt::format("{} needs a bool condition", info.name);
     if (src[1]->dtype != dtype || src[2]->dtype != dtype) return fmt::format("{} selects between other dtypes", info.name);
     if (!(info.operands & bit(dtype))) return fmt::format("{} is not defined on {}", info.name, dt(dtype));
     return "";
+  case Typing::FREE: return ""; // shape_error checked the sources of memory and loop ops
   case Typing::CONVERT:
     if (dtype == DType::void_ || src[0]->dtype == DType::void_) return fmt::format("{} of void", info.name);
     if (op == Op::BITCAST && (bits(dtype) != bits(src[0]->dtype) || dtype == DType::index || src[0]->dtype == DType::index))
@@ -125,6 +129,7 @@ UOp UOp::make(Op op, DType dtype, llvm::ArrayRef<UOp> src, Arg arg) {
     llvm::report_fatal_error(llvm::Twine("patgrad internal error: malformed UOp: ") + why);
   Node* n = new Node{op, dtype, llvm::SmallVector<UOp, 3>(src.begin(), src.end()), std::move(arg), h, 0, 0, {}};
   std::tie(n->vmin, n->vmax) = compute_range(op, dtype, n->src, n->arg);
+  n->shape = compute_shape(op, n->src, n->arg);
   for (const UOp& s : n->src) n->src_ops.set(int(s->op));
   t.insert(n);
   return UOp(n);

@@ -18,8 +18,10 @@ struct Var {
   int64_t min, max; // inclusive
   bool operator==(const Var&) const = default;
 };
-// CONST: Value; DEFINE_VAR: Var; the rest: none yet (later ops add axis numbers and names).
-using Arg = std::variant<std::monostate, Value, int64_t, std::string, Var>;
+// CONST: Value; DEFINE_VAR: Var; RANGE, DEFINE_GLOBAL: int64_t; BUFFER, movement ops, REDUCE_AXIS: Ints.
+using Ints = std::vector<int64_t>;
+using Arg = std::variant<std::monostate, Value, int64_t, std::string, Var, Ints>;
+using Shape = llvm::SmallVector<int64_t, 4>;
 
 using OpMask = std::bitset<num_ops>;
 
@@ -69,6 +71,7 @@ struct Node {
   size_t hash;
   __int128 vmin, vmax; // value range of int, index and bool nodes (bool: 0 or 1)
   OpMask src_ops;      // ops among the direct sources, for the matcher's early reject
+  Shape shape;         // of tensor-graph nodes (shape.cpp); empty for scalars and kernel nodes
   mutable uint32_t refs = 0;
 
   bool is_const() const { return op == Op::CONST; }
@@ -83,6 +86,11 @@ inline void UOp::retain() const {
 std::string invalid_reason(Op op, DType dtype, llvm::ArrayRef<UOp> src, const Arg& arg);
 // Number of nodes alive now (for leak tests).
 size_t live_uops();
+
+// shape.cpp: the shape of a tensor-graph node, and why a node's shapes do not fit ("" if they do)
+Shape compute_shape(Op op, llvm::ArrayRef<UOp> src, const Arg& arg);
+std::string shape_error(Op op, llvm::ArrayRef<UOp> src, const Arg& arg);
+int64_t prod(llvm::ArrayRef<int64_t> shape);
 
 // range.cpp: the value range of a node from its sources' ranges (sound: every value the node can take lies inside)
 std::pair<__int128, __int128> compute_range(Op op, DType dtype, llvm::ArrayRef<UOp> src, const Arg& arg);

@@ -163,16 +163,19 @@ TEST_CASE("render rules instantiate their templates", "[engine]") {
 TEST_CASE("a user pattern folder takes effect without a rebuild", "[engine]") {
   auto dir = std::filesystem::temp_directory_path() / "patgrad_user_patterns";
   std::filesystem::create_directories(dir);
-  std::ofstream(dir / "mine.pat") << "# a user rule: a select of the smaller value is MIN\n"
-                                     "extend symbolic { [user_where_min] WHERE(x<index> < y, x, y) => MIN(x, y); }\n";
+  std::ofstream(dir / "mine.pat") << "# a user rule: modulo a power of two as a mask, for non-negative values\n"
+                                     "extend symbolic { [user_mod_to_and] x<index> % 8 if x.vmin >= 0 => x & 7; }\n";
   auto lib = load(LoadOptions{.dirs = {dir.string()}, .use_env = false});
   bool good = bool(lib);
   INFO((good ? std::string() : llvm::toString(lib.takeError())));
   REQUIRE(good);
   std::vector<Firing> trace;
-  auto r = graph_rewrite(parse("where(v<w,v,w)"), *(*lib)->pass("sym"), {&trace});
+  auto r = graph_rewrite(parse("v%8"), *(*lib)->pass("sym"), {&trace});
   REQUIRE(bool(r));
-  CHECK(uops::infix(*r) == "min(v,w)");
+  CHECK(uops::infix(*r) == "v&7");
   REQUIRE(trace.size() == 1);
-  CHECK(trace[0].rule->name == "user_where_min");
+  CHECK(trace[0].rule->name == "user_mod_to_and");
+  auto builtin = simplify(parse("v%8")); // the built-in library is untouched
+  REQUIRE(bool(builtin));
+  CHECK(uops::infix(*builtin) == "v%8");
 }

@@ -83,12 +83,12 @@ TEST_CASE("check reports errors with file:line:col and exits 1", "[cli]") {
 TEST_CASE("PATGRAD_PATTERNS and --patterns add rules without a rebuild; --disable-rule turns one off", "[cli]") {
   auto dir = std::filesystem::temp_directory_path() / "patgrad_cli_user";
   std::filesystem::create_directories(dir);
-  std::ofstream(dir / "mine.pat") << "extend symbolic { [user_where_min] WHERE(x<index> < y, x, y) => MIN(x, y); }\n";
-  CHECK(patgrad("rewrite 'where(a<b,a,b)'").out.starts_with("where(a<b,a,b)\n"));
-  CHECK(patgrad("rewrite 'where(a<b,a,b)'", "PATGRAD_PATTERNS=" + dir.string()).out.starts_with("min(a,b)\n"));
-  CHECK(patgrad("--patterns " + dir.string() + " rewrite 'where(a<b,a,b)'").out.starts_with("min(a,b)\n"));
-  CHECK(patgrad("--patterns " + dir.string() + " --disable-rule user_where_min rewrite 'where(a<b,a,b)'")
-            .out.starts_with("where(a<b,a,b)\n"));
+  std::ofstream(dir / "mine.pat") << "extend symbolic { [user_mod_to_and] x<index> % 8 if x.vmin >= 0 => x & 7; }\n";
+  const std::string expr = " rewrite --var a=0..100 'a%8'";
+  CHECK(patgrad(expr).out.starts_with("a%8\n"));
+  CHECK(patgrad(expr, "PATGRAD_PATTERNS=" + dir.string()).out.starts_with("a&7\n"));
+  CHECK(patgrad("--patterns " + dir.string() + expr).out.starts_with("a&7\n"));
+  CHECK(patgrad("--patterns " + dir.string() + " --disable-rule user_mod_to_and" + expr).out.starts_with("a%8\n"));
 }
 
 TEST_CASE("rules lists groups and rules with locations; with input it counts hits", "[cli]") {

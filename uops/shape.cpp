@@ -1,0 +1,123 @@
+// Shapes of tensor-graph nodes, and the checks that keep a graph well formed: elementwise sources agree, movement
+// args fit the source. Kernel nodes have no shape; their sources are checked here too (memory and loop structure).
+#include "uops/uop.h"
+#include <fmt/format.h>
+
+namespace patgrad::uops {
+namespace {
+
+std::string str(llvm::ArrayRef<int64_t> s) {
+  std::string out = "(";
+  for (size_t i = 0; i < s.size(); i++) out += (i ? "," : "") + std::to_string(s[i]);
+  return out + (s.size() == 1 ? ",)" : ")");
+}
+
+const Ints* ints(const Arg& arg) { return std::get_if<Ints>(&arg); }
+
+std::string movement_error(Op op, const Shape& in, const Ints& a) {
+  size_t n = in.size();
+  switch (op) {
+  case Op::RESHAPE:
+    for (int64_t d : a)
+      if (d < 0) return fmt::format("RESHAPE to {} has a negative size", str(a));
+    if (prod(a) != prod(in)) return fmt::format("cannot RESHAPE {} to {}", str(in), str(a));
+    return "";
+  case Op::PERMUTE: {
+    if (a.size() != n) return fmt::format("PERMUTE {} of {} needs {} axes", str(a), str(in), n);
+    std::vector<bool> seen(n);
+    for (int64_t p : a) {
+      if (p < 0 || p >= int64_t(n) || seen[p]) return fmt::format("PERMUTE {} is not a permutation of {} axes", str(a), n);
+      seen[p] = true;
+    }
+    return "";
+  }
+  case Op::EXPAND:
+    if (a.size() != n) return fmt::format("cannot EXPAND {} to {}", str(in), str(a));
+    for (size_t i = 0; i < n; i++)
+      if (in[i] != a[i] && in[i] != 1) return fmt::format("cannot EXPAND {} to {}", str(in), str(a));
+    return "";
+  case Op::PAD: case Op::SHRINK:
+    if (a.size() != 2 * n) return fmt::format("{} of {} needs 2 numbers per axis", op_info(op).name, str(in));
+    for (size_t i = 0; i < n; i++) {
+      if (op == Op::PAD && (a[2 * i] < 0 || a[2 * i + 1] < 0)) return fmt::format("PAD {} is negative", str(a));
+      if (op == Op::SHRINK && !(0 <= a[2 * i] && a[2 * i] <= a[2 * i + 1] && a[2 * i + 1] <= in[i]))
+        return fmt::format("SHRINK {} does not fit {}", str(a), str(in));
+    }
+    return "";
+  case Op::FLIP:
+    if (a.size() != n) return fmt::format("FLIP {} of {} needs one flag per axis", str(a), str(in));
+    return "";
+  case Op::REDUCE_AXIS:
+    if (a.empty() || (a[0] != int64_t(Op::ADD) && a[0] != int64_t(Op::MUL) && a[0] != int64_t(Op::MAX)))
+      return "REDUCE_AXIS needs ADD, MUL or MAX";
+    for (size_t i = 1; i < a.size(); i++)
+      if (a[i] < 0 || a[i] >= int64_t(n)) return fmt::format("REDUCE_AXIS axis {} is out of range for {}", a[i], str(in));
+    return "";
+  default: return "";
+  }
+}
+
+bool is_movement(Op op) {
+  return op == Op::RESHAPE || op == Op::PERMUTE || op == Op::EXPAND || op == Op::PAD || op == Op::SHRINK ||
+         op == Op::FLIP || op == Op::REDUCE_AXIS;
+}
+
+} // namespace
+
+int64_t prod(llvm::ArrayRef<int64_t> shape) {
+  int64_t p = 1;
+  for (int64_t d : shape) p *= d;
+  return p;
+}
+
+std::string shape_error(Op op, llvm::ArrayRef<UOp> src, const Arg& arg) {
+  if (op == Op::BUFFER && (!ints(arg) || ints(arg)->size() != 2 || (*ints(arg))[1] < 0)) return "BUFFER needs {id, size}";
+  if (is_movement(op)) return ints(arg) ? movement_error(op, src[0]->shape, *ints(arg)) : "a movement op needs its arg";
+  if (op == Op::RANGE && src[0]->dtype != DType::index) return "RANGE ends at an index";
+  if ((op == Op::LOAD || op == Op::STORE) && (src.size() < 2 || src[0]->op != Op::DEFINE_GLOBAL || src[1]->dtype != DType::index))
+    return fmt::format("{} needs a DEFINE_GLOBAL and an index", op_info(op).name);
+  if (op == Op::LOAD && src.size() == 3 && src[2]->dtype != DType::bool_) return "a LOAD's gate is bool";
+  if (op == Op::LOAD && src.size() > 3) return "LOAD takes a buffer, an index and an optional gate";
+  if (op == Op::REDUCE)
+    for (size_t i = 1; i < src.size(); i++)
+      if (src[i]->op != Op::RANGE) return "REDUCE runs over RANGEs";
+  // elementwise: every source with a shape has the same one
+  const OpInfo& info = op_info(op);
+  if (info.typing == Typing::SAME || info.typing == Typing::CMP || info.typing == Typing::SELECT ||
+      info.typing == Typing::CONVERT)
+    for (const UOp& s : src)
+      if (s->shape != src[0]->shape)
+        return fmt::format("{} of shapes {} and {}", info.name, str(src[0]->shape), str(s->shape));
+  return "";
+}
+
+Shape compute_shape(Op op, llvm::ArrayRef<UOp> src, const Arg& arg) {
+  const Ints* a = ints(arg);
+  switch (op) {
+  case Op::BUFFER: return Shape{(*a)[1]};
+  case Op::RESHAPE: case Op::EXPAND: return Shape(a->begin(), a->end());
+  case Op::PERMUTE: {
+    Shape s;
+    for (int64_t p : *a) s.push_back(src[0]->shape[p]);
+    return s;
+  }
+  case Op::PAD: case Op::SHRINK: {
+    Shape s = src[0]->shape;
+    for (size_t i = 0; i < s.size(); i++)
+      s[i] = op == Op::PAD ? s[i] + (*a)[2 * i] + (*a)[2 * i + 1] : (*a)[2 * i + 1] - (*a)[2 * i];
+    return s;
+  }
+  case Op::REDUCE_AXIS: {
+    Shape s = src[0]->shape;
+    for (size_t i = 1; i < a->size(); i++) s[(*a)[i]] = 1;
+    return s;
+  }
+  default: {
+    const OpInfo& info = op_info(op);
+    if (info.typing == Typing::FREE || src.empty()) return {};
+    return src[0]->shape; // elementwise, FLIP, CONTIGUOUS
+  }
+  }
+}
+
+} // namespace patgrad::uops
