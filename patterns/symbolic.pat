@@ -8,7 +8,7 @@ group symbolic {
   # constant folding, with the op table's semantics: nothing folds that the program would not compute
   [fold_binary]      op:BINARY(a:CONST, b:CONST) if defined(op, a, b)          => CONST[eval(op, a, b)];
   [fold_unary]       r:{UNARY, CAST, BITCAST}(CONST)                           => cpp::fold_unary(r);
-  [fold_mulacc]      MULACC(a:CONST, b:CONST, c:CONST)                         => a * b + c;
+  [fold_mulacc]      MULACC<ints>(a:CONST, b:CONST, c:CONST)                   => a * b + c;
 
   # subtraction and negation become sums of terms with coefficients: x - y is x + y*-1
   [sub_to_add]       x<ints> - y                                               => x + y * -1;
@@ -24,6 +24,8 @@ group symbolic {
   [mod_one]          _x<ints> % 1                                              => 0;
   [idiv_self]        x<ints> // x                                              => 1;
   [mod_self]         x<ints> % x                                               => 0;
+  [idiv_zero]        0 // _x<ints>                                             => 0;
+  [mod_zero]         0 % _x<ints>                                              => 0;
   [and_self]         x & x                                                     => x;
   [or_self]          x | x                                                     => x;
   [xor_self]         x ^ x                                                     => 0;
@@ -32,7 +34,7 @@ group symbolic {
   [and_zero]         _x & 0                                                    => 0;
   [or_zero]          x | 0                                                     => x;
   [xor_zero]         x ^ 0                                                     => x;
-  [and_minus_one]    x<sints> & -1                                             => x;
+  [and_minus_one]    x<sidx> & -1                                              => x;
   [and_true]         x<bool> & true                                            => x;
   [or_true]          _x<bool> | true                                           => true;
   [shl_zero]         x << 0                                                    => x;
@@ -47,17 +49,26 @@ group symbolic {
   [add_chain_term2]  (y<ints> + x) + x * c:CONST                               => y + x * CONST[c + 1];
   [add_chain_terms]  (y<ints> + x * c1:CONST) + x * c2:CONST                   => y + x * CONST[c1 + c2];
 
-  # canonical order: sums and products lean left, constants go to the right end, other terms in a stable order
+  # canonical order: sums and products lean left, constants go to the right end, other terms in a stable order.
+  # Patterns match both operand orders, so `x + (y + z)` alone would also match a left-leaning (y + z) + x and
+  # rotate it forever: a lone sum operand moves left first (the other order rebuilds the node: no firing), and
+  # reassociation applies only when both operands are sums.
   [comm_c_right]     op:{ADD, MUL, AND, OR, XOR, MAX, MIN, CMPEQ, CMPNE}(c:CONST, x) if !is_const(x) => op(x, c);
-  [add_assoc]        x<ints> + (y + z)                                         => (x + y) + z;
-  [mul_assoc]        x<ints> * (y * z)                                         => (x * y) * z;
+  [add_sum_left]     x<ints> + y if x.op != ADD && y.op == ADD                 => y + x;
+  [mul_prod_left]    x<ints> * y if x.op != MUL && y.op == MUL                 => y * x;
+  [add_assoc]        x<ints> + (y + z) if x.op == ADD                          => (x + y) + z;
+  [mul_assoc]        x<ints> * (y * z) if x.op == MUL                          => (x * y) * z;
   [add_add_c]        (x<ints> + c1:CONST) + c2:CONST                           => x + CONST[c1 + c2];
   [mul_mul_c]        (x<ints> * c1:CONST) * c2:CONST                           => x * CONST[c1 * c2];
   [add_c_last]       (x<ints> + c:CONST) + y if !is_const(y)                   => (x + y) + c;
   [mul_c_last]       (x<ints> * c:CONST) * y if !is_const(y)                   => (x * y) * c;
   [add_sort]         x<ints> + y if !is_const(x) && !is_const(y) && before(y, x) && x.op != ADD => y + x;
-  [add_chain_sort]   (x<ints> + a) + b if !is_const(a) && !is_const(b) && before(b, a) => (x + b) + a;
-  [mul_sort]         x<ints> * y if !is_const(x) && !is_const(y) && before(y, x) => y * x;
+  # a chain's last term is never a sum: the other operand order would take the whole chain for `a`
+  [add_chain_sort]   (x<ints> + a) + b if a.op != ADD && !is_const(a) && !is_const(b) && before(b, a) => (x + b) + a;
+  [mul_sort]         x<ints> * y if !is_const(x) && !is_const(y) && before(y, x) && x.op != MUL => y * x;
+  [mul_chain_sort]   (x<ints> * a) * b if a.op != MUL && !is_const(a) && !is_const(b) && before(b, a) => (x * b) * a;
+  # the other commutative ops only swap their two operands: max(b, a) is max(a, b)
+  [comm_sort]        op:{AND, OR, XOR, MAX, MIN, CMPEQ, CMPNE}(x, y) if !is_const(x) && !is_const(y) && before(y, x) => op(y, x);
   [xor_xor_c]        (x ^ c1:CONST) ^ c2:CONST                                 => x ^ CONST[c1 ^ c2];
   [and_and_c]        (x & c1:CONST) & c2:CONST                                 => x & CONST[c1 & c2];
   [or_or_c]          (x | c1:CONST) | c2:CONST                                 => x | CONST[c1 | c2];
@@ -65,22 +76,34 @@ group symbolic {
   # products of sums distribute, so that division sees the terms
   [mul_add_distrib]  (x<ints> + y) * c:CONST                                   => x * c + y * c;
 
-  # floor division and modulo by a positive constant, exact on index; ranges make the rest fold
-  [idiv_range]       x<ints> // c:CONST if c > 0 && x.vmin // c == x.vmax // c => CONST[x.vmin // c];
-  [mod_range]        x<ints> % c:CONST if c > 0 && x.vmin // c == x.vmax // c  => x - CONST[x.vmin // c * c];
-  [idiv_mul]         (x<index> * c1:CONST) // c2:CONST if c2 > 0 && c1 % c2 == 0 => x * CONST[c1 // c2];
-  [idiv_add_mul]     (y<index> + x * c1:CONST) // c2:CONST if c2 > 0 && c1 % c2 == 0 => y // c2 + x * CONST[c1 // c2];
-  [idiv_add_c]       (x<index> + c1:CONST) // c2:CONST if c2 > 0 && c1 % c2 == 0 => x // c2 + CONST[c1 // c2];
+  # floor division and modulo by a constant (of either sign: floor(y/c + n) is floor(y/c) + n), exact on index;
+  # ranges make the rest fold
+  [idiv_range]       x<ints> // c:CONST if c != 0 && x.vmin // c == x.vmax // c => CONST[x.vmin // c];
+  [mod_range]        x<ints> % c:CONST if c != 0 && x.vmin // c == x.vmax // c => x - CONST[x.vmin // c * c];
+  [idiv_mul]         (x<index> * c1:CONST) // c2:CONST if c2 != 0 && c1 % c2 == 0 => x * CONST[c1 // c2];
+  [idiv_add_mul]     (y<index> + x * c1:CONST) // c2:CONST if c2 != 0 && c1 % c2 == 0 => y // c2 + x * CONST[c1 // c2];
+  [idiv_add_c]       (x<index> + c1:CONST) // c2:CONST if c2 != 0 && c1 % c2 == 0 => x // c2 + CONST[c1 // c2];
   [idiv_idiv]        (x<index> // c1:CONST) // c2:CONST if c1 > 0 && c2 > 0   => x // CONST[c1 * c2];
-  [mod_mul]          (_x<index> * c1:CONST) % c2:CONST if c2 > 0 && c1 % c2 == 0 => 0;
-  [mod_add_mul]      (y<index> + _x * c1:CONST) % c2:CONST if c2 > 0 && c1 % c2 == 0 => y % c2;
-  [mod_add_c]        (x<index> + c1:CONST) % c2:CONST if c2 > 0 && (c1 < 0 || c1 >= c2) => (x + CONST[c1 % c2]) % c2;
+  [mod_mul]          (_x<index> * c1:CONST) % c2:CONST if c2 != 0 && c1 % c2 == 0 => 0;
+  [mod_add_mul]      (y<index> + _x * c1:CONST) % c2:CONST if c2 != 0 && c1 % c2 == 0 => y % c2;
+  [mod_add_c]        (x<index> + c1:CONST) % c2:CONST if c2 != 0 && c1 != c1 % c2 => (x + CONST[c1 % c2]) % c2;
   [mod_mod]          (x<ints> % c1:CONST) % c2:CONST if c2 > 0 && c1 > 0 && c1 % c2 == 0 => x % c2;
   [idiv_mod_small]   (_x<ints> % c1:CONST) // c2:CONST if c2 > 0 && c1 > 0 && c1 <= c2 => 0;
+  # a factor of the divisor comes out: x*4 // 8 is x // 2, x*4 % 8 is x % 2 * 4
+  [idiv_mul_factor]  (x<index> * c1:CONST) // c2:CONST if c1 != 0 && c2 % c1 == 0 => x // CONST[c2 // c1];
+  [mod_mul_factor]   (x<index> * c1:CONST) % c2:CONST if c1 != 0 && c2 % c1 == 0 => x % CONST[c2 // c1] * c1;
+  # by a non-constant divisor; y == 0 is undefined before and after
+  [idiv_mul_self]    (x<index> * y) // y                                       => x;
+  [mod_mul_self]     (_x<index> * y) % y                                       => 0;
   # x%c + (x//c)*c is x: the ring identity, so it holds with wraparound too
   [add_mod_idiv]     x<ints> % c + (x // c) * c                                => x;
   [add_chain_mod_idiv] (y<ints> + x % c) + (x // c) * c                        => y + x;
   [add_chain_idiv_mod] (y<ints> + (x // c) * c) + x % c                        => y + x;
+  # and x - (x//c)*c is x%c, where the sum holds the product with its coefficient -c
+  [add_idiv_mod]     x<ints> + (x // c:CONST) * c2:CONST if c2 == -c           => x % c;
+  [add_chain_idiv_neg] (y<ints> + x) + (x // c:CONST) * c2:CONST if c2 == -c   => y + x % c;
+  # digits: (x//c1)%c2*c1 + x%c1 is x%(c1*c2), for positive c1 and c2
+  [add_mod_digits]   (x<index> // c1:CONST) % c2:CONST * c1 + x % c1 if c1 > 0 && c2 > 0 => x % CONST[c1 * c2];
 
   # shifts by constants are products and floor divisions on index
   [shl_c]            x<index> << c:CONST if c >= 0 && c < 62                   => x * CONST[1 << c];
@@ -105,6 +128,20 @@ group symbolic {
   [lt_add_c]         (x<index> + c0:CONST) < c1:CONST                          => x < CONST[c1 - c0];
   [lt_mul_c]         (x<index> * c0:CONST) < c1:CONST if c0 > 0                => x < CONST[(c1 + c0 - 1) // c0];
   [lt_idiv_c]        (x<index> // c0:CONST) < c1:CONST if c0 > 0               => x < CONST[c1 * c0];
+  [lt_mul_neg_c]     (x<index> * c0:CONST) < c1:CONST if c0 < 0                => CONST[-c1 // -c0] < x;
+  [lt_c_add]         c0:CONST < x<index> + c1:CONST                            => CONST[c0 - c1] < x;
+  [lt_c_mul]         c0:CONST < x<index> * c1:CONST if c1 > 0                  => CONST[c0 // c1] < x;
+  [lt_c_mul_neg]     c0:CONST < x<index> * c1:CONST if c1 < 0                  => x < CONST[(-c0 - c1 - 1) // -c1];
+  [lt_c_idiv]        c0:CONST < x<index> // c1:CONST if c1 > 0                 => CONST[(c0 + 1) * c1 - 1] < x;
+  # between two non-constant sides the constant goes right, where x < x + c decides
+  [lt_add_c_left]    (x<index> + c0:CONST) < y if !is_const(y)                 => x < y + CONST[-c0];
+  [lt_self_add_c]    x<index> < x + c:CONST                                    => choose(c > 0, true, false);
+  # adding a constant is a bijection, also with wraparound
+  [eq_add_c]         (x<ints> + c0:CONST) == c1:CONST                          => x == CONST[c1 - c0];
+  [ne_add_c]         (x<ints> + c0:CONST) != c1:CONST                          => x != CONST[c1 - c0];
+  # on index x*c0 takes only multiples of c0
+  [eq_mul_c]         (x<index> * c0:CONST) == c1:CONST if c0 != 0              => choose(c1 % c0 == 0, x == CONST[c1 // c0], false);
+  [ne_mul_c]         (x<index> * c0:CONST) != c1:CONST if c0 != 0              => choose(c1 % c0 == 0, x != CONST[c1 // c0], true);
 
   # where: a condition the ranges decide, equal branches, negated conditions, nested selects on one condition
   [where_true]       WHERE(c, a, _) if c.vmin == 1                             => a;
@@ -121,15 +158,44 @@ group symbolic {
   [or_not_self]      x<bool> | (x ^ true)                                      => true;
   [and_absorb]       x & (x | _)                                               => x;
   [or_absorb]        x | (x & _)                                               => x;
+  [and_and_self]     x & (x & y)                                               => x & y;
+  [or_or_self]       x | (x | y)                                               => x | y;
   [demorgan_and]     (x<bool> ^ true) & (y ^ true)                             => (x | y) ^ true;
   [demorgan_or]      (x<bool> ^ true) | (y ^ true)                             => (x & y) ^ true;
   [not_eq]           (x == y) ^ true                                           => x != y;
   [not_ne]           (x != y) ^ true                                           => x == y;
   [not_lt]           (x<index> < y) ^ true                                     => y < x + 1;
+  # comparisons of bools are xors: x != y is x ^ y
+  [ne_bool]          x<bool> != y                                              => x ^ y;
+  [eq_bool]          x<bool> == y                                              => (x ^ y) ^ true;
+  # selects of bools are conjunctions and disjunctions
+  [where_and]        WHERE(c, x<bool>, false)                                  => c & x;
+  [where_or]         WHERE(c, true, x<bool>)                                   => c | x;
+  [where_not_and]    WHERE(c, false, x<bool>)                                  => (c ^ true) & x;
+  [where_not_or]     WHERE(c, x<bool>, true)                                   => (c ^ true) | x;
 
-  # max and min decided by ranges
+  # two bounds on one value: the tighter one, or a decided result (comparisons are on values: any width)
+  [and_lt_lt_c]      (x<ints> < c1:CONST) & (x < c2:CONST)                     => x < CONST[min(c1, c2)];
+  [or_lt_lt_c]       (x<ints> < c1:CONST) | (x < c2:CONST)                     => x < CONST[max(c1, c2)];
+  [and_gt_gt_c]      (c1:CONST < x<ints>) & (c2:CONST < x)                     => CONST[max(c1, c2)] < x;
+  [or_gt_gt_c]       (c1:CONST < x<ints>) | (c2:CONST < x)                     => CONST[min(c1, c2)] < x;
+  [and_lt_gt_c]      (x<ints> < c1:CONST) & (c2:CONST < x) if c1 <= c2 + 1     => false;
+  [or_lt_gt_c]       (x<ints> < c1:CONST) | (c2:CONST < x) if c2 < c1          => true;
+
+  # max and min decided by ranges, nested constants merged
   [max_left]         MAX(x<ints>, y) if x.vmin >= y.vmax                       => x;
   [min_left]         MIN(x<ints>, y) if x.vmax <= y.vmin                       => x;
+  [max_max_c]        MAX(MAX(x<ints>, c1:CONST), c2:CONST)                     => MAX(x, CONST[max(c1, c2)]);
+  [min_min_c]        MIN(MIN(x<ints>, c1:CONST), c2:CONST)                     => MIN(x, CONST[min(c1, c2)]);
+  # x + c against x: exact on index only, at fixed width x + c can wrap below x
+  [max_add_c_self]   MAX(x<index> + c:CONST, x)                                => choose(c > 0, x + c, x);
+  [min_add_c_self]   MIN(x<index> + c:CONST, x)                                => choose(c > 0, x, x + c);
+  [max_add_c_add_c]  MAX(x<index> + c1:CONST, x + c2:CONST)                    => x + CONST[max(c1, c2)];
+  [min_add_c_add_c]  MIN(x<index> + c1:CONST, x + c2:CONST)                    => x + CONST[min(c1, c2)];
+  # min and max of the same two values are those values, in some order
+  [add_min_max]      MIN(x<ints>, y) + MAX(x, y)                               => x + y;
+  [where_lt_min]     WHERE(x<ints> < y, x, y)                                  => MIN(x, y);
+  [where_lt_max]     WHERE(x<ints> < y, y, x)                                  => MAX(x, y);
 
   # casts
   [cast_same]        CAST<t>(x<t>)                                             => x;
@@ -144,5 +210,4 @@ group symbolic {
 # x + 0.0 is x except for x = -0.0: a relaxed rule, for passes that allow it (none of the built-in ones do).
 group float_relaxed {
   [fadd_zero, relaxed] x<floats> + 0.0                                         => x;
-  [fmul_zero, relaxed] _x<floats> * 0.0                                        => 0.0;
 }
