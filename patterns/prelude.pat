@@ -7,6 +7,7 @@ dtypes fixed   = {sints, uints};          # fixed-width integers: they wrap
 dtypes ints    = {fixed, index};          # index is unbounded: rules valid on ints hold both ways
 dtypes floats  = {f16, bf16, f32, f64};
 dtypes numbers = {ints, floats};
+dtypes sidx    = {sints, index};          # signed: C division and arithmetic shifts
 
 opset UNARY  = {NEG, RECIP, SQRT, EXP2, LOG2, SIN, TRUNC};
 opset CMP    = {CMPLT, CMPLE, CMPEQ, CMPNE};

@@ -319,7 +319,7 @@ struct RuleChecker {
     } builtins[] = {{"is_pow2", Expr::IS_POW2, 1}, {"log2", Expr::LOG2, 1},       {"gcd", Expr::GCD, 2},
                     {"defined", Expr::DEFINED, 3}, {"eval", Expr::EVAL, 3},       {"min", Expr::MIN, 2},
                     {"max", Expr::MAX, 2},         {"abs", Expr::ABS, 1},         {"is_const", Expr::IS_CONST, 1},
-                    {"before", Expr::BEFORE, 2}};
+                    {"before", Expr::BEFORE, 2},   {"bits", Expr::BITS, 1}};
     x->kind = Expr::CALL;
     for (auto& b : builtins) {
       if (e->text != b.name) continue;
@@ -332,7 +332,7 @@ struct RuleChecker {
       for (const AstExpr* k : e->kids) x->kids.push_back(value(k));
       if ((b.b == Expr::DEFINED || b.b == Expr::EVAL) && x->kids[0]->kind != Expr::CAPTURE)
         error(e->kids[0]->loc, fmt::format("the first argument of {} is a capture whose op it applies", b.name));
-      if (b.b == Expr::IS_CONST || b.b == Expr::BEFORE)
+      if (b.b == Expr::IS_CONST || b.b == Expr::BEFORE || b.b == Expr::BITS)
         for (size_t i = 0; i < x->kids.size(); i++)
           if (x->kids[i]->kind != Expr::CAPTURE) error(e->kids[i]->loc, fmt::format("{} takes captures", b.name));
       return x;
@@ -513,10 +513,14 @@ struct RuleChecker {
         return;
       }
       std::string name = text.substr(i + 1, end - i - 1);
+      if (name.starts_with("tm:")) { // {tm:map} or {tm:map(x)}: the dtype's spelling in another typemap
+        size_t paren = name.find('(');
+        name = paren == std::string::npos ? "ty" : "ty" + name.substr(paren);
+      }
       if (name.starts_with("ty(") && name.ends_with(")")) name = name.substr(3, name.size() - 4);
       if (name != "self" && name != "ty") {
         auto it = slots.find(name);
-        if (it == slots.end()) error(at, fmt::format("unknown placeholder '{{{}}}': expected self, ty, ty(x) or a capture", name));
+        if (it == slots.end()) error(at, fmt::format("unknown placeholder '{{{}}}': expected self, ty, ty(x), tm:map, tm:map(x) or a capture", name));
         else uses[it->second]++;
       }
       i = end;

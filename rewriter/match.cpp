@@ -174,7 +174,7 @@ struct Evaluator {
     std::vector<GVal> args;
     for (size_t i = 0; i < e.kids.size(); i++) {
       if (((e.builtin == Expr::DEFINED || e.builtin == Expr::EVAL || e.builtin == Expr::IS_CONST) && i == 0) ||
-          e.builtin == Expr::BEFORE) {
+          e.builtin == Expr::BEFORE || e.builtin == Expr::BITS) {
         args.push_back({});
         continue;
       }
@@ -185,6 +185,7 @@ struct Evaluator {
     auto boolean = [](bool v) { return GVal{DType::bool_, Value{v, 0}}; };
     switch (e.builtin) {
     case Expr::IS_CONST: return boolean(b.nodes[e.kids[0]->slot]->op == Op::CONST);
+    case Expr::BITS: return GVal{DType::index, Value{uops::bits(b.nodes[e.kids[0]->slot]->dtype), 0}, true};
     case Expr::BEFORE: return boolean(term_order(b.nodes[e.kids[0]->slot], b.nodes[e.kids[1]->slot]) < 0);
     case Expr::IS_POW2: {
       Wide v = wide(args[0]);

@@ -7,8 +7,8 @@ namespace {
 
 std::optional<std::string> instantiate(const Library& lib, const Group& group, const Rule& rule, const Bindings& b,
                                        const UOp& node, const std::function<std::string(const UOp&)>& name_of) {
-  auto tm = lib.typemaps.find(group.name);
-  auto type_name = [&](DType d) -> std::optional<std::string> {
+  auto type_name = [&](const std::string& map, DType d) -> std::optional<std::string> {
+    auto tm = lib.typemaps.find(map);
     if (tm == lib.typemaps.end()) return std::nullopt;
     auto it = tm->second.find(d);
     if (it == tm->second.end()) return std::nullopt;
@@ -33,10 +33,16 @@ std::optional<std::string> instantiate(const Library& lib, const Group& group, c
     size_t end = t.find('}', i);
     std::string name = t.substr(i + 1, end - i - 1);
     i = end;
+    std::string map = group.name;
+    if (name.starts_with("tm:")) { // {tm:map} and {tm:map(x)}: spell the dtype with another typemap
+      size_t paren = name.find('(');
+      map = name.substr(3, paren == std::string::npos ? std::string::npos : paren - 3);
+      name = paren == std::string::npos ? "ty" : "ty" + name.substr(paren);
+    }
     if (name == "self") out += name_of(node);
     else if (name == "ty" || name.starts_with("ty(")) {
       const UOp* of = name == "ty" ? &node : slot(name.substr(3, name.size() - 4));
-      auto ty = of && *of ? type_name((*of)->dtype) : std::nullopt;
+      auto ty = of && *of ? type_name(map, (*of)->dtype) : std::nullopt;
       if (!ty) return std::nullopt; // no spelling for this dtype: the next rule may have one
       out += *ty;
     } else if (const UOp* u = slot(name); u && *u) out += name_of(*u);

@@ -54,7 +54,7 @@ struct Expr {
   DType dtype = DType::index;
   Op op = Op::ADD;
   bool logical_not = false;
-  enum Builtin { IS_POW2, LOG2, GCD, DEFINED, EVAL, MIN, MAX, ABS, IS_CONST, BEFORE } builtin = IS_POW2;
+  enum Builtin { IS_POW2, LOG2, GCD, DEFINED, EVAL, MIN, MAX, ABS, IS_CONST, BEFORE, BITS } builtin = IS_POW2;
   std::vector<std::unique_ptr<Expr>> kids;
 };
 

@@ -135,6 +135,12 @@ UOp UOp::make(Op op, DType dtype, llvm::ArrayRef<UOp> src, Arg arg) {
   return UOp(n);
 }
 
+namespace {
+void (*buffer_release_hook)(int64_t) = nullptr;
+} // namespace
+
+void set_buffer_release_hook(void (*hook)(int64_t)) { buffer_release_hook = hook; }
+
 void UOp::release() {
   if (!n || --n->refs) return;
   // Free iteratively: a node's sources go on a worklist instead of the stack.
@@ -142,6 +148,7 @@ void UOp::release() {
   while (!dead.empty()) {
     Node* d = dead.pop_back_val();
     table().erase(d);
+    if (d->op == Op::BUFFER && buffer_release_hook) buffer_release_hook(std::get<Ints>(d->arg)[0]);
     for (UOp& s : d->src) {
       if (--s.n->refs == 0) dead.push_back(s.n);
       s.n = nullptr;

@@ -86,6 +86,8 @@ inline void UOp::retain() const {
 std::string invalid_reason(Op op, DType dtype, llvm::ArrayRef<UOp> src, const Arg& arg);
 // Number of nodes alive now (for leak tests).
 size_t live_uops();
+// Called with a BUFFER node's id when the node is freed: the runtime frees the memory then.
+void set_buffer_release_hook(void (*hook)(int64_t id));
 
 // shape.cpp: the shape of a tensor-graph node, and why a node's shapes do not fit ("" if they do)
 Shape compute_shape(Op op, llvm::ArrayRef<UOp> src, const Arg& arg);

@@ -1,0 +1,80 @@
+// The Tensor core: wrapping nodes, realizing them through the scheduler and a device, reading data back.
+#include "frontend/tensor.h"
+#include <fmt/format.h>
+
+namespace patgrad {
+
+using uops::Op;
+using uops::UOp;
+
+Tensor::Tensor(UOp u, runtime::Device dev) : uop(std::move(u)), shape_(uop->shape.begin(), uop->shape.end()), device_(dev) {}
+
+Tensor Tensor::make(Op op, DType dtype, llvm::ArrayRef<UOp> src, uops::Arg arg, runtime::Device dev, const char* what) {
+  if (std::string why = uops::invalid_reason(op, dtype, src, arg); !why.empty())
+    throw TensorError(fmt::format("{}: {}", what, why));
+  return Tensor(UOp::make(op, dtype, src, std::move(arg)), dev);
+}
+
+runtime::Device default_device() {
+  auto d = runtime::default_device();
+  if (!d) throw TensorError(llvm::toString(d.takeError()));
+  return *d;
+}
+
+DType promote(DType a, DType b) {
+  if (a == b) return a;
+  auto kind = [](DType d) { return uops::is_bool(d) ? 0 : uops::is_float(d) ? 2 : 1; };
+  if (kind(a) != kind(b)) return kind(a) > kind(b) ? a : b;
+  if (uops::is_float(a)) return uops::bits(a) == uops::bits(b) ? DType::f32 : uops::bits(a) > uops::bits(b) ? a : b;
+  if (a == DType::index || b == DType::index) return DType::index;
+  if (uops::is_signed(a) == uops::is_signed(b)) return uops::bits(a) > uops::bits(b) ? a : b;
+  DType s = uops::is_signed(a) ? a : b, u = uops::is_signed(a) ? b : a;
+  if (uops::bits(s) > uops::bits(u)) return s;
+  switch (uops::bits(u)) { // the next signed type that holds both, as numpy
+  case 8: return DType::i16;
+  case 16: return DType::i32;
+  case 32: return DType::i64;
+  default: return DType::f64;
+  }
+}
+
+int64_t Tensor::axis(int64_t a) const {
+  int64_t n = ndim();
+  if (a < -n || a >= std::max<int64_t>(n, 1)) throw TensorError(fmt::format("axis {} is out of range for {} dimensions", a, n));
+  return a < 0 ? a + n : a;
+}
+
+Tensor& Tensor::realize() {
+  if (uop->op == Op::BUFFER || (uop->op == Op::RESHAPE && uop->src[0]->op == Op::BUFFER)) return *this;
+  lowering::Schedule s = lowering::schedule({uop}, runtime::new_buffer);
+  if (auto e = runtime::run(s, device_)) throw TensorError(llvm::toString(std::move(e)));
+  const UOp& buf = s.outputs[0];
+  uop = UOp::make(Op::RESHAPE, buf->dtype, {buf}, uops::Ints(shape_.begin(), shape_.end()));
+  return *this;
+}
+
+void Tensor::copy_out(void* dst) const {
+  Tensor t = *this;
+  t.realize();
+  const UOp& buf = t.uop->op == Op::BUFFER ? t.uop : t.uop->src[0];
+  runtime::Buffer& b = runtime::buffer(buf);
+  std::memcpy(dst, b.data, size_t(b.size) * std::max(1, uops::bits(b.dtype) / 8));
+}
+
+double Tensor::item() const {
+  if (numel() != 1) throw TensorError(fmt::format("item() needs one element, the tensor has {}", numel()));
+  return to_vector<double>()[0];
+}
+
+Tensor Tensor::to(runtime::Device d) const { return Tensor(uop, d); }
+
+std::string Tensor::str() const {
+  std::vector<double> v = to_vector<double>();
+  std::string out = fmt::format("Tensor(shape=(");
+  for (size_t i = 0; i < shape_.size(); i++) out += fmt::format("{}{}", i ? "," : "", shape_[i]);
+  out += fmt::format("), dtype={}, device={}, data=[", uops::name(dtype()), runtime::device_name(device_));
+  for (size_t i = 0; i < v.size() && i < 64; i++) out += fmt::format("{}{}", i ? ", " : "", v[i]);
+  return out + (v.size() > 64 ? ", ...])" : "])");
+}
+
+} // namespace patgrad

@@ -1,0 +1,52 @@
+// Creating tensors: from host data (a new buffer) or from a constant (a CONST broadcast to the shape: no memory).
+#include "frontend/tensor.h"
+#include <cmath>
+#include <fmt/format.h>
+
+namespace patgrad {
+
+using uops::Op;
+using uops::UOp;
+
+namespace {
+
+void check_shape(const Shape& shape, const char* what) {
+  for (int64_t d : shape)
+    if (d < 0) throw TensorError(fmt::format("{}: negative dimension {}", what, d));
+}
+
+} // namespace
+
+Tensor Tensor::from_data(const void* data, DType dtype, const Shape& shape) {
+  check_shape(shape, "from_data");
+  int64_t n = uops::prod(shape);
+  UOp buf = runtime::new_buffer(dtype, n);
+  std::memcpy(runtime::buffer(buf).data, data, size_t(n) * std::max(1, uops::bits(dtype) / 8));
+  return Tensor(UOp::make(Op::RESHAPE, dtype, {buf}, uops::Ints(shape.begin(), shape.end())), default_device());
+}
+
+Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
+  check_shape(shape, "full");
+  uops::Value v = uops::is_float(dtype) ? uops::float_value(dtype, value) : uops::int_value(dtype, __int128(value));
+  if (!uops::is_float(dtype) && !std::isfinite(value)) throw TensorError(fmt::format("full: {} is not a {} value", value, uops::name(dtype)));
+  Tensor c(UOp::constant(dtype, v), default_device());
+  Shape ones(shape.size(), 1);
+  return c.reshape(ones).expand(shape);
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype) {
+  check_shape(shape, "empty");
+  UOp buf = runtime::new_buffer(dtype, uops::prod(shape));
+  return Tensor(UOp::make(Op::RESHAPE, dtype, {buf}, uops::Ints(shape.begin(), shape.end())), default_device());
+}
+
+Tensor Tensor::arange(double start, double stop, double step, DType dtype) {
+  if (step == 0) throw TensorError("arange: step is zero");
+  int64_t n = std::max<int64_t>(0, int64_t(std::ceil((stop - start) / step)));
+  // start + step * i over an index range, from a cumulative count: i is the position in a flat index buffer
+  std::vector<double> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; i++) v[i] = start + step * double(i);
+  return from_vector(v).cast(dtype);
+}
+
+} // namespace patgrad

@@ -1,0 +1,107 @@
+// Linearize: a kernel's graph as an ordered list a device can run top to bottom.
+// Expects: a SINK of STOREs whose index and value use the output RANGEs, and REDUCEs over their own RANGEs, no
+// REDUCE inside another's body (scheduling realizes a reduction that is reduced again).
+// Guarantees: the output loops open first, outermost first, and close last; each REDUCE becomes DEFINE_ACC, its
+// loops around its body and an ASSIGN, then the REDUCE itself (reading the accumulator); every node follows its
+// sources. Loop-invariant code stays in the innermost output loop: LLVM hoists it, INTERP does not care.
+#include "lowering/lowering.h"
+#include <llvm/ADT/DenseMap.h>
+#include <cmath>
+#include <llvm/ADT/DenseSet.h>
+
+namespace patgrad::lowering {
+namespace {
+
+using uops::Node;
+
+std::vector<UOp> toposort(const UOp& root) {
+  std::vector<UOp> order;
+  llvm::DenseSet<const Node*> seen;
+  std::vector<std::pair<UOp, bool>> stack{{root, false}};
+  while (!stack.empty()) {
+    auto [n, expanded] = stack.back();
+    stack.pop_back();
+    if (expanded) {
+      order.push_back(n);
+      continue;
+    }
+    if (!seen.insert(n.get()).second) continue;
+    stack.push_back({n, true});
+    for (auto it = n->src.rbegin(); it != n->src.rend(); ++it)
+      if (!seen.count(it->get())) stack.push_back({*it, false});
+  }
+  return order;
+}
+
+UOp identity(Op op, DType d) {
+  if (op == Op::ADD) return UOp::constant(d, uops::is_float(d) ? uops::float_value(d, 0) : uops::int_value(d, 0));
+  if (op == Op::MUL) return UOp::constant(d, uops::is_float(d) ? uops::float_value(d, 1) : uops::int_value(d, 1));
+  if (uops::is_float(d)) return UOp::constant(d, uops::float_value(d, -INFINITY));
+  return UOp::constant(d, uops::dtype_min(d));
+}
+
+} // namespace
+
+std::vector<UOp> linearize(const UOp& ast) {
+  std::vector<UOp> order = toposort(ast);
+  // the ranges each node depends on, and which nodes belong to a REDUCE's body
+  llvm::DenseMap<const Node*, llvm::SmallVector<const Node*, 4>> ranges;
+  llvm::DenseSet<const Node*> reduce_ranges, body;
+  for (const UOp& n : order) {
+    auto& r = ranges[n.get()];
+    if (n->op == Op::RANGE) r.push_back(n.get());
+    for (const UOp& s : n->src)
+      for (const Node* x : ranges[s.get()])
+        if (std::find(r.begin(), r.end(), x) == r.end()) r.push_back(x);
+    if (n->op == Op::REDUCE)
+      for (size_t i = 1; i < n->src.size(); i++) {
+        reduce_ranges.insert(n->src[i].get());
+        r.erase(std::remove(r.begin(), r.end(), n->src[i].get()), r.end());
+      }
+  }
+  for (const UOp& n : order)
+    for (const Node* x : ranges[n.get()])
+      if (reduce_ranges.count(x)) body.insert(n.get());
+
+  std::vector<UOp> out, output_ranges;
+  for (const UOp& n : order)
+    if (n->op == Op::RANGE && !reduce_ranges.count(n.get())) output_ranges.push_back(n);
+  std::sort(output_ranges.begin(), output_ranges.end(),
+            [](const UOp& a, const UOp& b) { return std::get<int64_t>(a->arg) < std::get<int64_t>(b->arg); });
+  llvm::DenseSet<const Node*> emitted;
+  auto emit = [&](const UOp& n) {
+    if (emitted.insert(n.get()).second) out.push_back(n);
+  };
+  for (const UOp& r : output_ranges) emit(r);
+  int64_t acc_id = 0;
+  for (const UOp& n : order) {
+    if (emitted.count(n.get()) || body.count(n.get()) || n->op == Op::SINK) continue;
+    if (n->op != Op::REDUCE) {
+      emit(n);
+      continue;
+    }
+    Op op = Op(std::get<int64_t>(n->arg));
+    UOp acc = UOp::make(Op::DEFINE_ACC, n->dtype, {identity(op, n->dtype)}, acc_id++);
+    emit(acc->src[0]);
+    emit(acc);
+    for (size_t i = 1; i < n->src.size(); i++) emit(n->src[i]);
+    for (const UOp& b : order) // the body, in order, once its loops are open
+      if (body.count(b.get()) && b->op != Op::RANGE && !emitted.count(b.get())) {
+        const auto& rs = ranges[b.get()];
+        bool mine = std::all_of(rs.begin(), rs.end(), [&](const Node* x) {
+          return !reduce_ranges.count(x) || std::find_if(n->src.begin() + 1, n->src.end(), [&](const UOp& s) { return s.get() == x; }) != n->src.end();
+        });
+        if (mine) emit(b);
+      }
+    UOp update = UOp::make(op, n->dtype, {acc, n->src[0]});
+    emit(update);
+    emit(UOp::make(Op::ASSIGN, DType::void_, {acc, update}));
+    for (size_t i = n->src.size(); i-- > 1;) emit(UOp::make(Op::ENDRANGE, DType::void_, {n->src[i]}));
+    emit(n);
+  }
+  for (auto it = output_ranges.rbegin(); it != output_ranges.rend(); ++it)
+    emit(UOp::make(Op::ENDRANGE, DType::void_, {*it}));
+  return out;
+}
+
+} // namespace patgrad::lowering

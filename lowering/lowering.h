@@ -1,0 +1,36 @@
+// Lowering: tensor graphs to kernels (schedule), kernels through the pipeline's passes (lower), kernels to linear
+// programs (linearize).
+#pragma once
+#include "rewriter/rewriter.h"
+#include <functional>
+
+namespace patgrad::lowering {
+
+using uops::DType;
+using uops::Op;
+using uops::UOp;
+
+struct Kernel {
+  std::string name;         // E_4_8 (elementwise) or R_4_1 (with a reduction), by output shape
+  UOp ast;                  // SINK(STORE(DEFINE_GLOBAL 0, index, value)) over RANGEs
+  std::vector<UOp> buffers; // the BUFFER node of each DEFINE_GLOBAL, by parameter number; [0] is the output
+};
+
+// schedule.cpp: the kernels that compute roots, in an order that respects their dependencies. Each root gets the
+// BUFFER that new_buffer(dtype, size) makes, as do the intermediate results that cannot fuse into their consumers
+// (a reduction that is expanded or reduced again, an explicit CONTIGUOUS); everything else fuses.
+struct Schedule {
+  std::vector<Kernel> kernels;
+  std::vector<UOp> outputs; // BUFFER of each root
+};
+Schedule schedule(llvm::ArrayRef<UOp> roots, const std::function<UOp(DType, int64_t)>& new_buffer);
+
+// lower.cpp: runs every pass of the library's pipeline, in order, over a kernel's AST.
+llvm::Expected<UOp> lower(const UOp& ast, const rewriter::Library& lib);
+
+// linearize.cpp: the kernel as an ordered list: the output loops (RANGE ... ENDRANGE), each reduction as an
+// accumulator (DEFINE_ACC, a loop that ASSIGNs to it, then the REDUCE reading it), the STORE. Every node comes after
+// its sources. The outermost loop is the one a device may split across threads.
+std::vector<UOp> linearize(const UOp& ast);
+
+} // namespace patgrad::lowering

@@ -1,0 +1,212 @@
+// Scheduling: which nodes of a tensor graph get their own buffer, and one kernel for each. A kernel computes its node
+// at every index of its shape; movement ops become index arithmetic on the way down to the loads (RESHAPE flattens
+// and unflattens, PERMUTE reorders, EXPAND drops an index, PAD gates, SHRINK offsets, FLIP mirrors), elementwise ops
+// apply to what their sources compute, and a reduction that is not realized becomes a REDUCE over new ranges. So
+// everything fuses into its consumer except what would be recomputed per element of a broadcast or reduced again.
+#include "lowering/lowering.h"
+#include <fmt/format.h>
+#include <llvm/ADT/DenseMap.h>
+#include <llvm/ADT/DenseSet.h>
+#include <map>
+
+namespace patgrad::lowering {
+namespace {
+
+using uops::Ints;
+using uops::Node;
+
+UOp idx_const(int64_t v) { return UOp::constant(DType::index, v); }
+UOp add(const UOp& a, const UOp& b) { return UOp::alu(Op::ADD, {a, b}); }
+UOp mul(const UOp& a, const UOp& b) { return UOp::alu(Op::MUL, {a, b}); }
+
+// Row-major flattening of an index over shape; size-1 axes contribute nothing.
+UOp flatten(llvm::ArrayRef<UOp> idx, llvm::ArrayRef<int64_t> shape) {
+  UOp flat = idx_const(0);
+  int64_t stride = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    if (shape[i] != 1) flat = add(flat, mul(idx[i], idx_const(stride)));
+    stride *= shape[i];
+  }
+  return flat;
+}
+
+std::vector<UOp> unflatten(const UOp& flat, llvm::ArrayRef<int64_t> shape) {
+  std::vector<UOp> idx(shape.size());
+  int64_t stride = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    idx[i] = shape[i] == 1 ? idx_const(0)
+                           : UOp::alu(Op::MOD, {UOp::alu(Op::IDIV, {flat, idx_const(stride)}), idx_const(shape[i])});
+    stride *= shape[i];
+  }
+  return idx;
+}
+
+std::vector<UOp> topo(llvm::ArrayRef<UOp> roots) {
+  std::vector<UOp> order;
+  llvm::DenseSet<const Node*> seen;
+  std::vector<std::pair<UOp, bool>> stack;
+  for (const UOp& r : roots) stack.push_back({r, false});
+  while (!stack.empty()) {
+    auto [n, expanded] = stack.back();
+    stack.pop_back();
+    if (expanded) {
+      order.push_back(n);
+      continue;
+    }
+    if (!seen.insert(n.get()).second) continue;
+    stack.push_back({n, true});
+    for (const UOp& s : n->src)
+      if (!seen.count(s.get())) stack.push_back({s, false});
+  }
+  return order;
+}
+
+// Builds one kernel: the value of `root` at every index of its shape.
+struct KernelBuilder {
+  const llvm::DenseMap<const Node*, UOp>& buffer_of; // realized node -> its BUFFER
+  const UOp& root;
+  Kernel kernel;
+  int64_t next_range = 0;
+  bool has_reduce = false;
+  std::map<std::vector<const Node*>, UOp> memo;
+
+  UOp param(const UOp& buffer) {
+    for (size_t i = 0; i < kernel.buffers.size(); i++)
+      if (kernel.buffers[i] == buffer) return UOp::make(Op::DEFINE_GLOBAL, buffer->dtype, {}, int64_t(i));
+    kernel.buffers.push_back(buffer);
+    return UOp::make(Op::DEFINE_GLOBAL, buffer->dtype, {}, int64_t(kernel.buffers.size() - 1));
+  }
+
+  UOp load(const UOp& buffer, const UOp& n, llvm::ArrayRef<UOp> idx, const UOp& valid) {
+    UOp g = param(buffer);
+    UOp flat = flatten(idx, n->shape);
+    if (valid->op == Op::CONST && valid->value().i) return UOp::make(Op::LOAD, buffer->dtype, {g, flat});
+    return UOp::make(Op::LOAD, buffer->dtype, {g, flat, valid});
+  }
+
+  // The value of n at idx, where valid says the index is in bounds (loads are gated by it).
+  UOp value(const UOp& n, std::vector<UOp> idx, const UOp& valid) {
+    std::vector<const Node*> key{n.get(), valid.get()};
+    for (const UOp& i : idx) key.push_back(i.get());
+    if (auto it = memo.find(key); it != memo.end()) return it->second;
+    UOp v = compute(n, idx, valid);
+    memo[key] = v;
+    return v;
+  }
+
+  UOp compute(const UOp& n, std::vector<UOp>& idx, const UOp& valid) {
+    if (auto it = buffer_of.find(n.get()); it != buffer_of.end() && !(n == root)) return load(it->second, n, idx, valid);
+    if (n->op == Op::BUFFER) return load(n, n, idx, valid);
+    const uops::Shape& in = n->src.empty() ? n->shape : n->src[0]->shape;
+    const Ints* a = std::get_if<Ints>(&n->arg);
+    switch (n->op) {
+    case Op::CONST: return n;
+    case Op::CONTIGUOUS: return value(n->src[0], idx, valid);
+    case Op::RESHAPE: return value(n->src[0], unflatten(flatten(idx, n->shape), in), valid);
+    case Op::PERMUTE: {
+      std::vector<UOp> s(idx.size());
+      for (size_t i = 0; i < idx.size(); i++) s[(*a)[i]] = idx[i];
+      return value(n->src[0], s, valid);
+    }
+    case Op::EXPAND:
+      for (size_t i = 0; i < idx.size(); i++)
+        if (in[i] == 1) idx[i] = idx_const(0);
+      return value(n->src[0], idx, valid);
+    case Op::SHRINK:
+      for (size_t i = 0; i < idx.size(); i++) idx[i] = add(idx[i], idx_const((*a)[2 * i]));
+      return value(n->src[0], idx, valid);
+    case Op::FLIP:
+      for (size_t i = 0; i < idx.size(); i++)
+        if ((*a)[i]) idx[i] = add(idx_const(in[i] - 1), mul(idx[i], idx_const(-1)));
+      return value(n->src[0], idx, valid);
+    case Op::PAD: return pad(n, idx, valid, *a);
+    case Op::REDUCE_AXIS: return reduce(n, idx, valid, *a);
+    default: break;
+    }
+    llvm::SmallVector<UOp, 3> src;
+    for (const UOp& s : n->src) src.push_back(value(s, idx, valid));
+    return UOp::make(n->op, n->dtype, src, n->arg);
+  }
+
+  UOp pad(const UOp& n, std::vector<UOp>& idx, const UOp& valid, const Ints& a) {
+    const uops::Shape& in = n->src[0]->shape;
+    UOp inside = UOp::constant(DType::bool_, 1);
+    for (size_t i = 0; i < idx.size(); i++) {
+      if (a[2 * i] == 0 && a[2 * i + 1] == 0) continue;
+      UOp shifted = add(idx[i], idx_const(-a[2 * i]));
+      UOp lo = UOp::alu(Op::CMPLT, {shifted, idx_const(0)});
+      UOp ok = UOp::alu(Op::AND, {UOp::alu(Op::XOR, {lo, UOp::constant(DType::bool_, 1)}),
+                                  UOp::alu(Op::CMPLT, {shifted, idx_const(in[i])})});
+      inside = UOp::alu(Op::AND, {inside, ok});
+      idx[i] = shifted;
+    }
+    UOp gate = UOp::alu(Op::AND, {valid, inside});
+    UOp v = value(n->src[0], idx, gate);
+    return UOp::alu(Op::WHERE, {inside, v, UOp::constant(n->dtype, uops::Value{})});
+  }
+
+  UOp reduce(const UOp& n, std::vector<UOp>& idx, const UOp& valid, const Ints& a) {
+    const uops::Shape& in = n->src[0]->shape;
+    llvm::SmallVector<UOp, 4> src{UOp()};
+    for (size_t k = 1; k < a.size(); k++) {
+      UOp r = UOp::make(Op::RANGE, DType::index, {idx_const(in[a[k]])}, next_range++);
+      idx[a[k]] = r;
+      src.push_back(r);
+    }
+    src[0] = value(n->src[0], idx, valid);
+    has_reduce = true;
+    return UOp::make(Op::REDUCE, n->dtype, src, int64_t(a[0]));
+  }
+
+  Kernel build(const UOp& out) {
+    kernel.buffers.push_back(out);
+    std::vector<UOp> idx;
+    for (int64_t d : root->shape) idx.push_back(UOp::make(Op::RANGE, DType::index, {idx_const(d)}, next_range++));
+    UOp v = value(root, idx, UOp::constant(DType::bool_, 1));
+    UOp g = UOp::make(Op::DEFINE_GLOBAL, out->dtype, {}, int64_t(0));
+    kernel.ast = UOp::make(Op::SINK, DType::void_, {UOp::make(Op::STORE, DType::void_, {g, flatten(idx, root->shape), v})});
+    std::string name(1, has_reduce ? 'R' : 'E');
+    for (int64_t d : root->shape) fmt::format_to(std::back_inserter(name), "_{}", d);
+    kernel.name = name;
+    return std::move(kernel);
+  }
+};
+
+// A reduction is realized when it would be recomputed per element: something downstream, before the next realized
+// node, broadcasts it (EXPAND) or reduces it again.
+void mark_realized(const std::vector<UOp>& order, llvm::DenseSet<const Node*>& realized) {
+  llvm::DenseMap<const Node*, llvm::SmallVector<const Node*, 2>> consumers;
+  for (const UOp& n : order)
+    for (const UOp& s : n->src) consumers[s.get()].push_back(n.get());
+  llvm::DenseMap<const Node*, bool> widened; // some path to a realized node broadcasts or reduces this node
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const Node* n = it->get();
+    bool w = false;
+    for (const Node* c : consumers[n])
+      w |= c->op == Op::EXPAND || c->op == Op::REDUCE_AXIS || (!realized.count(c) && widened[c]);
+    widened[n] = w;
+    if ((n->op == Op::REDUCE_AXIS && w) || n->op == Op::CONTIGUOUS) realized.insert(n);
+  }
+}
+
+} // namespace
+
+Schedule schedule(llvm::ArrayRef<UOp> roots, const std::function<UOp(DType, int64_t)>& new_buffer) {
+  std::vector<UOp> order = topo(roots);
+  llvm::DenseSet<const Node*> realized;
+  for (const UOp& r : roots) realized.insert(r.get());
+  mark_realized(order, realized);
+  Schedule s;
+  llvm::DenseMap<const Node*, UOp> buffer_of;
+  for (const UOp& n : order) // sources come first, so a kernel's inputs are scheduled before it
+    if (realized.count(n.get()) && n->op != Op::BUFFER) buffer_of[n.get()] = new_buffer(n->dtype, uops::prod(n->shape));
+  for (const UOp& n : order) {
+    if (!buffer_of.count(n.get())) continue;
+    KernelBuilder b{buffer_of, n};
+    s.kernels.push_back(b.build(buffer_of[n.get()]));
+  }
+  for (const UOp& r : roots) s.outputs.push_back(r->op == Op::BUFFER ? r : buffer_of[r.get()]);
+  return s;
+}
+
+} // namespace patgrad::lowering
