@@ -52,6 +52,7 @@ public:
   static Tensor scalar(double value, DType dtype = DType::f32) { return full({}, value, dtype); }
   static Tensor arange(double start, double stop, double step = 1, DType dtype = DType::i32);
   static Tensor arange(int64_t stop) { return arange(0, double(stop)); }
+  // @create: more creation functions go above this line (tensor_create.cpp, tensor_random.cpp)
 
   // ---- elementwise (tensor_math.cpp): broadcasting and dtype promotion
   Tensor add(const Tensor& o) const;
@@ -73,6 +74,7 @@ public:
   Tensor sin() const;
   Tensor reciprocal() const;
   Tensor trunc() const;
+  // @math: more elementwise ops go above this line (tensor_math.cpp)
 
   // ---- movement (tensor_movement.cpp); axes may be negative, counting from the end
   Tensor reshape(Shape shape) const; // one -1 is inferred
@@ -82,11 +84,16 @@ public:
   Tensor shrink(const std::vector<std::pair<int64_t, int64_t>>& ranges) const;
   Tensor flip(const Shape& axes) const;
   Tensor contiguous() const;
+  // @movement: more movement ops go above this line (tensor_movement.cpp)
 
   // ---- reductions (tensor_reduce.cpp); no axes: all of them
   Tensor sum(const Shape& axes = {}, bool keepdim = false) const;
   Tensor max(const Shape& axes = {}, bool keepdim = false) const;
   Tensor prod(const Shape& axes = {}, bool keepdim = false) const;
+  // @reduce: more reductions go above this line (tensor_reduce.cpp)
+
+  // ---- linear algebra, convolution and pooling (tensor_nn.cpp)
+  // @nn: declarations go above this line
 
   // ---- realization and data (tensor.cpp)
   Tensor& realize();
@@ -139,6 +146,7 @@ Tensor operator-(double a, const Tensor& b);
 Tensor operator*(double a, const Tensor& b);
 Tensor operator/(double a, const Tensor& b);
 Tensor operator<(const Tensor& a, const Tensor& b);
+// @operators: more free operators go above this line
 
 // The default device for new tensors: DEV, else CPU. A bad DEV is a TensorError.
 runtime::Device default_device();
