@@ -14,24 +14,6 @@ namespace {
 
 using uops::Node;
 
-std::vector<UOp> toposort(const UOp& root) {
-  std::vector<UOp> order;
-  llvm::DenseSet<const Node*> seen;
-  std::vector<std::pair<UOp, bool>> stack{{root, false}};
-  while (!stack.empty()) {
-    auto [n, expanded] = stack.back();
-    stack.pop_back();
-    if (expanded) {
-      order.push_back(n);
-      continue;
-    }
-    if (!seen.insert(n.get()).second) continue;
-    stack.push_back({n, true});
-    for (auto it = n->src.rbegin(); it != n->src.rend(); ++it)
-      if (!seen.count(it->get())) stack.push_back({*it, false});
-  }
-  return order;
-}
 
 UOp identity(Op op, DType d) {
   if (op == Op::ADD) return UOp::constant(d, uops::is_float(d) ? uops::float_value(d, 0) : uops::int_value(d, 0));
@@ -43,7 +25,7 @@ UOp identity(Op op, DType d) {
 } // namespace
 
 std::vector<UOp> linearize(const UOp& ast) {
-  std::vector<UOp> order = toposort(ast);
+  std::vector<UOp> order = uops::toposort({ast});
   // the ranges each node depends on, and which nodes belong to a REDUCE's body
   llvm::DenseMap<const Node*, llvm::SmallVector<const Node*, 4>> ranges;
   llvm::DenseSet<const Node*> reduce_ranges, body;

@@ -41,25 +41,6 @@ std::vector<UOp> unflatten(const UOp& flat, llvm::ArrayRef<int64_t> shape) {
   return idx;
 }
 
-std::vector<UOp> topo(llvm::ArrayRef<UOp> roots) {
-  std::vector<UOp> order;
-  llvm::DenseSet<const Node*> seen;
-  std::vector<std::pair<UOp, bool>> stack;
-  for (const UOp& r : roots) stack.push_back({r, false});
-  while (!stack.empty()) {
-    auto [n, expanded] = stack.back();
-    stack.pop_back();
-    if (expanded) {
-      order.push_back(n);
-      continue;
-    }
-    if (!seen.insert(n.get()).second) continue;
-    stack.push_back({n, true});
-    for (const UOp& s : n->src)
-      if (!seen.count(s.get())) stack.push_back({s, false});
-  }
-  return order;
-}
 
 // Builds one kernel: the value of `root` at every index of its shape.
 struct KernelBuilder {
@@ -192,7 +173,7 @@ void mark_realized(const std::vector<UOp>& order, llvm::DenseSet<const Node*>& r
 } // namespace
 
 Schedule schedule(llvm::ArrayRef<UOp> roots, const std::function<UOp(DType, int64_t)>& new_buffer) {
-  std::vector<UOp> order = topo(roots);
+  std::vector<UOp> order = uops::toposort(roots);
   llvm::DenseSet<const Node*> realized;
   for (const UOp& r : roots) realized.insert(r.get());
   mark_realized(order, realized);

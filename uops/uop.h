@@ -89,6 +89,9 @@ size_t live_uops();
 // Called with a BUFFER node's id when the node is freed: the runtime frees the memory then.
 void set_buffer_release_hook(void (*hook)(int64_t id));
 
+// toposort.cpp: every node reachable from roots, each after its sources
+std::vector<UOp> toposort(llvm::ArrayRef<UOp> roots);
+
 // shape.cpp: the shape of a tensor-graph node, and why a node's shapes do not fit ("" if they do)
 Shape compute_shape(Op op, llvm::ArrayRef<UOp> src, const Arg& arg);
 std::string shape_error(Op op, llvm::ArrayRef<UOp> src, const Arg& arg);

@@ -1,0 +1,28 @@
+// Toposort: every node reachable from the roots, each after its sources, sources in order; iterative, so a deep
+// graph cannot overflow the stack.
+#include "uops/uop.h"
+#include <llvm/ADT/DenseSet.h>
+
+namespace patgrad::uops {
+
+std::vector<UOp> toposort(llvm::ArrayRef<UOp> roots) {
+  std::vector<UOp> order;
+  llvm::DenseSet<const Node*> seen;
+  std::vector<std::pair<UOp, bool>> stack;
+  for (auto it = roots.rbegin(); it != roots.rend(); ++it) stack.push_back({*it, false});
+  while (!stack.empty()) {
+    auto [n, expanded] = stack.back();
+    stack.pop_back();
+    if (expanded) {
+      order.push_back(n);
+      continue;
+    }
+    if (!seen.insert(n.get()).second) continue;
+    stack.push_back({n, true});
+    for (auto it = n->src.rbegin(); it != n->src.rend(); ++it)
+      if (!seen.count(it->get())) stack.push_back({*it, false});
+  }
+  return order;
+}
+
+} // namespace patgrad::uops
