@@ -159,6 +159,15 @@ llvm::Expected<UOp> graph_rewrite(const UOp& root, const Pass& pass, const Rewri
   return rw.run(root);
 }
 
+llvm::Expected<std::optional<UOp>> rewrite_node(const UOp& node, const Pass& pass) {
+  if (!pass.matcher) pass.matcher = std::make_shared<Matcher>(pass);
+  RewriteOptions opts;
+  Rewriter rw{pass, *pass.matcher, opts};
+  std::optional<UOp> r = rw.rewrite(node);
+  if (!rw.failure.empty()) return llvm::createStringError(llvm::inconvertibleErrorCode(), rw.failure.c_str());
+  return r;
+}
+
 llvm::Expected<UOp> simplify(const UOp& root) {
   const Pass* sym = builtin_library().pass("sym");
   if (!sym) return llvm::createStringError(llvm::inconvertibleErrorCode(), "the built-in patterns declare no pass 'sym'");

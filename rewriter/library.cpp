@@ -195,9 +195,10 @@ struct Loader {
         pass->order = o.value == "post" ? Order::POST : o.value == "pre" ? Order::PRE : Order::WALK;
       else if (o.key == "fixpoint" && o.value.empty()) pass->fixpoint = true;
       else if (o.key == "once" && o.value.empty()) pass->fixpoint = false;
+      else if (o.key == "stage" && (o.value == "kernel" || o.value == "tensor")) pass->kernel = o.value == "kernel";
       else if (o.key == "limit" && !o.value.empty() && o.value[0] != '-' && std::isdigit(o.value[0]))
         pass->limit = std::stoull(o.value);
-      else diags.error(o.loc, fmt::format("bad pass option '{}{}{}': expected order=post|pre|walk, fixpoint, once or limit=N",
+      else diags.error(o.loc, fmt::format("bad pass option '{}{}{}': expected order=post|pre|walk, fixpoint, once, limit=N or stage=kernel|tensor",
                                           o.key, o.value.empty() ? "" : "=", o.value));
     }
     if (std::find_if(lib.passes.begin(), lib.passes.end(), [&](auto& p) { return p->name == item.name; }) != lib.passes.end())

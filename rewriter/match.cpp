@@ -303,7 +303,9 @@ struct Builder {
       if (!d) d = static_dtype(x);
       operand = d;
       break;
-    default: break;
+    default: // leaves and FREE ops (TUPLE, NOGRAD): void unless the rule gives a dtype
+      if (!d) d = DType::void_;
+      break;
     }
     llvm::SmallVector<UOp, 4> src;
     for (size_t i = 0; i < x.src.size(); i++) {

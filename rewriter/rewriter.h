@@ -44,6 +44,9 @@ struct RewriteOptions {
 // Rewrites root with the pass's rules until none applies (or once per node for order=walk). Errors: the limit was
 // reached, or a cycle (the message names the pass and the rules that took part).
 llvm::Expected<UOp> graph_rewrite(const UOp& root, const Pass& pass, const RewriteOptions& opts = {});
+// The first rule of the pass that rewrites node itself (no traversal): autograd's use. Errors: a rule produced a node
+// of another dtype.
+llvm::Expected<std::optional<UOp>> rewrite_node(const UOp& node, const Pass& pass);
 // One rule on one node, every commutative order tried: the node it rewrites to, or nothing.
 std::optional<UOp> apply_rule(const Rule& rule, const UOp& node);
 // The pass named "sym" of the built-in library (symbolic.pat).

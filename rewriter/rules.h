@@ -133,6 +133,7 @@ struct Pass {
   Order order = Order::POST;
   bool fixpoint = true;
   uint64_t limit = 1'000'000; // rewrites per call before it stops with an error
+  bool kernel = true;          // part of the kernel pipeline (lowering::lower); stage=tensor passes are not
   mutable std::shared_ptr<struct Matcher> matcher; // compiled on first use
 };
 

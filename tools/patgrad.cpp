@@ -189,8 +189,10 @@ int cmd_passes(const Options& o) {
     std::string groups;
     for (const rewriter::Group* g : p->groups) groups += (groups.empty() ? "" : ", ") + g->name;
     const char* order = p->order == rewriter::Order::POST ? "post" : p->order == rewriter::Order::PRE ? "pre" : "walk";
-    fmt::print("{:<12} = {} (order={}, {}, limit={})  {}\n", p->name, groups, order, p->fixpoint ? "fixpoint" : "once",
-               p->limit, p->loc.str());
+    std::string opts = fmt::format("order={}", order);
+    if (p->order != rewriter::Order::WALK) opts += p->fixpoint ? ", fixpoint" : ", once";
+    opts += fmt::format(", limit={}{}", p->limit, p->kernel ? "" : ", stage=tensor");
+    fmt::print("{:<12} = {} ({})  {}\n", p->name, groups, opts, p->loc.str());
   }
   return 0;
 }

@@ -57,6 +57,12 @@ std::string movement_error(Op op, const Shape& in, const Ints& a) {
   }
 }
 
+const Shape& elementwise_shape(llvm::ArrayRef<UOp> src) {
+  for (const UOp& s : src)
+    if (!s->shape.empty()) return s->shape;
+  return src[0]->shape;
+}
+
 bool is_movement(Op op) {
   return op == Op::RESHAPE || op == Op::PERMUTE || op == Op::EXPAND || op == Op::PAD || op == Op::SHRINK ||
          op == Op::FLIP || op == Op::REDUCE_AXIS;
@@ -81,13 +87,15 @@ std::string shape_error(Op op, llvm::ArrayRef<UOp> src, const Arg& arg) {
   if (op == Op::REDUCE)
     for (size_t i = 1; i < src.size(); i++)
       if (src[i]->op != Op::RANGE) return "REDUCE runs over RANGEs";
-  // elementwise: every source with a shape has the same one
+  // elementwise: the sources have one shape, except scalars (shape ()), which broadcast to it
   const OpInfo& info = op_info(op);
   if (info.typing == Typing::SAME || info.typing == Typing::CMP || info.typing == Typing::SELECT ||
-      info.typing == Typing::CONVERT)
+      info.typing == Typing::CONVERT) {
+    const Shape& first = elementwise_shape(src);
     for (const UOp& s : src)
-      if (s->shape != src[0]->shape)
-        return fmt::format("{} of shapes {} and {}", info.name, str(src[0]->shape), str(s->shape));
+      if (!s->shape.empty() && s->shape != first)
+        return fmt::format("{} of shapes {} and {}", info.name, str(first), str(s->shape));
+  }
   return "";
 }
 
@@ -107,6 +115,7 @@ Shape compute_shape(Op op, llvm::ArrayRef<UOp> src, const Arg& arg) {
       s[i] = op == Op::PAD ? s[i] + (*a)[2 * i] + (*a)[2 * i + 1] : (*a)[2 * i + 1] - (*a)[2 * i];
     return s;
   }
+  case Op::GRAD: return src[0]->shape;
   case Op::REDUCE_AXIS: {
     Shape s = src[0]->shape;
     for (size_t i = 1; i < a->size(); i++) s[(*a)[i]] = 1;
@@ -115,7 +124,7 @@ Shape compute_shape(Op op, llvm::ArrayRef<UOp> src, const Arg& arg) {
   default: {
     const OpInfo& info = op_info(op);
     if (info.typing == Typing::FREE || src.empty()) return {};
-    return src[0]->shape; // elementwise, FLIP, CONTIGUOUS
+    return elementwise_shape(src); // elementwise, FLIP, CONTIGUOUS
   }
   }
 }

@@ -1,0 +1,94 @@
+// gradcheck: each op's gradient (a rule of gradient.pat) against central finite differences, in float64.
+#include "frontend/autograd.h"
+#include "tests/frontend/check.h"
+#include <functional>
+
+using namespace patgrad;
+using patgrad::testing::random_values;
+
+namespace {
+
+using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+// The loss is sum(f(inputs) * w) for fixed random weights w, so every output element matters.
+// h and tol: 1e-6 and 1e-5 suit float64 end to end; a float32 step inside needs a wider h (its rounding steps are
+// ~1e-7 relative) and a tolerance to match.
+void gradcheck(const char* what, const Fn& f, const std::vector<Shape>& shapes, double lo = -2, double hi = 2,
+               double h = 1e-6, double tol = 1e-5) {
+  INFO(what);
+  std::mt19937_64 rng(42);
+  std::vector<std::vector<double>> values;
+  for (const Shape& s : shapes) values.push_back(random_values(rng, uops::prod(s), lo, hi));
+  auto make = [&](const std::vector<std::vector<double>>& v) {
+    std::vector<Tensor> ts;
+    for (size_t i = 0; i < shapes.size(); i++) ts.push_back(Tensor::from_vector(v[i], shapes[i]));
+    return ts;
+  };
+  std::vector<Tensor> inputs = make(values);
+  Tensor out = f(inputs);
+  std::vector<double> w = random_values(rng, out.numel(), 0.5, 1.5);
+  Tensor weights = Tensor::from_vector(w, out.shape());
+  auto loss_of = [&](const std::vector<Tensor>& ts) { return (f(ts) * weights).sum(); };
+  std::vector<Tensor> grads = gradients(loss_of(inputs), inputs);
+  for (size_t i = 0; i < shapes.size(); i++) {
+    std::vector<double> analytic = grads[i].to_vector<double>();
+    REQUIRE(grads[i].shape() == shapes[i]);
+    for (size_t k = 0; k < values[i].size(); k++) {
+      auto plus = values, minus = values;
+      plus[i][k] += h;
+      minus[i][k] -= h;
+      double numeric = (loss_of(make(plus)).item() - loss_of(make(minus)).item()) / (2 * h);
+      INFO("input " << i << " element " << k << ": analytic " << analytic[k] << ", numeric " << numeric);
+      CHECK(std::fabs(analytic[k] - numeric) <= tol + tol * std::fabs(numeric));
+    }
+  }
+}
+
+} // namespace
+
+TEST_CASE("gradients of elementwise ops match finite differences", "[autograd]") {
+  gradcheck("add", [](auto& x) { return x[0] + x[1]; }, {{2, 3}, {2, 3}});
+  gradcheck("sub with broadcast", [](auto& x) { return x[0] - x[1]; }, {{2, 3}, {3}});
+  gradcheck("mul", [](auto& x) { return x[0] * x[1]; }, {{2, 3}, {2, 3}});
+  gradcheck("div", [](auto& x) { return x[0] / (x[1] * x[1] + 1.0); }, {{4}, {4}});
+  gradcheck("neg", [](auto& x) { return -x[0]; }, {{3}});
+  gradcheck("reciprocal", [](auto& x) { return (x[0] * x[0] + 0.5).reciprocal(); }, {{4}});
+  gradcheck("sqrt", [](auto& x) { return x[0].sqrt(); }, {{4}}, 0.5, 3);
+  gradcheck("exp2", [](auto& x) { return x[0].exp2(); }, {{4}});
+  gradcheck("log2", [](auto& x) { return x[0].log2(); }, {{4}}, 0.5, 3);
+  gradcheck("sin", [](auto& x) { return x[0].sin(); }, {{5}});
+  gradcheck("maximum", [](auto& x) { return x[0].maximum(x[1]); }, {{6}, {6}});
+  gradcheck("minimum", [](auto& x) { return x[0].minimum(x[1]); }, {{6}, {6}});
+  gradcheck("where", [](auto& x) { return x[0].lt(x[1]).where(x[0] * 2.0, x[1] * 3.0); }, {{6}, {6}});
+  gradcheck("cast to f32 and back", [](auto& x) { return x[0].cast(DType::f32).cast(DType::f64) * x[0]; }, {{3}}, -2, 2,
+            1e-2, 1e-4);
+}
+
+TEST_CASE("gradients of movement ops and reductions match finite differences", "[autograd]") {
+  gradcheck("reshape", [](auto& x) { return x[0].reshape({3, 2}) * x[1]; }, {{2, 3}, {3, 2}});
+  gradcheck("permute", [](auto& x) { return x[0].permute({1, 0}) * x[1]; }, {{2, 3}, {3, 2}});
+  gradcheck("expand", [](auto& x) { return x[0].reshape({2, 1}).expand({2, 3}) * x[1]; }, {{2}, {2, 3}});
+  gradcheck("pad", [](auto& x) { return x[0].pad({{1, 2}, {0, 1}}); }, {{2, 3}});
+  gradcheck("shrink", [](auto& x) { return x[0].shrink({{1, 2}, {0, 2}}); }, {{2, 3}});
+  gradcheck("flip", [](auto& x) { return x[0].flip({0}) * x[1]; }, {{4}, {4}});
+  gradcheck("sum", [](auto& x) { return x[0].sum({1}); }, {{2, 3}});
+  gradcheck("max reduce", [](auto& x) { return x[0].max({0}); }, {{3, 2}});
+  gradcheck("matmul as broadcast and sum", [](auto& x) {
+    return (x[0].reshape({2, 3, 1}).expand({2, 3, 4}) * x[1].reshape({1, 3, 4}).expand({2, 3, 4})).sum({1});
+  }, {{2, 3}, {3, 4}});
+}
+
+TEST_CASE("gradients of a shared input add up, and of unused inputs are zero", "[autograd]") {
+  Tensor x = Tensor::from_vector<double>({1, 2, 3});
+  Tensor y = Tensor::from_vector<double>({4, 5, 6});
+  std::vector<Tensor> g = gradients((x * x + x).sum(), {x, y});
+  CHECK(g[0].to_vector<double>() == std::vector<double>{3, 5, 7});
+  CHECK(g[1].to_vector<double>() == std::vector<double>{0, 0, 0});
+}
+
+TEST_CASE("asking for the gradient of a non-scalar without a seed is an error", "[autograd]") {
+  Tensor x = Tensor::from_vector<double>({1, 2, 3});
+  CHECK_THROWS_WITH(gradients(x * 2.0, {x}), Catch::Contains("a non-scalar needs a seed"));
+  Tensor seed = Tensor::from_vector<double>({1, 0, 2});
+  CHECK(gradients(x * 2.0, {x}, &seed)[0].to_vector<double>() == std::vector<double>{2, 0, 4});
+}
