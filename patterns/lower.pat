@@ -13,3 +13,11 @@ group lower_divmod {
   [idiv_signed]  x<sidx> // y => WHERE((CMOD(x, y) != 0) & ((x < 0) != (y < 0)), CDIV(x, y) - 1, CDIV(x, y));
   [mod_signed]   x<sidx> % y  => WHERE((CMOD(x, y) != 0) & ((CMOD(x, y) < 0) != (y < 0)), CMOD(x, y) + y, CMOD(x, y));
 }
+
+# Conversions to bf16 go through f32, where the renderer converts exactly: from f16 exactly; from f64 rounded to odd
+# (setting the last bit where f32 dropped any), so that rounding again to bf16 is correct: f32 keeps 16 more bits.
+# Where f32 overflowed to infinity the bit must stay clear.
+group lower_bf16 {
+  [cast_bf16_f16]  CAST<bf16>(x<f16>) => CAST<bf16>(CAST<f32>(x));
+  [cast_bf16_f64]  CAST<bf16>(x<f64>) => CAST<bf16>(WHERE((CAST<f64>(CAST<f32>(x)) != x) & (CAST<f32>(x) != inf) & (CAST<f32>(x) != -inf), BITCAST<f32>(BITCAST<u32>(CAST<f32>(x)) | 1), CAST<f32>(x)));
+}
