@@ -39,9 +39,10 @@ DType promote(DType a, DType b) {
 }
 
 int64_t Tensor::axis(int64_t a) const {
-  int64_t n = ndim();
-  if (a < -n || a >= std::max<int64_t>(n, 1)) throw TensorError(fmt::format("axis {} is out of range for {} dimensions", a, n));
-  return a < 0 ? a + n : a;
+  // a 0-d tensor takes axis 0 or -1, as in PyTorch
+  int64_t n = ndim(), lim = std::max<int64_t>(n, 1);
+  if (a < -lim || a >= lim) throw TensorError(fmt::format("axis {} is out of range for {} dimensions", a, n));
+  return a < 0 ? a + lim : a;
 }
 
 Tensor& Tensor::realize() {
@@ -67,14 +68,5 @@ double Tensor::item() const {
 }
 
 Tensor Tensor::to(runtime::Device d) const { return Tensor(uop, d); }
-
-std::string Tensor::str() const {
-  std::vector<double> v = to_vector<double>();
-  std::string out = fmt::format("Tensor(shape=(");
-  for (size_t i = 0; i < shape_.size(); i++) out += fmt::format("{}{}", i ? "," : "", shape_[i]);
-  out += fmt::format("), dtype={}, device={}, data=[", uops::name(dtype()), runtime::device_name(device_));
-  for (size_t i = 0; i < v.size() && i < 64; i++) out += fmt::format("{}{}", i ? ", " : "", v[i]);
-  return out + (v.size() > 64 ? ", ...])" : "])");
-}
 
 } // namespace patgrad

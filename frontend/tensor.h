@@ -52,6 +52,19 @@ public:
   static Tensor scalar(double value, DType dtype = DType::f32) { return full({}, value, dtype); }
   static Tensor arange(double start, double stop, double step = 1, DType dtype = DType::i32);
   static Tensor arange(int64_t stop) { return arange(0, double(stop)); }
+  static Tensor linspace(double start, double stop, int64_t steps, DType dtype = DType::f32);
+  static Tensor eye(int64_t n, int64_t m = -1, DType dtype = DType::f32); // m < 0: square
+  // of t's shape and device; dtype: t's unless given
+  static Tensor full_like(const Tensor& t, double value, std::optional<DType> dtype = std::nullopt);
+  static Tensor zeros_like(const Tensor& t, std::optional<DType> dtype = std::nullopt) { return full_like(t, 0, dtype); }
+  static Tensor ones_like(const Tensor& t, std::optional<DType> dtype = std::nullopt) { return full_like(t, 1, dtype); }
+  // random (tensor_random.cpp): each call takes the next key of the global seed; the values are a hash of that key
+  // and the element's index, computed by the tensor program, so every device gives the same values
+  static void manual_seed(uint64_t seed); // also restarts the sequence of calls
+  static Tensor rand(const Shape& shape, DType dtype = DType::f32);  // uniform in [0, 1)
+  static Tensor randn(const Shape& shape, DType dtype = DType::f32); // standard normal
+  static Tensor uniform(const Shape& shape, double low, double high, DType dtype = DType::f32);
+  static Tensor randint(const Shape& shape, int64_t low, int64_t high, DType dtype = DType::i32); // [low, high)
   // @create: more creation functions go above this line (tensor_create.cpp, tensor_random.cpp)
 
   // ---- elementwise (tensor_math.cpp): broadcasting and dtype promotion
@@ -74,6 +87,46 @@ public:
   Tensor sin() const;
   Tensor reciprocal() const;
   Tensor trunc() const;
+  // float math: bool and integer tensors compute in f32; f16 and bf16 compute in f32 and round once at the end
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor rsqrt() const;
+  Tensor cos() const;
+  Tensor tan() const;
+  Tensor tanh() const;
+  Tensor sigmoid() const;
+  Tensor relu() const; // every dtype
+  Tensor leaky_relu(double slope = 0.01) const;
+  Tensor gelu() const; // the tanh approximation
+  Tensor silu() const;
+  Tensor softplus(double beta = 1) const;
+  // exact on every dtype; floor, ceil and round leave integers and bool as they are
+  Tensor abs() const;
+  Tensor sign() const; // NaN stays NaN
+  Tensor floor() const;
+  Tensor ceil() const;
+  Tensor round() const; // half to even
+  Tensor clip(double lo, double hi) const; // lo > hi gives hi everywhere, as PyTorch
+  // floats: C's pow (a negative base with a non-integer exponent is NaN); integers: exact with wraparound, and a
+  // negative exponent gives the integer part of 1 / x**-e (0 unless x is 1 or -1); bool is an error
+  Tensor pow(const Tensor& exponent) const;
+  Tensor pow(double exponent) const;
+  Tensor le(const Tensor& o) const;
+  Tensor gt(const Tensor& o) const;
+  Tensor ge(const Tensor& o) const;
+  // logical: any dtype, nonzero is true; the result is bool
+  Tensor logical_and(const Tensor& o) const;
+  Tensor logical_or(const Tensor& o) const;
+  Tensor logical_xor(const Tensor& o) const;
+  Tensor logical_not() const;
+  // bitwise: integers and bool
+  Tensor bitwise_and(const Tensor& o) const;
+  Tensor bitwise_or(const Tensor& o) const;
+  Tensor bitwise_xor(const Tensor& o) const;
+  // integers only, as Python's // and %: x // 0 is 0 and x % 0 is x (so x == (x // y) * y + x % y holds),
+  // MIN // -1 wraps to MIN as PyTorch does
+  Tensor idiv(const Tensor& o) const;
+  Tensor mod(const Tensor& o) const;
   // @math: more elementwise ops go above this line (tensor_math.cpp)
 
   // ---- movement (tensor_movement.cpp); axes may be negative, counting from the end
@@ -84,15 +137,95 @@ public:
   Tensor shrink(const std::vector<std::pair<int64_t, int64_t>>& ranges) const;
   Tensor flip(const Shape& axes) const;
   Tensor contiguous() const;
+  Tensor transpose(int64_t a = -2, int64_t b = -1) const;
+  Tensor flatten(int64_t start = 0, int64_t end = -1) const; // axes start..end (inclusive) become one
+  Tensor squeeze() const;                                   // drops every axis of size 1
+  Tensor squeeze(int64_t axis) const;                       // the axis must have size 1 (PyTorch ignores others)
+  Tensor unsqueeze(int64_t axis) const;                     // a new axis of size 1 at axis, in [-ndim-1, ndim]
+  Tensor repeat(const Shape& reps) const;                   // PyTorch's: tiles; more reps than axes add axes in front
+  // Exact for every dtype (bits are moved, never added as values). cat promotes the dtypes, as add does.
+  static Tensor cat(const std::vector<Tensor>& tensors, int64_t axis = 0);
+  static Tensor stack(const std::vector<Tensor>& tensors, int64_t axis = 0);
+  // Pieces along axis: of `size` each (the last may be smaller), or of the given sizes, which must add up to the
+  // axis. A braced single size `{n}` picks the first overload: write Shape{n} for a list of one.
+  std::vector<Tensor> split(int64_t size, int64_t axis = 0) const;
+  std::vector<Tensor> split(const Shape& sizes, int64_t axis = 0) const;
+  std::vector<Tensor> chunk(int64_t n, int64_t axis = 0) const; // PyTorch's: ceil(size / n) each, maybe fewer pieces
+
+  // ---- indexing (tensor_index.cpp)
+  // One axis of a slice, with Python's semantics: start:stop:step, negative positions count from the end,
+  // out-of-range bounds clamp, an empty optional is Python's omitted bound; Slice::index(i) picks one position
+  // (negative counts from the end, out of range is an error) and drops the axis. a[1:-1, :, 3] is
+  // a.slice({Slice(1, -1), Slice(), Slice::index(3)}); a[::-1] is a.slice({Slice({}, {}, -1)}).
+  struct Slice {
+    std::optional<int64_t> start, stop;
+    int64_t step = 1;
+    bool is_index = false;
+    Slice() = default;
+    Slice(std::optional<int64_t> begin, std::optional<int64_t> end, int64_t stride = 1)
+        : start(begin), stop(end), step(stride) {}
+    static Slice index(int64_t i) {
+      Slice s(i, std::nullopt);
+      s.is_index = true;
+      return s;
+    }
+  };
+  Tensor slice(const std::vector<Slice>& slices) const; // fewer slices than axes: the rest are whole
+  // PyTorch's gather: out[i][j][k] = this[index[i][j][k]][j][k] for axis 0; index has this's number of axes and is
+  // no larger on the others; out has index's shape. Index values are data, known only when a kernel runs, so one
+  // outside [0, size of axis) cannot raise (PyTorch does): it gives 0. Exact for every dtype; index is an integer.
+  Tensor gather(int64_t axis, const Tensor& index) const;
   // @movement: more movement ops go above this line (tensor_movement.cpp)
 
   // ---- reductions (tensor_reduce.cpp); no axes: all of them
   Tensor sum(const Shape& axes = {}, bool keepdim = false) const;
   Tensor max(const Shape& axes = {}, bool keepdim = false) const;
   Tensor prod(const Shape& axes = {}, bool keepdim = false) const;
+  // Reducing an axis twice is an error. max, min, argmax and argmin of zero elements are errors (as PyTorch): they
+  // have no identity. Dtypes: sum, prod, max, min, any, all, cumsum: all; the rest are float math: integers and bool
+  // give f32, f16 and bf16 compute in f32 and round once to their dtype.
+  Tensor min(const Shape& axes = {}, bool keepdim = false) const;
+  Tensor mean(const Shape& axes = {}, bool keepdim = false) const; // of zero elements: NaN
+  // Divides by max(0, n - correction), as PyTorch: n <= correction gives inf or NaN
+  Tensor var(const Shape& axes = {}, bool keepdim = false, double correction = 1) const;
+  Tensor std(const Shape& axes = {}, bool keepdim = false, double correction = 1) const;
+  // Index of the first largest (smallest) element, i64; NaN counts as the largest (smallest), as PyTorch
+  Tensor argmax() const; // into the flattened tensor
+  Tensor argmax(int64_t axis, bool keepdim = false) const;
+  Tensor argmin() const;
+  Tensor argmin(int64_t axis, bool keepdim = false) const;
+  Tensor any(const Shape& axes = {}, bool keepdim = false) const; // bool; of zero elements: false
+  Tensor all(const Shape& axes = {}, bool keepdim = false) const; // bool; of zero elements: true
+  Tensor cumsum(int64_t axis) const;                               // in sum's dtype
+  // Stable: the max is subtracted first. Softmax runs in three kernels (max, sum, result); over a zero-size axis
+  // logsumexp is -inf.
+  Tensor softmax(int64_t axis = -1) const;
+  Tensor log_softmax(int64_t axis = -1) const;
+  Tensor logsumexp(const Shape& axes = {}, bool keepdim = false) const;
   // @reduce: more reductions go above this line (tensor_reduce.cpp)
 
   // ---- linear algebra, convolution and pooling (tensor_nn.cpp)
+  // Products promote both operands to one dtype, multiply and sum in sum()'s accumulator (f32 for f16/bf16, i32 for
+  // bool and narrow integers) and round once to that dtype; on bool they are "any of the ands". All dtypes.
+  Tensor matmul(const Tensor& o) const; // numpy's matmul: batch axes broadcast, a 1-D operand is a vector
+  Tensor dot(const Tensor& o) const;    // numpy's dot: the last axis of this with o's second-to-last (or only) one
+  // Two operands, each index at most once per operand, e.g. "bij,bjk->bik"; without "->" the output is the indices
+  // seen once, in alphabetical order (numpy's implicit mode)
+  static Tensor einsum(const std::string& spec, const Tensor& a, const Tensor& b);
+  // PyTorch's, on (N,C,H,W) or (C,H,W) input; stride, padding, dilation, output_padding: one value or (h, w).
+  // conv2d's weight is (out, in / groups, kh, kw), conv_transpose2d's (in, out / groups, kh, kw). All dtypes but bool.
+  Tensor conv2d(const Tensor& weight, const std::optional<Tensor>& bias = std::nullopt, const Shape& stride = {1},
+                const Shape& padding = {0}, const Shape& dilation = {1}, int64_t groups = 1) const;
+  Tensor conv_transpose2d(const Tensor& weight, const std::optional<Tensor>& bias = std::nullopt,
+                          const Shape& stride = {1}, const Shape& padding = {0}, const Shape& output_padding = {0},
+                          const Shape& dilation = {1}, int64_t groups = 1) const;
+  // An empty stride means the kernel. Padding is at most half the kernel. max_pool2d: all dtypes; avg_pool2d: floats
+  // keep their dtype, integers and bool give f32 (as div does).
+  Tensor max_pool2d(const Shape& kernel, const Shape& stride = {}, const Shape& padding = {0},
+                    const Shape& dilation = {1}) const;
+  enum class PadCount { include, exclude }; // whether avg_pool2d's divisor counts padding, as count_include_pad
+  Tensor avg_pool2d(const Shape& kernel, const Shape& stride = {}, const Shape& padding = {0},
+                    PadCount pad_count = PadCount::include) const;
   // @nn: declarations go above this line
 
   // ---- realization and data (tensor.cpp)
@@ -146,6 +279,22 @@ Tensor operator-(double a, const Tensor& b);
 Tensor operator*(double a, const Tensor& b);
 Tensor operator/(double a, const Tensor& b);
 Tensor operator<(const Tensor& a, const Tensor& b);
+Tensor operator<=(const Tensor& a, const Tensor& b);
+Tensor operator>(const Tensor& a, const Tensor& b);
+Tensor operator>=(const Tensor& a, const Tensor& b);
+Tensor operator<(const Tensor& a, double b);
+Tensor operator<=(const Tensor& a, double b);
+Tensor operator>(const Tensor& a, double b);
+Tensor operator>=(const Tensor& a, double b);
+Tensor operator<(double a, const Tensor& b);
+Tensor operator<=(double a, const Tensor& b);
+Tensor operator>(double a, const Tensor& b);
+Tensor operator>=(double a, const Tensor& b);
+Tensor operator%(const Tensor& a, const Tensor& b); // mod
+Tensor operator%(const Tensor& a, double b);
+Tensor operator&(const Tensor& a, const Tensor& b); // bitwise_and
+Tensor operator|(const Tensor& a, const Tensor& b);
+Tensor operator^(const Tensor& a, const Tensor& b);
 // @operators: more free operators go above this line
 
 // The default device for new tensors: DEV, else CPU. A bad DEV is a TensorError.

@@ -28,7 +28,8 @@ Tensor Tensor::from_data(const void* data, DType dtype, const Shape& shape) {
 Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
   check_shape(shape, "full");
   uops::Value v = uops::is_float(dtype) ? uops::float_value(dtype, value) : uops::int_value(dtype, __int128(value));
-  if (!uops::is_float(dtype) && !std::isfinite(value)) throw TensorError(fmt::format("full: {} is not a {} value", value, uops::name(dtype)));
+  if (!uops::is_float(dtype) && !std::isfinite(value))
+    throw TensorError(fmt::format("full: {} is not a {} value", value, uops::name(dtype)));
   Tensor c(UOp::constant(dtype, v), default_device());
   Shape ones(shape.size(), 1);
   return c.reshape(ones).expand(shape);
@@ -47,6 +48,32 @@ Tensor Tensor::arange(double start, double stop, double step, DType dtype) {
   std::vector<double> v(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; i++) v[i] = start + step * double(i);
   return from_vector(v).cast(dtype);
+}
+
+// PyTorch's: the first half steps up from start, the second half down from stop, so both ends are exact
+Tensor Tensor::linspace(double start, double stop, int64_t steps, DType dtype) {
+  if (steps < 0) throw TensorError(fmt::format("linspace: steps must be non-negative, got {}", steps));
+  double step = steps > 1 ? (stop - start) / double(steps - 1) : 0;
+  std::vector<double> v(static_cast<size_t>(steps));
+  for (int64_t i = 0; i < steps; i++)
+    v[i] = i < steps / 2 ? start + step * double(i) : stop - step * double(steps - 1 - i);
+  // bf16 goes through f32, as PyTorch computes it: the CPU cannot convert f64 to bf16 (no __truncdfbf2 in the JIT)
+  if (dtype == DType::bf16) return from_vector(std::vector<float>(v.begin(), v.end())).cast(dtype);
+  return from_vector(v).cast(dtype);
+}
+
+// tinygrad's trick, no memory: k rows of [1, 0 * m] laid end to end put the ones m + 1 apart, on the diagonal of
+// the first k * m elements read as (k, m); rows k..n-1 of an n x m eye are zero padding
+Tensor Tensor::eye(int64_t n, int64_t m, DType dtype) {
+  if (m < 0) m = n;
+  if (n < 0) throw TensorError(fmt::format("eye: negative dimension {}", n));
+  int64_t k = std::min(n, m);
+  Tensor diag = ones({k, 1}, dtype).pad({{0, 0}, {0, m}}).reshape({k * (m + 1)}).shrink({{0, k * m}}).reshape({k, m});
+  return diag.pad({{0, n - k}, {0, 0}});
+}
+
+Tensor Tensor::full_like(const Tensor& t, double value, std::optional<DType> dtype) {
+  return full(t.shape(), value, dtype.value_or(t.dtype())).to(t.device());
 }
 
 } // namespace patgrad

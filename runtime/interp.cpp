@@ -73,7 +73,10 @@ llvm::Error interpret(const std::vector<UOp>& program, llvm::ArrayRef<Buffer*> b
       if (++i.i < (end->op == Op::CONST ? end->value().i : vals[end].i)) pc = loop_start[r];
       break;
     }
-    case Op::DEFINE_ACC: vals[u.get()] = arg(0); break;
+    case Op::DEFINE_ACC: // an empty loop assigns nothing: its REDUCE reads the identity
+      vals[u.get()] = arg(0);
+      last_acc = u.get();
+      break;
     case Op::ASSIGN:
       vals[u->src[0].get()] = arg(1);
       last_acc = u->src[0].get();

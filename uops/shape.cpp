@@ -34,7 +34,7 @@ std::string movement_error(Op op, const Shape& in, const Ints& a) {
   case Op::EXPAND:
     if (a.size() != n) return fmt::format("cannot EXPAND {} to {}", str(in), str(a));
     for (size_t i = 0; i < n; i++)
-      if (in[i] != a[i] && in[i] != 1) return fmt::format("cannot EXPAND {} to {}", str(in), str(a));
+      if (a[i] < 0 || (in[i] != a[i] && in[i] != 1)) return fmt::format("cannot EXPAND {} to {}", str(in), str(a));
     return "";
   case Op::PAD: case Op::SHRINK:
     if (a.size() != 2 * n) return fmt::format("{} of {} needs 2 numbers per axis", op_info(op).name, str(in));

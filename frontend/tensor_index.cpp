@@ -1,0 +1,119 @@
+// Indexing: Python slices (movement ops only, so they fuse) and gather (a one-hot selection summed over the axis).
+#include "frontend/tensor.h"
+#include <fmt/format.h>
+
+namespace patgrad {
+
+namespace {
+
+std::string shape_str(const Shape& s) {
+  std::string out = "(";
+  for (size_t i = 0; i < s.size(); i++) out += (i ? "," : "") + std::to_string(s[i]);
+  return out + (s.size() == 1 ? ",)" : ")");
+}
+
+// Bits as an unsigned integer of the same width: summing one of them with zeros is exact where values are not (-0.0).
+DType bits_dtype(DType d) {
+  switch (uops::bits(d)) {
+  case 1:
+  case 8: return DType::u8;
+  case 16: return DType::u16;
+  case 32: return DType::u32;
+  default: return DType::u64;
+  }
+}
+
+Tensor to_bits(const Tensor& t) {
+  return uops::is_bool(t.dtype()) ? t.cast(DType::u8) : t.bitcast(bits_dtype(t.dtype()));
+}
+Tensor from_bits(const Tensor& t, DType d) { return uops::is_bool(d) ? t.cast(d) : t.bitcast(d); }
+
+// Which positions of an axis of size n a slice takes: start + k * step for k < count.
+struct Taken {
+  int64_t start, step, count;
+};
+
+// Python's slice.indices(n) and len(range(...)): bounds clamp to the axis, negative ones count from the end.
+Taken positions(const Tensor::Slice& s, int64_t n) {
+  auto bound = [&](std::optional<int64_t> v, int64_t fallback, int64_t lo, int64_t hi) {
+    if (!v) return fallback;
+    int64_t b = *v < 0 ? *v + n : *v;
+    return std::clamp(b, lo, hi);
+  };
+  // a step longer than the axis takes what a step of the axis's length takes, and cannot overflow below
+  int64_t step = std::clamp(s.step, -std::max<int64_t>(n, 1), std::max<int64_t>(n, 1));
+  if (step > 0) {
+    int64_t start = bound(s.start, 0, 0, n), stop = bound(s.stop, n, 0, n);
+    return {start, step, stop > start ? (stop - start + step - 1) / step : 0};
+  }
+  // going down, -1 stands for "before position 0"
+  int64_t start = bound(s.start, n - 1, -1, n - 1), stop = bound(s.stop, -1, -1, n - 1);
+  return {start, step, start > stop ? (start - stop - step - 1) / -step : 0};
+}
+
+} // namespace
+
+Tensor Tensor::slice(const std::vector<Slice>& slices) const {
+  if (slices.size() > shape_.size())
+    throw TensorError(fmt::format("slice: {} slices for {}", slices.size(), shape_str(shape_)));
+  // per axis: flip where the step is negative, shrink to the taken span, pad it to count * step, split it into
+  // (count, step) and keep the first of each step; then drop the axes an index picked
+  Shape flips, split_shape, out_shape;
+  std::vector<std::pair<int64_t, int64_t>> span, pad, keep;
+  for (size_t i = 0; i < shape_.size(); i++) {
+    int64_t n = shape_[i];
+    Slice s = i < slices.size() ? slices[i] : Slice();
+    if (s.is_index) {
+      if (!s.start) throw TensorError(fmt::format("slice: the index on axis {} has no position", i));
+      int64_t at = *s.start < 0 ? *s.start + n : *s.start;
+      if (at < 0 || at >= n)
+        throw TensorError(
+            fmt::format("slice: index {} is out of range for axis {} of {}", *s.start, i, shape_str(shape_)));
+      s = Slice(at, at + 1);
+    }
+    if (s.step == 0) throw TensorError(fmt::format("slice: step is zero on axis {}", i));
+    Taken t = positions(s, n);
+    if (t.step < 0) flips.push_back(int64_t(i)), t = {n - 1 - t.start, -t.step, t.count};
+    int64_t begin = t.count ? t.start : 0, end = std::min(n, begin + t.count * t.step);
+    span.push_back({begin, end});
+    pad.push_back({0, t.count * t.step - (end - begin)});
+    split_shape.push_back(t.count), keep.push_back({0, t.count});
+    if (t.step > 1) split_shape.push_back(t.step), keep.push_back({0, 1});
+    if (!(i < slices.size() && slices[i].is_index)) out_shape.push_back(t.count);
+  }
+  return flip(flips).shrink(span).pad(pad).reshape(split_shape).shrink(keep).reshape(out_shape);
+}
+
+Tensor Tensor::gather(int64_t axis, const Tensor& index) const {
+  if (!uops::is_int(index.dtype()) || index.dtype() == DType::index)
+    throw TensorError(fmt::format("gather: index is {}, not an integer dtype", uops::name(index.dtype())));
+  if (index.ndim() != ndim())
+    throw TensorError(
+        fmt::format("gather: index {} and input {} differ in axes", shape_str(index.shape()), shape_str(shape_)));
+  int64_t n = ndim(), a = axis < 0 ? axis + std::max<int64_t>(n, 1) : axis;
+  if (a < 0 || a >= std::max<int64_t>(n, 1))
+    throw TensorError(fmt::format("gather: axis {} is out of range for {}", axis, shape_str(shape_)));
+  if (index.device() != device_) return gather(axis, index.to(device_));
+  if (n == 0) return reshape({1}).gather(0, index.reshape({1})).reshape({});
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  for (int64_t i = 0; i < n; i++) {
+    if (i != a && index.shape()[i] > shape_[i])
+      throw TensorError(fmt::format("gather: index {} is larger than input {} on axis {}", shape_str(index.shape()),
+                                    shape_str(shape_), i));
+    ranges.push_back({0, i == a ? shape_[i] : index.shape()[i]});
+  }
+  // values[..., j] = this at position j of axis, elsewhere at the output's position: index's shape plus (size,)
+  Shape order;
+  for (int64_t i = 0; i < n; i++)
+    if (i != a) order.push_back(i);
+  order.push_back(a);
+  Shape wide = index.shape();
+  wide.push_back(shape_[a]);
+  Tensor values = to_bits(*this).shrink(ranges).permute(order).unsqueeze(a).expand(wide);
+  Tensor hit = index.unsqueeze(-1).eq(arange(0, double(shape_[a]), 1, DType::i64).to(device_));
+  // at most one hit per output: the sum of the selected bits (or of zero bits) is exact
+  Tensor picked = hit.where(values, full({}, 0, values.dtype()).to(device_)).sum({-1});
+  return from_bits(picked.cast(values.dtype()), dtype());
+}
+
+} // namespace patgrad
