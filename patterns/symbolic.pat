@@ -86,6 +86,9 @@ group symbolic {
   [idiv_idiv]        (x<index> // c1:CONST) // c2:CONST if c1 > 0 && c2 > 0   => x // CONST[c1 * c2];
   [mod_mul]          (_x<index> * c1:CONST) % c2:CONST if c2 != 0 && c1 % c2 == 0 => 0;
   [mod_add_mul]      (y<index> + _x * c1:CONST) % c2:CONST if c2 != 0 && c1 % c2 == 0 => y % c2;
+  # the same one term deeper in a sum, so that flattened indices (r0*32 + r1*8 + r2) // 32 fold too
+  [idiv_chain_mul]   ((y<index> + x * c1:CONST) + z) // c2:CONST if c2 != 0 && c1 % c2 == 0 => (y + z) // c2 + x * CONST[c1 // c2];
+  [mod_chain_mul]    ((y<index> + _x * c1:CONST) + z) % c2:CONST if c2 != 0 && c1 % c2 == 0 => (y + z) % c2;
   [mod_add_c]        (x<index> + c1:CONST) % c2:CONST if c2 != 0 && c1 != c1 % c2 => (x + CONST[c1 % c2]) % c2;
   [mod_mod]          (x<ints> % c1:CONST) % c2:CONST if c2 > 0 && c1 > 0 && c1 % c2 == 0 => x % c2;
   [idiv_mod_small]   (_x<ints> % c1:CONST) // c2:CONST if c2 > 0 && c1 > 0 && c1 <= c2 => 0;
