@@ -25,8 +25,8 @@ struct Schedule {
 };
 Schedule schedule(llvm::ArrayRef<UOp> roots, const std::function<UOp(DType, int64_t)>& new_buffer);
 
-// lower.cpp: runs every pass of the library's pipeline, in order, over a kernel's AST.
-llvm::Expected<UOp> lower(const UOp& ast, const rewriter::Library& lib);
+// lower.cpp: runs every pass of the library's pipeline, in order, over a kernel's AST (opts: trace, rule statistics).
+llvm::Expected<UOp> lower(const UOp& ast, const rewriter::Library& lib, const rewriter::RewriteOptions& opts = {});
 
 // linearize.cpp: the kernel as an ordered list: the output loops (RANGE ... ENDRANGE), each reduction as an
 // accumulator (DEFINE_ACC, a loop that ASSIGNs to it, then the REDUCE reading it), the STORE. Every node comes after

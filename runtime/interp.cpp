@@ -86,6 +86,9 @@ llvm::Error interpret(const std::vector<UOp>& program, llvm::ArrayRef<Buffer*> b
       const Buffer& b = *buffers[std::get<int64_t>(u->src[0]->arg)];
       bool on = u->src.size() < 3 || arg(2).i;
       int64_t i = arg(1).i;
+      // an empty buffer holds one zero element, as on the CPU: linearize may hoist a load out of a loop that runs
+      // zero times, and its value is then never used
+      if (on && b.size == 0 && i == 0) on = false;
       if (on && (i < 0 || i >= b.size)) return fail("load out of bounds", u);
       vals[u.get()] = on ? read(b, i) : (uops::is_float(u->dtype) ? uops::float_value(u->dtype, 0) : Value{});
       break;

@@ -1,6 +1,9 @@
 // Running a schedule: each kernel is lowered by the pipeline's passes, linearized, then interpreted (INTERP) or
 // rendered to LLVM IR, compiled once and called with its outermost loop split across the cores (CPU). Lowered
 // programs are cached by the kernel's AST (interned, so equal kernels share one entry).
+// Observability, on stderr: DEBUG=1 each schedule's kernels and buffers; 2 each kernel's time, GFLOP/s and GB/s;
+// 4 the LLVM IR of each kernel compiled; 5 the linear program of each kernel lowered. PATGRAD_RULE_STATS=1: at exit,
+// attempts, hits and time of every rule the kernel passes tried.
 #include "renderers/renderers.h"
 #include "runtime/cpu_jit.h"
 #include "runtime/device.h"
@@ -9,6 +12,7 @@
 #include <cstdlib>
 #include <fmt/format.h>
 #include <llvm/ADT/DenseMap.h>
+#include <llvm/ADT/DenseSet.h>
 
 namespace patgrad::runtime {
 namespace {
@@ -18,9 +22,49 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 
 using KernelFn = void (*)(void** bufs, int64_t start, int64_t end);
 
+// What one run of a kernel does, estimated from its linear program: each ALU op on values is a flop (MULACC two),
+// not those that compute addresses and load gates; each LOAD and STORE moves its element's bytes; both times the trip
+// counts of the loops around them. Gated loads count in full and caches are ignored: an estimate, not a measurement.
+struct Cost {
+  double flops = 0, bytes = 0;
+};
+
+Cost estimate_cost(const std::vector<UOp>& program) {
+  using uops::Op;
+  std::vector<UOp> indices; // and gates
+  for (const UOp& u : program)
+    if (u->op == Op::LOAD || u->op == Op::STORE)
+      for (size_t i = 1; i < u->src.size() && !(u->op == Op::STORE && i == 2); i++) indices.push_back(u->src[i]);
+  llvm::DenseSet<const uops::Node*> addressing;
+  for (const UOp& n : uops::toposort(indices)) addressing.insert(n.get());
+  Cost c;
+  double trips = 1;
+  llvm::SmallVector<double, 8> outer; // the trip count outside each open loop
+  auto bytes = [](DType d) { return double(std::max(1, uops::bits(d) / 8)); };
+  for (const UOp& u : program) {
+    uops::Typing typing = uops::op_info(u->op).typing;
+    bool alu = typing == uops::Typing::SAME || typing == uops::Typing::CMP || typing == uops::Typing::SELECT ||
+               typing == uops::Typing::CONVERT;
+    if (u->op == Op::RANGE) {
+      outer.push_back(trips);
+      trips *= double(std::max<__int128>(0, u->src[0]->vmax));
+    } else if (u->op == Op::ENDRANGE && !outer.empty()) {
+      trips = outer.pop_back_val();
+    } else if (u->op == Op::LOAD) {
+      c.bytes += trips * bytes(u->dtype);
+    } else if (u->op == Op::STORE) {
+      c.bytes += trips * bytes(u->src[2]->dtype);
+    } else if (alu && !addressing.count(u.get())) {
+      c.flops += trips * (u->op == Op::MULACC ? 2 : 1);
+    }
+  }
+  return c;
+}
+
 struct Compiled {
   UOp ast; // keeps the key alive
   std::vector<UOp> program;
+  Cost cost;
   std::unique_ptr<CompiledProgram> cpu; // null until the CPU needs it
   KernelFn fn = nullptr;
   int64_t outer = 1; // iterations of the outermost loop, 1 if none
@@ -40,15 +84,60 @@ int debug_level() {
   return d ? std::atoi(d) : 0;
 }
 
+// Read at each lowering rather than once, so that a test can turn it on in a child process.
+bool rule_stats_wanted() {
+  const char* s = std::getenv("PATGRAD_RULE_STATS");
+  return s && *s && std::string_view(s) != "0";
+}
+
+// The rules of the kernel passes that were tried, the slowest first (each rule once: a group may be in two passes).
+void print_rule_stats() {
+  const rewriter::Library& lib = rewriter::builtin_library();
+  std::vector<const rewriter::Rule*> rules;
+  for (const auto& pass : lib.passes) {
+    if (!pass->kernel) continue;
+    for (const rewriter::Group* g : pass->groups)
+      for (const rewriter::Rule* r : g->rules)
+        if (r->attempts && std::find(rules.begin(), rules.end(), r) == rules.end()) rules.push_back(r);
+  }
+  std::sort(rules.begin(), rules.end(), [](auto* a, auto* b) { return a->nanos > b->nanos; });
+  fmt::print(stderr, "rule statistics of the kernel passes (PATGRAD_RULE_STATS):\n  {:<24} {:>10} {:>8} {:>9}  {}\n",
+             "rule", "attempts", "hits", "ms", "where");
+  for (const rewriter::Rule* r : rules)
+    fmt::print(stderr, "  {:<24} {:>10} {:>8} {:>9.3f}  {}\n", r->name, r->attempts, r->hits, double(r->nanos) / 1e6,
+               r->loc.str());
+}
+
+void print_schedule(const lowering::Schedule& s, Device dev) {
+  auto buf = [](const UOp& b) {
+    const auto& arg = std::get<uops::Ints>(b->arg); // {id, elements}
+    return fmt::format("buf{}:{}[{}]", arg[0], uops::name(b->dtype), arg[1]);
+  };
+  fmt::print(stderr, "schedule: {} kernels on {}\n", s.kernels.size(), device_name(dev));
+  for (const lowering::Kernel& k : s.kernels) {
+    std::string inputs;
+    for (size_t i = 1; i < k.buffers.size(); i++) inputs += (i > 1 ? ", " : "") + buf(k.buffers[i]);
+    fmt::print(stderr, "  {:<24} {} <- {}\n", k.name, buf(k.buffers[0]), inputs.empty() ? "nothing" : inputs);
+  }
+}
+
 llvm::Expected<Compiled*> prepare(const lowering::Kernel& k, RunStats* stats) {
   auto& entry = cache().by_ast[k.ast.get()];
   if (entry) return entry.get();
   auto t = Clock::now();
-  auto lowered = lowering::lower(k.ast, rewriter::builtin_library());
+  const rewriter::Library& lib = rewriter::builtin_library();
+  rewriter::RewriteOptions opts;
+  opts.stats = rule_stats_wanted();
+  if (opts.stats) { // registered after the library was built, so the handler runs before the library is destroyed
+    static const bool registered = std::atexit(print_rule_stats) == 0;
+    (void)registered;
+  }
+  auto lowered = lowering::lower(k.ast, lib, opts);
   if (!lowered) return lowered.takeError();
   auto c = std::make_unique<Compiled>();
   c->ast = k.ast;
   c->program = lowering::linearize(*lowered);
+  c->cost = estimate_cost(c->program);
   if (!c->program.empty() && c->program[0]->op == uops::Op::RANGE) c->outer = int64_t(c->program[0]->src[0]->vmax);
   if (debug_level() >= 5)
     for (const UOp& u : c->program) fmt::print(stderr, "  {}\n", uops::sexpr(u));
@@ -95,7 +184,7 @@ llvm::Expected<Device> default_device() {
 }
 
 llvm::Error run(const lowering::Schedule& s, Device dev, RunStats* stats) {
-  if (debug_level() >= 1) fmt::print(stderr, "schedule: {} kernels on {}\n", s.kernels.size(), device_name(dev));
+  if (debug_level() >= 1) print_schedule(s, dev);
   for (const lowering::Kernel& k : s.kernels) {
     auto c = prepare(k, stats);
     if (!c) return c.takeError();
@@ -119,7 +208,12 @@ llvm::Error run(const lowering::Schedule& s, Device dev, RunStats* stats) {
     }
     double ms = ms_since(t);
     if (stats) stats->run_ms += ms, stats->kernels++;
-    if (debug_level() >= 2) fmt::print(stderr, "  {:<24} {:>9.3f} ms\n", k.name, ms);
+    if (debug_level() >= 2) {
+      double seconds = std::max(ms, 1e-6) / 1e3;
+      const Cost& cost = (*c)->cost;
+      fmt::print(stderr, "  {:<24} {:>9.3f} ms {:>10.0f} flop {:>10.0f} B {:>8.3f} GFLOP/s {:>8.3f} GB/s (estimates)\n",
+                 k.name, ms, cost.flops, cost.bytes, cost.flops / seconds / 1e9, cost.bytes / seconds / 1e9);
+    }
   }
   return llvm::Error::success();
 }
