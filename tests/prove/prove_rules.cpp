@@ -7,6 +7,7 @@
 #include "rewriter/rewriter.h"
 #include "tests/prove/prove.h"
 #include <chrono>
+#include <cstdio>
 #include <fmt/format.h>
 #include <set>
 
@@ -15,6 +16,7 @@ namespace {
 using namespace patgrad;
 using namespace patgrad::prove;
 using Clock = std::chrono::steady_clock;
+constexpr unsigned abstract_timeout_ms = 2000;
 
 constexpr const char* usage = R"(usage: prove_rules [--rule NAME]... [--patterns DIR]... [--timeout MS] [--verbose]
   --rule NAME      prove only this rule (repeatable)
@@ -39,55 +41,110 @@ struct Report {
   Status status = Status::PROVED;
   std::string detail;                // the counterexample, the reason, or what timed out
   std::vector<std::string> timeouts; // instances that timed out while a narrower twin was proved
-  int queries = 0;
+  std::vector<std::string> bounded;  // index instances proved only for values of a bounded width
 };
 
 std::string where(const Rule& r) { return fmt::format("{}:{}", r.loc.file ? r.loc.file->name : "?", r.loc.line); }
 
-std::string join(const std::vector<std::string>& parts, const char* sep = ", ") {
+std::string join(const std::vector<std::string>& parts) {
   std::string out;
-  for (const std::string& p : parts) out += (out.empty() ? "" : sep) + p;
+  for (const std::string& p : parts) out += (out.empty() ? "" : ", ") + p;
   return out;
 }
 
-// The instances [begin, end) share a key: they differ only in width, narrowest first.
+const char* verdict_name(Verdict v) {
+  return v == Verdict::PROVED ? "proved" : v == Verdict::REFUTED ? "refuted" : "unknown";
+}
+
+// One instance, index encoded with index_bits (0: unbounded). Nothing if the pattern cannot match these dtypes or the
+// result cannot be built for them: the rule never fires there, so it cannot be wrong there.
+std::optional<Outcome> attempt(const Rule& rule, const Instance& inst, int index_bits, const Options& o) {
+  z3::context c; // its own: an interrupted check can leave a context cancelled (solve.cpp)
+  Encoder enc(c, rule, inst, index_bits, false);
+  if (!enc.encode()) return std::nullopt;
+  if (!enc.result_dtype_error.empty()) return Outcome{Verdict::REFUTED, enc.result_dtype_error};
+  std::string what = index_bits ? fmt::format("{} (index of {} bits)", inst.describe(), index_bits) : inst.describe();
+  if (!enc.buildable) {
+    if (o.verbose) fmt::print("    {:<28} never fires\n", what);
+    return std::nullopt;
+  }
+  if (o.smt2) {
+    z3::solver s(c);
+    s.add(enc.query());
+    fmt::print("; {} {}\n{}(check-sat)\n", rule.name, what, s.to_smt2());
+  }
+  auto start = Clock::now();
+  Outcome out{Verdict::UNKNOWN, "the rule cannot fire with index this narrow"};
+  const char* how = "";
+  // a bounded proof assumes no overflow: it counts only if the rule can fire under that assumption
+  if (!index_bits || solve_premise(c, enc, o.timeout_ms) == Verdict::REFUTED) {
+    if (enc.divides()) { // divisions abstracted to what the lemmas say: often enough, and much faster
+      z3::context ac;
+      Encoder abstract(ac, rule, inst, index_bits, true);
+      abstract.encode();
+      Outcome a = solve(ac, abstract, std::min(o.timeout_ms, abstract_timeout_ms));
+      if (a.verdict == Verdict::PROVED)
+        out = {Verdict::PROVED, ""}, how = " by the division lemmas";
+    }
+    if (out.verdict != Verdict::PROVED) out = solve(c, enc, o.timeout_ms);
+  }
+  double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  if (o.verbose) fmt::print("    {:<28} {}{} ({:.0f} ms)\n", what, verdict_name(out.verdict), how, ms);
+  return out;
+}
+
+// After an unbounded index query timed out: bounded ones from 8 bits up, while they succeed. Returns the widest
+// width proved (0 if none), or sets a refutation: a counterexample with bounded values is one on Int too.
+int prove_bounded(const Rule& rule, const Instance& inst, const Options& o, Report& rep) {
+  int widest = 0;
+  for (int bits : {8, 16, 32, 64}) {
+    auto out = attempt(rule, inst, bits, o);
+    if (!out || out->verdict == Verdict::UNKNOWN) break;
+    if (out->verdict == Verdict::REFUTED) {
+      rep.status = Status::REFUTED;
+      rep.detail = fmt::format("{} (index of {} bits): {}", inst.describe(), bits, out->counterexample);
+      return 0;
+    }
+    widest = bits;
+  }
+  return widest;
+}
+
+bool has_index(const Instance& inst) {
+  return std::find(inst.dtypes.begin(), inst.dtypes.end(), DType::index) != inst.dtypes.end();
+}
+
+// The instances [begin, end) share a key: they differ only in width, narrowest first. After a timeout the wider
+// twins are not tried: they would take longer still.
 void prove_twins(const Rule& rule, const std::vector<Instance>& insts, size_t begin, size_t end, const Options& o,
-                 z3::context& c, Report& rep) {
+                 Report& rep) {
   bool proved = false;
   std::vector<std::string> unknown;
-  for (size_t i = begin; i < end && rep.status != Status::REFUTED; i++) {
+  for (size_t i = begin; i < end; i++) {
     const Instance& inst = insts[i];
-    Encoder enc(c, rule, inst);
-    if (!enc.encode()) continue; // a literal this dtype cannot hold: the pattern never matches
-    if (!enc.result_dtype_error.empty()) {
+    if (!unknown.empty()) {
+      unknown.push_back(inst.describe() + " (not tried)");
+      continue;
+    }
+    auto out = attempt(rule, inst, 0, o);
+    if (!out) continue;
+    if (out->verdict == Verdict::REFUTED) {
       rep.status = Status::REFUTED;
-      rep.detail = inst.describe() + ": " + enc.result_dtype_error;
+      rep.detail = inst.describe() + ": " + out->counterexample;
       return;
     }
-    if (!enc.buildable) { // the result is never built for these dtypes: the rule cannot fire, so it cannot be wrong
-      if (o.verbose) fmt::print("    {:<14} never fires\n", inst.describe());
+    if (out->verdict == Verdict::PROVED) {
       proved = true;
       continue;
     }
-    if (o.smt2) {
-      z3::solver s(c);
-      s.add(enc.query());
-      fmt::print("; {} {}\n{}(check-sat)\n", rule.name, inst.describe(), s.to_smt2());
-    }
-    auto start = Clock::now();
-    Outcome out = solve(c, enc, o.timeout_ms);
-    rep.queries++;
-    double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    if (o.verbose)
-      fmt::print("    {:<14} {} ({:.0f} ms)\n", inst.describe(),
-                 out.verdict == Verdict::PROVED ? "proved" : out.verdict == Verdict::REFUTED ? "refuted" : "unknown", ms);
-    if (out.verdict == Verdict::REFUTED) {
-      rep.status = Status::REFUTED;
-      rep.detail = inst.describe() + ": " + out.counterexample;
-    } else if (out.verdict == Verdict::PROVED) proved = true;
-    else unknown.push_back(inst.describe());
+    int bits = has_index(inst) ? prove_bounded(rule, inst, o, rep) : 0;
+    if (rep.status == Status::REFUTED) return;
+    if (bits) {
+      rep.bounded.push_back(fmt::format("{} to {} bits", inst.describe(), bits));
+      proved = true;
+    } else unknown.push_back(inst.describe());
   }
-  if (unknown.empty() || rep.status == Status::REFUTED) return;
+  if (unknown.empty()) return;
   if (proved) rep.timeouts.insert(rep.timeouts.end(), unknown.begin(), unknown.end());
   else {
     rep.status = Status::UNKNOWN;
@@ -95,25 +152,46 @@ void prove_twins(const Rule& rule, const std::vector<Instance>& insts, size_t be
   }
 }
 
+// An op of the pattern or the result that eval() gives no value (GRAD, TUPLE, LOAD, ...): such a rule rewrites the
+// structure of a graph, which is not a claim about values.
+std::optional<Op> graph_op(const Pat& p) {
+  bool value = p.ops.none();
+  for (int i = 0; i < uops::num_ops && !value; i++)
+    value = p.ops.test(i) && (has_semantics(Op(i)) || Op(i) == Op::CONST || Op(i) == Op::DEFINE_VAR);
+  if (!value)
+    for (int i = 0; i < uops::num_ops; i++)
+      if (p.ops.test(i)) return Op(i);
+  for (const Pat& s : p.src)
+    if (auto op = graph_op(s)) return op;
+  return std::nullopt;
+}
+
+std::optional<Op> graph_op(const Build& b) {
+  if (b.kind == Build::NODE && b.op_of_slot < 0 && !has_semantics(b.op)) return b.op;
+  for (const Build& s : b.src)
+    if (auto op = graph_op(s)) return op;
+  return std::nullopt;
+}
+
 Report prove_rule(const Rule& rule, const Options& o) {
-  Report rep;
-  auto skip = [&](const char* why) { return Report{Status::SKIPPED, why, {}, 0}; };
+  auto skip = [&](std::string why) { return Report{Status::SKIPPED, why, {}, {}}; };
   if (rule.disabled) return skip("disabled");
   if (rule.uses_hook) return skip("cpp:: hook");
+  auto graph = graph_op(rule.pattern);
+  if (!graph) graph = graph_op(rule.result);
+  if (graph) return skip(fmt::format("{}: a graph op, without value semantics", uops::op_info(*graph).name));
   if (rule.domain == rewriter::Domain::FLOAT_EXACT || rule.domain == rewriter::Domain::FLOAT_RELAXED) return skip("floats");
-  z3::context c;
+  Report rep;
   try {
     std::vector<Instance> insts = instances(rule);
     if (insts.empty()) return skip("floats");
-    for (size_t i = 0, end; i < insts.size(); i = end) {
+    for (size_t i = 0, end; i < insts.size() && rep.status != Status::REFUTED; i = end) {
       for (end = i; end < insts.size() && insts[end].key == insts[i].key; end++) {}
-      prove_twins(rule, insts, i, end, o, c, rep);
-      if (rep.status == Status::REFUTED) break;
+      prove_twins(rule, insts, i, end, o, rep);
     }
   } catch (const Unsupported& u) {
-    return Report{Status::UNSUPPORTED, u.what(), {}, rep.queries};
+    return Report{Status::UNSUPPORTED, u.what(), {}, {}};
   }
-  if (rep.status == Status::PROVED && rule.domain == rewriter::Domain::MIXED) rep.detail = "integer and bool dtypes";
   return rep;
 }
 
@@ -165,7 +243,7 @@ int main(int argc, char** argv) {
       return fmt::print(stderr, "prove_rules: no rewrite rule named '{}'\n", name), 2;
 
   auto start = Clock::now();
-  std::vector<std::string> by_status[5], with_timeouts;
+  std::vector<std::string> by_status[5], with_timeouts, bounded;
   for (const Rule* r : rules) {
     if (o->verbose) fmt::print("{} ({}, {})\n", r->name, where(*r), rewriter::domain_name(r->domain));
     Report rep = prove_rule(*r, *o);
@@ -174,7 +252,12 @@ int main(int argc, char** argv) {
       detail += (detail.empty() ? "" : "; ") + ("timeout at " + join(rep.timeouts) + ", narrower widths proved");
       with_timeouts.push_back(fmt::format("{} ({})", r->name, join(rep.timeouts)));
     }
+    if (!rep.bounded.empty()) {
+      detail += (detail.empty() ? "" : "; ") + ("Int timed out, bounded proof: " + join(rep.bounded));
+      bounded.push_back(fmt::format("{} ({})", r->name, join(rep.bounded)));
+    }
     fmt::print("{:<11} {:<20} {:<26} {}\n", status_names[int(rep.status)], r->name, where(*r), detail);
+    std::fflush(stdout); // a long run shows its progress
     bool brief = rep.status == Status::PROVED || rep.status == Status::REFUTED || rep.status == Status::UNKNOWN;
     by_status[int(rep.status)].push_back(brief ? r->name : fmt::format("{} ({})", r->name, rep.detail));
   }
@@ -184,7 +267,8 @@ int main(int argc, char** argv) {
   fmt::print("\nprove_rules: {} rules: {} proved, {} refuted, {} unknown, {} unsupported, {} skipped; {:.1f} s\n",
              rules.size(), count(Status::PROVED), count(Status::REFUTED), count(Status::UNKNOWN),
              count(Status::UNSUPPORTED), count(Status::SKIPPED), seconds);
-  if (!with_timeouts.empty()) fmt::print("  proved below a timeout: {}\n", join(with_timeouts));
+  if (!with_timeouts.empty()) fmt::print("  proved at narrower widths, wider ones timed out: {}\n", join(with_timeouts));
+  if (!bounded.empty()) fmt::print("  proved for index values of a bounded width only (Int timed out): {}\n", join(bounded));
   for (Status s : {Status::REFUTED, Status::UNKNOWN, Status::UNSUPPORTED, Status::SKIPPED})
     if (count(s)) fmt::print("  {}: {}\n", status_names[int(s)], join(by_status[int(s)]));
   return count(Status::REFUTED) || count(Status::UNKNOWN) ? 1 : 0;
