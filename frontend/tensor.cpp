@@ -59,7 +59,7 @@ void Tensor::copy_out(void* dst) const {
   t.realize();
   const UOp& buf = t.uop->op == Op::BUFFER ? t.uop : t.uop->src[0];
   runtime::Buffer& b = runtime::buffer(buf);
-  std::memcpy(dst, b.data, size_t(b.size) * std::max(1, uops::bits(b.dtype) / 8));
+  if (b.size > 0) std::memcpy(dst, b.data, size_t(b.size) * std::max(1, uops::bits(b.dtype) / 8)); // dst may be null
 }
 
 double Tensor::item() const {

@@ -21,7 +21,7 @@ Tensor Tensor::from_data(const void* data, DType dtype, const Shape& shape) {
   check_shape(shape, "from_data");
   int64_t n = uops::prod(shape);
   UOp buf = runtime::new_buffer(dtype, n);
-  std::memcpy(runtime::buffer(buf).data, data, size_t(n) * std::max(1, uops::bits(dtype) / 8));
+  if (n > 0) std::memcpy(runtime::buffer(buf).data, data, size_t(n) * std::max(1, uops::bits(dtype) / 8)); // data may be null
   return Tensor(UOp::make(Op::RESHAPE, dtype, {buf}, uops::Ints(shape.begin(), shape.end())), default_device());
 }
 

@@ -48,7 +48,7 @@ template <typename T>
 void same_on_devices(const Tensor& t) {
   std::vector<T> cpu = t.to(Device::CPU).to_vector<T>(), interp = t.to(Device::INTERP).to_vector<T>();
   REQUIRE(cpu.size() == interp.size());
-  CHECK(std::memcmp(cpu.data(), interp.data(), cpu.size() * sizeof(T)) == 0);
+  CHECK((cpu.empty() || std::memcmp(cpu.data(), interp.data(), cpu.size() * sizeof(T)) == 0));
 }
 
 } // namespace

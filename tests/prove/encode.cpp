@@ -34,7 +34,8 @@ bool mentions_bitwise(const Rule& rule, const Instance& inst) {
 
 Encoder::Encoder(z3::context& ctx, const Rule& r, const Instance& i, int index_bits, bool abstract)
     : c(ctx), rule(r), inst(i), sem(ctx, index_bits), nodes(preorder(r.pattern)), slots(r.num_slots),
-      assumptions(ctx.bool_val(true)), lhs_ok(ctx.bool_val(true)), fires(ctx.bool_val(true)), rhs_ok(ctx.bool_val(true)) {
+      assumptions(ctx.bool_val(true)), lhs_ok(ctx.bool_val(true)), fires(ctx.bool_val(true)),
+      rhs_ok(ctx.bool_val(true)) {
   sem.bitwise_index = mentions_bitwise(r, i);
   sem.abstract_division = abstract;
 }
@@ -52,8 +53,8 @@ bool Encoder::encode() {
     return true;
   }
   if (built->v.dtype != lhs->dtype) {
-    result_dtype_error = fmt::format("the result is {}, the node it replaces {}", uops::name(built->v.dtype),
-                                     uops::name(lhs->dtype));
+    result_dtype_error =
+        fmt::format("the result is {}, the node it replaces {}", uops::name(built->v.dtype), uops::name(lhs->dtype));
     return true;
   }
   rhs = built->v;
@@ -109,8 +110,10 @@ Val Encoder::pattern(const Pat& p) {
   }
   if (p.slot >= 0) {
     Slot& s = slots[p.slot];
-    if (s.value) assumptions = assumptions && s.value->e == v.e; // a repeated capture is one node
-    else s.value = v, s.node = i;
+    if (s.value)
+      assumptions = assumptions && s.value->e == v.e; // a repeated capture is one node
+    else
+      s.value = v, s.node = i;
   }
   return v;
 }
@@ -195,7 +198,7 @@ std::optional<Encoder::Built> Encoder::build(const Build& b, std::optional<DType
     GVal v = guard(*b.value_expr);
     if (v.kind != GVal::NUM) throw Unsupported("CONST of a dtype or an op");
     // UOp::constant(d, wide(v)): wraps to d; a u64 becomes an index through int64_t
-    z3::expr e = v.literal ? sem.constant(*d, *v.literal)
+    z3::expr e = v.literal                                     ? sem.constant(*d, *v.literal)
                  : *d == DType::index && v.dtype == DType::u64 ? sem.convert({DType::i64, v.e}, *d)
                                                                : sem.convert({v.dtype, v.e}, *d);
     return Built{{*d, e}, v.ok, yes};
@@ -210,7 +213,8 @@ std::optional<Encoder::Built> Encoder::build(const Build& b, std::optional<DType
       return Built{one.v, g.ok && (x ? t : !t) && one.fires, one.ok};
     }
     if (x->v.dtype != y->v.dtype) throw Unsupported("choose() between two dtypes");
-    return Built{{x->v.dtype, z3::ite(t, x->v.e, y->v.e)}, g.ok && z3::ite(t, x->fires, y->fires), z3::ite(t, x->ok, y->ok)};
+    return Built{
+        {x->v.dtype, z3::ite(t, x->v.e, y->v.e)}, g.ok && z3::ite(t, x->fires, y->fires), z3::ite(t, x->ok, y->ok)};
   }
   case Build::NODE: return build_node(b, want);
   case Build::HOOK: throw Unsupported("a cpp:: hook");

@@ -33,7 +33,8 @@ GVal Encoder::guard(const Expr& e) {
   case Expr::CAPTURE: return capture(e.slot);
   case Expr::FIELD: return field(e);
   case Expr::UNARY: return unary(e);
-  case Expr::AND: case Expr::OR: {
+  case Expr::AND:
+  case Expr::OR: {
     GVal a = guard(*e.kids[0]), b = guard(*e.kids[1]);
     z3::expr ta = truthy(a), tb = truthy(b);
     if (e.kind == Expr::AND) return number(DType::bool_, ta && tb, a.ok && (!ta || b.ok)); // short-circuit
@@ -56,7 +57,8 @@ GVal Encoder::capture(int slot) {
 GVal Encoder::field(const Expr& e) {
   DType d = slot_dtype(e.slot);
   switch (e.field) {
-  case Expr::VMIN: case Expr::VMAX: {
+  case Expr::VMIN:
+  case Expr::VMAX: {
     if (!uops::is_int(d) && !uops::is_bool(d)) return number(d, sem.constant(DType::index, 0), c.bool_val(false));
     auto [lo, hi] = range_of(e.slot);
     return number(d, e.field == Expr::VMIN ? lo : hi, c.bool_val(true));
@@ -170,7 +172,8 @@ GVal Encoder::eval_call(const Expr& e, bool only_defined) {
   GVal x = guard(*e.kids[1]), y = guard(*e.kids[2]);
   z3::expr no = c.bool_val(false);
   if (x.kind != GVal::NUM || y.kind != GVal::NUM || uops::op_info(*op).arity != 2)
-    return only_defined ? number(DType::bool_, no, c.bool_val(true)) : number(DType::index, sem.constant(DType::index, 0), no);
+    return only_defined ? number(DType::bool_, no, c.bool_val(true))
+                        : number(DType::index, sem.constant(DType::index, 0), no);
   if (x.literal && !y.literal) x = adopt(x, y.dtype);
   if (y.literal && !x.literal) y = adopt(y, x.dtype);
   DType out = slot_dtype(slot);

@@ -90,7 +90,8 @@ std::string twin_key(const Instance& inst) {
   return key;
 }
 
-void add_typings(const Rule& rule, const Tree& t, const std::vector<std::optional<Op>>& ops, std::vector<Instance>& out) {
+void add_typings(const Rule& rule, const Tree& t, const std::vector<std::optional<Op>>& ops,
+                 std::vector<Instance>& out) {
   size_t n = t.nodes.size();
   Classes cl(n + rule.num_dtype_vars);
   std::vector<int> first_of_slot(rule.num_slots, -1);
@@ -99,8 +100,10 @@ void add_typings(const Rule& rule, const Tree& t, const std::vector<std::optiona
     cl.restrict(int(i), p.dtypes);
     if (p.dtype_var >= 0) cl.unite(int(i), int(n) + p.dtype_var);
     if (p.slot >= 0) {
-      if (first_of_slot[p.slot] < 0) first_of_slot[p.slot] = int(i);
-      else cl.unite(int(i), first_of_slot[p.slot]);
+      if (first_of_slot[p.slot] < 0)
+        first_of_slot[p.slot] = int(i);
+      else
+        cl.unite(int(i), first_of_slot[p.slot]);
     }
     if (ops[i]) type_node(cl, t, int(i), *ops[i]);
   }
@@ -141,12 +144,12 @@ std::vector<const Pat*> preorder(const Pat& root) {
 }
 
 std::string Instance::describe() const {
-  std::string out(uops::name(dtypes[0]));
-  std::string rest;
+  std::vector<DType> others;
   for (DType d : dtypes)
-    if (d != dtypes[0] && rest.find(std::string(uops::name(d))) == std::string::npos)
-      rest += (rest.empty() ? "" : ",") + std::string(uops::name(d));
-  return rest.empty() ? out : out + "(" + rest + ")";
+    if (d != dtypes[0] && std::find(others.begin(), others.end(), d) == others.end()) others.push_back(d);
+  std::string out(uops::name(dtypes[0]));
+  for (size_t i = 0; i < others.size(); i++) out += (i ? "," : "(") + std::string(uops::name(others[i]));
+  return others.empty() ? out : out + ")";
 }
 
 std::vector<Instance> instances(const Rule& rule) {
@@ -169,8 +172,9 @@ std::vector<Instance> instances(const Rule& rule) {
     while (k < pick.size() && ++pick[k] == choices[k].size()) pick[k++] = 0;
     if (k == pick.size()) break;
   }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Instance& a, const Instance& b) { return a.key != b.key ? a.key < b.key : a.width < b.width; });
+  std::stable_sort(out.begin(), out.end(), [](const Instance& a, const Instance& b) {
+    return a.key != b.key ? a.key < b.key : a.width < b.width;
+  });
   return out;
 }
 

@@ -56,9 +56,9 @@ public:
   bool abstract_division = false; // quotients and remainders are free but for the lemmas (division.cpp)
 
   z3::sort sort(DType d);
-  z3::expr leaf(const std::string& name, DType d); // a fresh variable
-  z3::expr constant(DType d, Wide v);              // v wrapped to d, as uops::int_value
-  z3::expr convert(const Val& v, DType to);        // int_value(to, as_wide(v)): wraps; to bool: "!= 0"
+  z3::expr leaf(const std::string& name, DType d);                // a fresh variable
+  z3::expr constant(DType d, Wide v);                             // v wrapped to d, as uops::int_value
+  z3::expr convert(const Val& v, DType to);                       // int_value(to, as_wide(v)): wraps; to bool: "!= 0"
   z3::expr less(const Val& a, const Val& b, bool or_equal) const; // on mathematical values; one dtype
   z3::expr is_zero(const Val& v);
   z3::expr equal(const Val& a, const Val& b) const; // one dtype
@@ -98,6 +98,7 @@ private:
   z3::expr division_defined(const Division& x) const;
   Val zero_of(DType d) const;
 };
+
 // encode.cpp + guards.cpp: one instance as Z3 terms.
 struct Named {
   std::string name;
@@ -109,10 +110,12 @@ struct Named {
 struct GVal {
   enum Kind { NUM, DTYPE, OP } kind;
   DType dtype;
-  z3::expr e;  // NUM: the value; OP: an Int op number
-  z3::expr ok; // defined: the matcher's evaluator returns a value
+  z3::expr e;                                 // NUM: the value; OP: the op's number, an 8-bit vector
+  z3::expr ok;                                // defined: the matcher's evaluator returns a value
   std::optional<Wide> literal = std::nullopt; // an integer literal, index until it meets a typed value
 };
+
+bool mentions_bitwise(const Rule& rule, const Instance& inst); // AND, OR or XOR anywhere in the rule
 
 class Encoder {
 public:
@@ -121,8 +124,8 @@ public:
   bool divides() const { return sem.has_divisions(); }
   // Builds every term; false if the pattern cannot match in this instance (a literal the dtype cannot hold).
   bool encode();
-  z3::expr premise() const; // the rule fires: the LHS is defined, the guard holds, the result can be built
-  z3::expr query() const;   // satisfiable iff the rule is wrong for this instance
+  z3::expr premise() const;       // the rule fires: the LHS is defined, the guard holds, the result can be built
+  z3::expr query() const;         // satisfiable iff the rule is wrong for this instance
   std::string result_dtype_error; // the result has another dtype than the root: wrong without asking Z3
   bool buildable = true;          // false: the result can never be built here (the rule never fires)
   const std::vector<Named>& vars() const { return names; }
@@ -192,8 +195,24 @@ struct Outcome {
   std::string counterexample; // for REFUTED: every variable's value, the LHS and the RHS
 };
 Outcome solve(z3::context& c, Encoder& enc, unsigned timeout_ms);
-Verdict solve_premise(z3::context& c, Encoder& enc, unsigned timeout_ms); // REFUTED: the premise is satisfiable
+bool can_fire(z3::context& c, Encoder& enc, unsigned timeout_ms); // the premise is satisfiable
 std::string format_value(const z3::model& m, const Val& v);
-bool mentions_bitwise(const Rule& rule, const Instance& inst); // AND, OR or XOR anywhere in the rule
+
+// proof.cpp: one rule, every instance.
+struct ProofOptions {
+  unsigned timeout_ms = 4000; // per query; three times that for the narrowest width of each instance
+  bool verbose = false;       // every instance into Report::log
+  bool smt2 = false;          // every query into Report::log
+};
+enum class Status { PROVED, REFUTED, UNKNOWN, UNSUPPORTED, SKIPPED };
+struct Report {
+  Status status = Status::PROVED;
+  std::string detail;                // the counterexample, or why it was not proved or skipped
+  std::vector<std::string> timeouts; // instances that timed out while a narrower twin was proved
+  std::vector<std::string> bounded;  // index instances proved only for values of a bounded width
+  int instances = 0;                 // proved (timeouts and bounded proofs are listed above)
+  std::string log;                   // --verbose and --smt2 output
+};
+Report prove_rule(const Rule& rule, const ProofOptions& o);
 
 } // namespace patgrad::prove

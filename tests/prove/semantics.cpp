@@ -120,12 +120,18 @@ Eval Semantics::index_op(Op op, const std::vector<z3::expr>& x) {
   case Op::ADD: return {a + b, yes};
   case Op::SUB: return {a - b, yes};
   case Op::MUL: return {a * b, yes};
-  case Op::IDIV: case Op::MOD: case Op::CDIV: case Op::CMOD: return div_op(op, DType::index, a, b, b != 0);
+  case Op::IDIV:
+  case Op::MOD:
+  case Op::CDIV:
+  case Op::CMOD: return div_op(op, DType::index, a, b, b != 0);
   case Op::MAX: return {z3::ite(a < b, b, a), yes};
   case Op::MIN: return {z3::ite(a < b, a, b), yes};
-  case Op::AND: case Op::OR: case Op::XOR: return index_bitwise(op, a, b);
-  case Op::SHL: return {a * pow2(b), b >= 0 && b < 64};
-  case Op::SHR: return {a / pow2(b), b >= 0 && b < 64};
+  case Op::AND:
+  case Op::OR:
+  case Op::XOR: return index_bitwise(op, a, b);
+  // a shift is the product or floor division by 2^b it means: x << c and x * (1 << c) meet as one term
+  case Op::SHL: return {(a * pow2(b)).simplify(), b >= 0 && b < 64};
+  case Op::SHR: return div_op(Op::IDIV, DType::index, a, pow2(b), b >= 0 && b < 64);
   case Op::MULACC: return {a * b + x[2], yes};
   default: return {a, c.bool_val(false)};
   }
@@ -151,7 +157,10 @@ Eval Semantics::bv_op(Op op, DType d, const std::vector<z3::expr>& x) {
   case Op::ADD: return check(z3::bvadd_no_overflow(a, b, true) && z3::bvadd_no_underflow(a, b)), Eval{a + b, yes};
   case Op::SUB: return check(z3::bvsub_no_overflow(a, b) && z3::bvsub_no_underflow(a, b, true)), Eval{a - b, yes};
   case Op::MUL: return check(z3::bvmul_no_overflow(a, b, true) && z3::bvmul_no_underflow(a, b)), Eval{a * b, yes};
-  case Op::IDIV: case Op::MOD: case Op::CDIV: case Op::CMOD: return check(!wraps), div_op(op, d, a, b, divides);
+  case Op::IDIV:
+  case Op::MOD:
+  case Op::CDIV:
+  case Op::CMOD: return check(!wraps), div_op(op, d, a, b, divides);
   case Op::MAX: return {z3::ite(less({d, a}, {d, b}, false), b, a), yes};
   case Op::MIN: return {z3::ite(less({d, a}, {d, b}, false), a, b), yes};
   case Op::AND: return {a & b, yes};
@@ -160,8 +169,8 @@ Eval Semantics::bv_op(Op op, DType d, const std::vector<z3::expr>& x) {
   case Op::SHL: return check(z3::ashr(z3::shl(a, b), b) == a), Eval{z3::shl(a, b), shift_ok};
   case Op::SHR: return {s ? z3::ashr(a, b) : z3::lshr(a, b), shift_ok};
   case Op::MULACC:
-    check(z3::bvmul_no_overflow(a, b, true) && z3::bvmul_no_underflow(a, b) && z3::bvadd_no_overflow(a * b, x[2], true) &&
-          z3::bvadd_no_underflow(a * b, x[2]));
+    check(z3::bvmul_no_overflow(a, b, true) && z3::bvmul_no_underflow(a, b) &&
+          z3::bvadd_no_overflow(a * b, x[2], true) && z3::bvadd_no_underflow(a * b, x[2]));
     return {a * b + x[2], yes};
   default: return {a, c.bool_val(false)};
   }
@@ -169,8 +178,10 @@ Eval Semantics::bv_op(Op op, DType d, const std::vector<z3::expr>& x) {
 
 Eval Semantics::bool_op(Op op, const std::vector<z3::expr>& x) {
   switch (op) {
-  case Op::AND: case Op::MIN: return {x[0] && x[1], c.bool_val(true)};
-  case Op::OR: case Op::MAX: return {x[0] || x[1], c.bool_val(true)};
+  case Op::AND:
+  case Op::MIN: return {x[0] && x[1], c.bool_val(true)};
+  case Op::OR:
+  case Op::MAX: return {x[0] || x[1], c.bool_val(true)};
   case Op::XOR: return {x[0] != x[1], c.bool_val(true)};
   default: return {x[0], c.bool_val(false)};
   }
@@ -186,10 +197,29 @@ Eval Semantics::convert_op(Op op, DType out, DType in, const z3::expr& a) {
 
 bool has_semantics(Op op) {
   switch (op) {
-  case Op::NEG: case Op::ADD: case Op::SUB: case Op::MUL: case Op::IDIV: case Op::MOD: case Op::CDIV: case Op::CMOD:
-  case Op::MAX: case Op::MIN: case Op::AND: case Op::OR: case Op::XOR: case Op::SHL: case Op::SHR: case Op::MULACC:
-  case Op::CMPLT: case Op::CMPLE: case Op::CMPEQ: case Op::CMPNE: case Op::WHERE: case Op::CAST: case Op::BITCAST:
-    return true;
+  case Op::NEG:
+  case Op::ADD:
+  case Op::SUB:
+  case Op::MUL:
+  case Op::IDIV:
+  case Op::MOD:
+  case Op::CDIV:
+  case Op::CMOD:
+  case Op::MAX:
+  case Op::MIN:
+  case Op::AND:
+  case Op::OR:
+  case Op::XOR:
+  case Op::SHL:
+  case Op::SHR:
+  case Op::MULACC:
+  case Op::CMPLT:
+  case Op::CMPLE:
+  case Op::CMPEQ:
+  case Op::CMPNE:
+  case Op::WHERE:
+  case Op::CAST:
+  case Op::BITCAST: return true;
   default: return false;
   }
 }
@@ -199,8 +229,10 @@ Eval Semantics::apply(Op op, DType out, DType in, const std::vector<z3::expr>& a
   switch (info.typing) {
   case uops::Typing::CMP: {
     Val a{in, args[0]}, b{in, args[1]};
-    z3::expr r = op == Op::CMPLT ? less(a, b, false) : op == Op::CMPLE ? less(a, b, true)
-               : op == Op::CMPEQ ? args[0] == args[1] : args[0] != args[1];
+    z3::expr r = op == Op::CMPLT   ? less(a, b, false)
+                 : op == Op::CMPLE ? less(a, b, true)
+                 : op == Op::CMPEQ ? args[0] == args[1]
+                                   : args[0] != args[1];
     return {r, c.bool_val(true)};
   }
   case uops::Typing::SELECT: return {z3::ite(args[0], args[1], args[2]), c.bool_val(true)};

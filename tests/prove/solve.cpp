@@ -28,7 +28,8 @@ std::string counterexample(const z3::model& m, const Encoder& enc) {
     if (n.is_op) {
       int64_t op = int64_t(m.eval(n.e, true).get_numeral_uint64());
       value = op >= 0 && op < uops::num_ops ? std::string(uops::op_info(Op(op)).name) : std::to_string(op);
-    } else value = format_value(m, {n.dtype, n.e});
+    } else
+      value = format_value(m, {n.dtype, n.e});
     out += fmt::format("{}{} = {}", out.empty() ? "" : ", ", n.name, value);
   }
   std::string rhs = m.eval(enc.rhs_defined(), true).is_true() ? format_value(m, enc.rhs_value()) : "undefined";
@@ -69,11 +70,10 @@ Outcome solve(z3::context& c, Encoder& enc, unsigned timeout_ms) {
   return {Verdict::UNKNOWN, s.reason_unknown()};
 }
 
-Verdict solve_premise(z3::context& c, Encoder& enc, unsigned timeout_ms) {
+bool can_fire(z3::context& c, Encoder& enc, unsigned timeout_ms) {
   z3::solver s(c);
   s.add(enc.premise());
-  auto r = check(c, s, timeout_ms);
-  return r == z3::sat ? Verdict::REFUTED : r == z3::unsat ? Verdict::PROVED : Verdict::UNKNOWN;
+  return check(c, s, timeout_ms) == z3::sat;
 }
 
 } // namespace patgrad::prove
