@@ -1,32 +1,15 @@
 // Indexing: Python slices (movement ops only, so they fuse) and gather (a one-hot selection summed over the axis).
-#include "frontend/tensor.h"
+#include "frontend/tensor_internal.h"
 #include <fmt/format.h>
 
 namespace patgrad {
 
 namespace {
 
-std::string shape_str(const Shape& s) {
-  std::string out = "(";
-  for (size_t i = 0; i < s.size(); i++) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + (s.size() == 1 ? ",)" : ")");
-}
+using detail::shape_str;
+using detail::from_bits;
+using detail::to_bits;
 
-// Bits as an unsigned integer of the same width: summing one of them with zeros is exact where values are not (-0.0).
-DType bits_dtype(DType d) {
-  switch (uops::bits(d)) {
-  case 1:
-  case 8: return DType::u8;
-  case 16: return DType::u16;
-  case 32: return DType::u32;
-  default: return DType::u64;
-  }
-}
-
-Tensor to_bits(const Tensor& t) {
-  return uops::is_bool(t.dtype()) ? t.cast(DType::u8) : t.bitcast(bits_dtype(t.dtype()));
-}
-Tensor from_bits(const Tensor& t, DType d) { return uops::is_bool(d) ? t.cast(d) : t.bitcast(d); }
 
 // Which positions of an axis of size n a slice takes: start + k * step for k < count.
 struct Taken {

@@ -1,6 +1,6 @@
 // Elementwise ops: operands broadcast to a common shape (numpy's rules) and promote to a common dtype. Everything
 // beyond the op table's primitives is a composition of them, as in tinygrad (exp(x) = exp2(x * log2(e))).
-#include "frontend/tensor.h"
+#include "frontend/tensor_internal.h"
 #include <cmath>
 #include <fmt/format.h>
 #include <numbers>
@@ -12,11 +12,7 @@ using uops::UOp;
 
 namespace {
 
-std::string shape_str(const Shape& s) {
-  std::string out = "(";
-  for (size_t i = 0; i < s.size(); i++) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + (s.size() == 1 ? ",)" : ")");
-}
+using detail::shape_str;
 
 Tensor broadcast_to(const Tensor& t, const Shape& shape) {
   if (t.shape() == shape) return t;

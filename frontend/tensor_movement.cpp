@@ -1,6 +1,6 @@
 // Movement ops: views of a tensor's elements in another arrangement, checked and then recorded as UOps. Everything
 // here is index arithmetic after scheduling, so it fuses into whatever consumes it.
-#include "frontend/tensor.h"
+#include "frontend/tensor_internal.h"
 #include <fmt/format.h>
 #include <numeric>
 
@@ -10,11 +10,9 @@ using uops::Op;
 
 namespace {
 
-std::string shape_str(const Shape& s) {
-  std::string out = "(";
-  for (size_t i = 0; i < s.size(); i++) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + (s.size() == 1 ? ",)" : ")");
-}
+using detail::shape_str;
+using detail::from_bits;
+using detail::to_bits;
 
 // Tensor::axis, with the op and the shape in its message. A scalar takes axis 0 or -1, as in PyTorch.
 int64_t axis_of(const Tensor& t, int64_t a, const char* what) {
@@ -35,21 +33,6 @@ Shape distinct_axes(const Tensor& t, const Shape& axes, const char* what) {
   return out;
 }
 
-// Bits as an unsigned integer of the same width: adding zeros to them is exact where adding values is not (-0.0).
-DType bits_dtype(DType d) {
-  switch (uops::bits(d)) {
-  case 1:
-  case 8: return DType::u8;
-  case 16: return DType::u16;
-  case 32: return DType::u32;
-  default: return DType::u64;
-  }
-}
-
-Tensor to_bits(const Tensor& t) {
-  return uops::is_bool(t.dtype()) ? t.cast(DType::u8) : t.bitcast(bits_dtype(t.dtype()));
-}
-Tensor from_bits(const Tensor& t, DType d) { return uops::is_bool(d) ? t.cast(d) : t.bitcast(d); }
 
 } // namespace
 

@@ -2,7 +2,7 @@
 // sum, so the scheduler fuses each into one kernel with whatever elementwise work follows (a bias add, a relu).
 // Windows over the spatial axes are a view (pool_view): repeat, reshape and shrink put window position and kernel
 // offset on separate axes without copying, and the index arithmetic comes out of the scheduler.
-#include "frontend/tensor.h"
+#include "frontend/tensor_internal.h"
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -13,13 +13,9 @@ namespace patgrad {
 
 namespace {
 
-using Pads = std::vector<std::pair<int64_t, int64_t>>;
+using detail::shape_str;
 
-std::string shape_str(const Shape& s) {
-  std::string out = "(";
-  for (size_t i = 0; i < s.size(); i++) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + (s.size() == 1 ? ",)" : ")");
-}
+using Pads = std::vector<std::pair<int64_t, int64_t>>;
 
 Shape concat(Shape a, const Shape& b) {
   a.insert(a.end(), b.begin(), b.end());

@@ -1,7 +1,7 @@
 // Reductions over axes. Small integers and bool sum in i32 (like PyTorch's int promotion, narrower); f16 and bf16
 // accumulate in f32 and round once at the end. The REDUCE_AXIS primitive has ADD, MUL and MAX; the rest are built
 // from them: min is max under an order-reversing map, statistics and softmax are elementwise math around sums.
-#include "frontend/tensor.h"
+#include "frontend/tensor_internal.h"
 #include <fmt/format.h>
 
 namespace patgrad {
@@ -10,11 +10,7 @@ using uops::Op;
 
 namespace {
 
-std::string shape_str(const Shape& s) {
-  std::string out = "(";
-  for (size_t i = 0; i < s.size(); i++) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + (s.size() == 1 ? ",)" : ")");
-}
+using detail::shape_str;
 
 // The reduced axes, normalized; none given: all. A scalar takes axis 0 or -1 and reduces nothing, as in PyTorch.
 Shape reduced_axes(const Tensor& t, const Shape& axes, const char* what) {

@@ -1,0 +1,29 @@
+// Shared inside frontend/: how messages spell shapes, and bit views used where adding zeros must be exact.
+#pragma once
+#include "frontend/tensor.h"
+
+namespace patgrad::detail {
+
+// (2,3), (4,) and () as Python prints tuples
+inline std::string shape_str(const Shape& s) {
+  std::string out = "(";
+  for (size_t i = 0; i < s.size(); i++) out += (i ? "," : "") + std::to_string(s[i]);
+  return out + (s.size() == 1 ? ",)" : ")");
+}
+
+// Bits as an unsigned integer of the same width: adding zeros to them is exact where adding values is not (-0.0).
+inline DType bits_dtype(DType d) {
+  switch (uops::bits(d)) {
+  case 1:
+  case 8: return DType::u8;
+  case 16: return DType::u16;
+  case 32: return DType::u32;
+  default: return DType::u64;
+  }
+}
+inline Tensor to_bits(const Tensor& t) {
+  return uops::is_bool(t.dtype()) ? t.cast(DType::u8) : t.bitcast(bits_dtype(t.dtype()));
+}
+inline Tensor from_bits(const Tensor& t, DType d) { return uops::is_bool(d) ? t.cast(d) : t.bitcast(d); }
+
+} // namespace patgrad::detail
