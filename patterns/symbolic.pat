@@ -3,6 +3,7 @@
 # at fixed width an intermediate can wrap. Floats appear only where a rule is bit-exact for them.
 include "prelude.pat";
 hook fold_unary(root);
+hook fold_divmod(root);
 
 group symbolic {
   # constant folding, with the op table's semantics: nothing folds that the program would not compute
@@ -80,6 +81,9 @@ group symbolic {
   # ranges make the rest fold
   [idiv_range]       x<ints> // c:CONST if c != 0 && x.vmin // c == x.vmax // c => CONST[x.vmin // c];
   [mod_range]        x<ints> % c:CONST if c != 0 && x.vmin // c == x.vmax // c => x - CONST[x.vmin // c * c];
+  # a sum of any length divided by a constant: terms whose coefficient c divides come out, and what stays in may
+  # fall within one multiple of c
+  [fold_divmod]      r:{IDIV, MOD}(_x<index>, c:CONST) if c > 0                => cpp::fold_divmod(r);
   [idiv_mul]         (x<index> * c1:CONST) // c2:CONST if c2 != 0 && c1 % c2 == 0 => x * CONST[c1 // c2];
   [idiv_add_mul]     (y<index> + x * c1:CONST) // c2:CONST if c2 != 0 && c1 % c2 == 0 => y // c2 + x * CONST[c1 // c2];
   [idiv_add_c]       (x<index> + c1:CONST) // c2:CONST if c2 != 0 && c1 % c2 == 0 => x // c2 + CONST[c1 // c2];
