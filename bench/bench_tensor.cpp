@@ -31,7 +31,7 @@ Timing time_op(const std::function<Tensor()>& build, double budget) {
   auto once = [&](double& kernel_s) {
     auto t = Clock::now();
     Tensor out = build();
-    lowering::Schedule s = lowering::schedule({out.uop}, runtime::new_buffer);
+    lowering::Schedule s = lowering::schedule({out.uop()}, runtime::new_buffer);
     runtime::RunStats stats;
     if (auto e = runtime::run(s, runtime::Device::CPU, &stats)) {
       std::fprintf(stderr, "bench_tensor: %s\n", llvm::toString(std::move(e)).c_str());

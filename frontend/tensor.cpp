@@ -1,5 +1,5 @@
-// The Tensor core: wrapping nodes, realizing them through the scheduler and a device, reading data back.
-#include "frontend/tensor.h"
+// The Tensor core: wrapping nodes, reading data back.
+#include "frontend/tensor_internal.h"
 #include <fmt/format.h>
 
 namespace patgrad {
@@ -7,12 +7,17 @@ namespace patgrad {
 using uops::Op;
 using uops::UOp;
 
-Tensor::Tensor(UOp u, runtime::Device dev) : uop(std::move(u)), shape_(uop->shape.begin(), uop->shape.end()), device_(dev) {}
+detail::TensorImpl::TensorImpl(UOp u, runtime::Device dev)
+    : uop(std::move(u)), shape(uop->shape.begin(), uop->shape.end()), device(dev) {}
+
+Tensor::Tensor(UOp u, runtime::Device dev) : impl_(std::make_shared<detail::TensorImpl>(std::move(u), dev)) {}
 
 Tensor Tensor::make(Op op, DType dtype, llvm::ArrayRef<UOp> src, uops::Arg arg, runtime::Device dev, const char* what) {
   if (std::string why = uops::invalid_reason(op, dtype, src, arg); !why.empty())
     throw TensorError(fmt::format("{}: {}", what, why));
-  return Tensor(UOp::make(op, dtype, src, std::move(arg)), dev);
+  UOp u = UOp::make(op, dtype, src, std::move(arg));
+  if (!detail::grad_enabled() && op != Op::DETACH) u = UOp::make(Op::DETACH, dtype, {u});
+  return Tensor(std::move(u), dev);
 }
 
 runtime::Device default_device() {
@@ -45,19 +50,10 @@ int64_t Tensor::axis(int64_t a) const {
   return a < 0 ? a + lim : a;
 }
 
-Tensor& Tensor::realize() {
-  if (uop->op == Op::BUFFER || (uop->op == Op::RESHAPE && uop->src[0]->op == Op::BUFFER)) return *this;
-  lowering::Schedule s = lowering::schedule({uop}, runtime::new_buffer);
-  if (auto e = runtime::run(s, device_)) throw TensorError(llvm::toString(std::move(e)));
-  const UOp& buf = s.outputs[0];
-  uop = UOp::make(Op::RESHAPE, buf->dtype, {buf}, uops::Ints(shape_.begin(), shape_.end()));
-  return *this;
-}
-
 void Tensor::copy_out(void* dst) const {
   Tensor t = *this;
   t.realize();
-  const UOp& buf = t.uop->op == Op::BUFFER ? t.uop : t.uop->src[0];
+  const UOp& buf = t.uop()->op == Op::BUFFER ? t.uop() : t.uop()->src[0];
   runtime::Buffer& b = runtime::buffer(buf);
   if (b.size > 0) std::memcpy(dst, b.data, size_t(b.size) * std::max(1, uops::bits(b.dtype) / 8)); // dst may be null
 }
@@ -67,6 +63,6 @@ double Tensor::item() const {
   return to_vector<double>()[0];
 }
 
-Tensor Tensor::to(runtime::Device d) const { return Tensor(uop, d); }
+Tensor Tensor::to(runtime::Device d) const { return Tensor(uop(), d); }
 
 } // namespace patgrad

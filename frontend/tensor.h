@@ -3,6 +3,7 @@
 #pragma once
 #include "runtime/device.h"
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -30,6 +31,20 @@ constexpr DType dtype_of() {
   else if constexpr (std::is_same_v<T, double>) return DType::f64;
   else static_assert(sizeof(T) == 0, "no patgrad dtype for this C++ type");
 }
+
+namespace detail {
+// What a Tensor handle points at. Copies of a Tensor share it, as copies of torch::Tensor and Python references do:
+// realize(), assign() and gradients change it for every copy.
+struct TensorImpl : std::enable_shared_from_this<TensorImpl> {
+  uops::UOp uop;
+  Shape shape;
+  runtime::Device device;
+  bool requires_grad = false;        // a leaf whose gradient backward() accumulates
+  std::shared_ptr<TensorImpl> grad;  // that gradient, or null
+  TensorImpl(uops::UOp u, runtime::Device dev);
+  ~TensorImpl();
+};
+} // namespace detail
 
 class Tensor {
 public:
@@ -228,8 +243,38 @@ public:
                     PadCount pad_count = PadCount::include) const;
   // @nn: declarations go above this line
 
-  // ---- realization and data (tensor.cpp)
+  // ---- autograd (autograd.cpp)
+  // A leaf that requires grad is realized first, so that it is its own buffer; backward() of a tensor that depends
+  // on it adds d(this)/d(leaf) to leaf.grad(). requires_grad() of a result: whether it depends on such a leaf.
+  Tensor& requires_grad_(bool on = true);
+  bool requires_grad() const;
+  std::optional<Tensor> grad() const; // empty until a backward() reaches this tensor
+  void set_grad(std::optional<Tensor> g);
+  // Of a one-element tensor, or of any tensor with a seed (d(something)/d(this), this tensor's shape).
+  void backward(const std::optional<Tensor>& seed = std::nullopt);
+  Tensor detach() const; // the same value; no gradient flows through it
+  // While one is alive (on this thread), every tensor made is detached, as under torch.no_grad().
+  struct NoGrad {
+    NoGrad();
+    ~NoGrad();
+    NoGrad(const NoGrad&) = delete;
+    NoGrad& operator=(const NoGrad&) = delete;
+  };
+
+  // ---- realization (realize.cpp)
+  // Computes the tensor into a buffer of its own; the nodes realized on the way (a reduction, the roots) keep their
+  // buffers while their nodes live, so that a later realize of a graph that shares them does not compute them again.
   Tensor& realize();
+  // One schedule for all: work they share is done once (an optimizer step with its parameters' state).
+  static void realize_all(const std::vector<Tensor>& tensors);
+  // Replaces the value of this tensor (every copy sees it) by value, which must have its shape and dtype. Lazy: the
+  // next realize of anything realizes the pending assignments too.
+  Tensor& assign(const Tensor& value);
+  // Totals over every realize so far: milliseconds scheduling (tensor graph to kernels, and each new kernel's lowering),
+  // compiling (new kernels only) and running, and kernels run. Benchmarks take differences.
+  static const runtime::RunStats& run_stats();
+
+  // ---- data (tensor.cpp)
   template <typename T>
   std::vector<T> to_vector() const {
     Tensor t = dtype() == dtype_of<T>() ? *this : cast(dtype_of<T>());
@@ -244,15 +289,17 @@ public:
   double item() const; // of a one-element tensor, as double
   std::string str() const;
 
-  const Shape& shape() const { return shape_; }
-  DType dtype() const { return uop->dtype; }
-  int64_t ndim() const { return int64_t(shape_.size()); }
-  int64_t numel() const { return uops::prod(shape_); }
-  runtime::Device device() const { return device_; }
+  const Shape& shape() const { return impl_->shape; }
+  DType dtype() const { return impl_->uop->dtype; }
+  int64_t ndim() const { return int64_t(impl_->shape.size()); }
+  int64_t numel() const { return uops::prod(impl_->shape); }
+  runtime::Device device() const { return impl_->device; }
   Tensor to(runtime::Device d) const;
   int64_t axis(int64_t a) const; // normalized, or TensorError
 
-  uops::UOp uop;
+  const uops::UOp& uop() const { return impl_->uop; }
+  // Whether two handles are the same tensor.
+  bool is(const Tensor& o) const { return impl_ == o.impl_; }
 
   // Wraps a node (shape and dtype from it). Checks the node with uops::invalid_reason first.
   static Tensor make(uops::Op op, DType dtype, llvm::ArrayRef<uops::UOp> src, uops::Arg arg, runtime::Device dev,
@@ -260,9 +307,9 @@ public:
   explicit Tensor(uops::UOp u, runtime::Device dev);
 
 private:
+  explicit Tensor(std::shared_ptr<detail::TensorImpl> impl) : impl_(std::move(impl)) {}
   void copy_out(void* dst) const;
-  Shape shape_;
-  runtime::Device device_;
+  std::shared_ptr<detail::TensorImpl> impl_;
 };
 
 Tensor operator+(const Tensor& a, const Tensor& b);

@@ -37,21 +37,21 @@ Taken positions(const Tensor::Slice& s, int64_t n) {
 } // namespace
 
 Tensor Tensor::slice(const std::vector<Slice>& slices) const {
-  if (slices.size() > shape_.size())
-    throw TensorError(fmt::format("slice: {} slices for {}", slices.size(), shape_str(shape_)));
+  if (slices.size() > shape().size())
+    throw TensorError(fmt::format("slice: {} slices for {}", slices.size(), shape_str(shape())));
   // per axis: flip where the step is negative, shrink to the taken span, pad it to count * step, split it into
   // (count, step) and keep the first of each step; then drop the axes an index picked
   Shape flips, split_shape, out_shape;
   std::vector<std::pair<int64_t, int64_t>> span, pad, keep;
-  for (size_t i = 0; i < shape_.size(); i++) {
-    int64_t n = shape_[i];
+  for (size_t i = 0; i < shape().size(); i++) {
+    int64_t n = shape()[i];
     Slice s = i < slices.size() ? slices[i] : Slice();
     if (s.is_index) {
       if (!s.start) throw TensorError(fmt::format("slice: the index on axis {} has no position", i));
       int64_t at = *s.start < 0 ? *s.start + n : *s.start;
       if (at < 0 || at >= n)
         throw TensorError(
-            fmt::format("slice: index {} is out of range for axis {} of {}", *s.start, i, shape_str(shape_)));
+            fmt::format("slice: index {} is out of range for axis {} of {}", *s.start, i, shape_str(shape())));
       s = Slice(at, at + 1);
     }
     if (s.step == 0) throw TensorError(fmt::format("slice: step is zero on axis {}", i));
@@ -72,18 +72,18 @@ Tensor Tensor::gather(int64_t axis, const Tensor& index) const {
     throw TensorError(fmt::format("gather: index is {}, not an integer dtype", uops::name(index.dtype())));
   if (index.ndim() != ndim())
     throw TensorError(
-        fmt::format("gather: index {} and input {} differ in axes", shape_str(index.shape()), shape_str(shape_)));
+        fmt::format("gather: index {} and input {} differ in axes", shape_str(index.shape()), shape_str(shape())));
   int64_t n = ndim(), a = axis < 0 ? axis + std::max<int64_t>(n, 1) : axis;
   if (a < 0 || a >= std::max<int64_t>(n, 1))
-    throw TensorError(fmt::format("gather: axis {} is out of range for {}", axis, shape_str(shape_)));
-  if (index.device() != device_) return gather(axis, index.to(device_));
+    throw TensorError(fmt::format("gather: axis {} is out of range for {}", axis, shape_str(shape())));
+  if (index.device() != device()) return gather(axis, index.to(device()));
   if (n == 0) return reshape({1}).gather(0, index.reshape({1})).reshape({});
   std::vector<std::pair<int64_t, int64_t>> ranges;
   for (int64_t i = 0; i < n; i++) {
-    if (i != a && index.shape()[i] > shape_[i])
+    if (i != a && index.shape()[i] > shape()[i])
       throw TensorError(fmt::format("gather: index {} is larger than input {} on axis {}", shape_str(index.shape()),
-                                    shape_str(shape_), i));
-    ranges.push_back({0, i == a ? shape_[i] : index.shape()[i]});
+                                    shape_str(shape()), i));
+    ranges.push_back({0, i == a ? shape()[i] : index.shape()[i]});
   }
   // values[..., j] = this at position j of axis, elsewhere at the output's position: index's shape plus (size,)
   Shape order;
@@ -91,11 +91,11 @@ Tensor Tensor::gather(int64_t axis, const Tensor& index) const {
     if (i != a) order.push_back(i);
   order.push_back(a);
   Shape wide = index.shape();
-  wide.push_back(shape_[a]);
+  wide.push_back(shape()[a]);
   Tensor values = to_bits(*this).shrink(ranges).permute(order).unsqueeze(a).expand(wide);
-  Tensor hit = index.unsqueeze(-1).eq(arange(0, double(shape_[a]), 1, DType::i64).to(device_));
+  Tensor hit = index.unsqueeze(-1).eq(arange(0, double(shape()[a]), 1, DType::i64).to(device()));
   // at most one hit per output: the sum of the selected bits (or of zero bits) is exact
-  Tensor picked = hit.where(values, full({}, 0, values.dtype()).to(device_)).sum({-1});
+  Tensor picked = hit.where(values, full({}, 0, values.dtype()).to(device())).sum({-1});
   return from_bits(picked.cast(values.dtype()), dtype());
 }
 

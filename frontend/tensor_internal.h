@@ -1,4 +1,5 @@
-// Shared inside frontend/: how messages spell shapes, and bit views used where adding zeros must be exact.
+// Shared inside frontend/: how messages spell shapes, bit views used where adding zeros must be exact, and whether
+// new tensors carry gradients.
 #pragma once
 #include "frontend/tensor.h"
 
@@ -25,5 +26,8 @@ inline Tensor to_bits(const Tensor& t) {
   return uops::is_bool(t.dtype()) ? t.cast(DType::u8) : t.bitcast(bits_dtype(t.dtype()));
 }
 inline Tensor from_bits(const Tensor& t, DType d) { return uops::is_bool(d) ? t.cast(d) : t.bitcast(d); }
+
+// False while a Tensor::NoGrad is alive on this thread (autograd.cpp).
+bool grad_enabled();
 
 } // namespace patgrad::detail

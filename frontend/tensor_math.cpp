@@ -46,11 +46,11 @@ std::pair<Tensor, Tensor> operands(const Tensor& a, const Tensor& b, const char*
 Tensor binary(Op op, const Tensor& a, const Tensor& b, const char* what, std::optional<DType> force = std::nullopt) {
   auto [x, y] = operands(a, b, what, force);
   DType out = uops::op_info(op).typing == uops::Typing::CMP ? DType::bool_ : x.dtype();
-  return Tensor::make(op, out, {x.uop, y.uop}, {}, a.device(), what);
+  return Tensor::make(op, out, {x.uop(), y.uop()}, {}, a.device(), what);
 }
 
 Tensor unary(Op op, const Tensor& a, const char* what) {
-  return Tensor::make(op, a.dtype(), {a.uop}, {}, a.device(), what);
+  return Tensor::make(op, a.dtype(), {a.uop()}, {}, a.device(), what);
 }
 
 // A Python-style scalar meets a tensor: it takes the tensor's dtype, unless a fraction meets an integer tensor.
@@ -278,12 +278,12 @@ Tensor Tensor::where(const Tensor& a, const Tensor& b) const {
   auto [cy, yy] = broadcast(cx, y, "where");
   auto [xb, yb] = broadcast(xx, yy, "where");
   DType d = promote(a.dtype(), b.dtype());
-  return Tensor::make(Op::WHERE, d, {cy.uop, xb.cast(d).uop, yb.cast(d).uop}, {}, device(), "where");
+  return Tensor::make(Op::WHERE, d, {cy.uop(), xb.cast(d).uop(), yb.cast(d).uop()}, {}, device(), "where");
 }
 
 Tensor Tensor::cast(DType d) const {
   if (d == dtype()) return *this;
-  return Tensor::make(Op::CAST, d, {uop}, {}, device(), "cast");
+  return Tensor::make(Op::CAST, d, {uop()}, {}, device(), "cast");
 }
 
 Tensor Tensor::bitcast(DType d) const {
@@ -291,7 +291,7 @@ Tensor Tensor::bitcast(DType d) const {
   if (uops::bits(d) != uops::bits(dtype()))
     throw TensorError(fmt::format("bitcast: {} ({} bits) and {} ({} bits) differ in width", uops::name(dtype()),
                                   uops::bits(dtype()), uops::name(d), uops::bits(d)));
-  return Tensor::make(Op::BITCAST, d, {uop}, {}, device(), "bitcast");
+  return Tensor::make(Op::BITCAST, d, {uop()}, {}, device(), "bitcast");
 }
 
 Tensor operator+(const Tensor& a, const Tensor& b) { return a.add(b); }

@@ -49,114 +49,114 @@ Tensor Tensor::reshape(Shape s) const {
   }
   if (infer >= 0) {
     if (known == 0 || numel() % known)
-      throw TensorError(fmt::format("reshape: cannot reshape {} to {}", shape_str(shape_), shape_str(s)));
+      throw TensorError(fmt::format("reshape: cannot reshape {} to {}", shape_str(shape()), shape_str(s)));
     s[infer] = numel() / known;
   }
-  if (s == shape_) return *this;
+  if (s == shape()) return *this;
   if (uops::prod(s) != numel())
-    throw TensorError(fmt::format("reshape: cannot reshape {} to {}", shape_str(shape_), shape_str(s)));
-  return make(Op::RESHAPE, dtype(), {uop}, uops::Ints(s.begin(), s.end()), device_, "reshape");
+    throw TensorError(fmt::format("reshape: cannot reshape {} to {}", shape_str(shape()), shape_str(s)));
+  return make(Op::RESHAPE, dtype(), {uop()}, uops::Ints(s.begin(), s.end()), device(), "reshape");
 }
 
 Tensor Tensor::permute(const Shape& order) const {
-  if (order.size() != shape_.size())
+  if (order.size() != shape().size())
     throw TensorError(
-        fmt::format("permute: {} does not order the {} axes of {}", shape_str(order), ndim(), shape_str(shape_)));
+        fmt::format("permute: {} does not order the {} axes of {}", shape_str(order), ndim(), shape_str(shape())));
   Shape o = distinct_axes(*this, order, "permute");
-  return make(Op::PERMUTE, dtype(), {uop}, uops::Ints(o.begin(), o.end()), device_, "permute");
+  return make(Op::PERMUTE, dtype(), {uop()}, uops::Ints(o.begin(), o.end()), device(), "permute");
 }
 
 Tensor Tensor::expand(Shape s) const {
-  if (s.size() < shape_.size())
-    throw TensorError(fmt::format("expand: cannot expand {} to fewer axes {}", shape_str(shape_), shape_str(s)));
-  Shape padded(s.size() - shape_.size(), 1);
-  padded.insert(padded.end(), shape_.begin(), shape_.end());
+  if (s.size() < shape().size())
+    throw TensorError(fmt::format("expand: cannot expand {} to fewer axes {}", shape_str(shape()), shape_str(s)));
+  Shape padded(s.size() - shape().size(), 1);
+  padded.insert(padded.end(), shape().begin(), shape().end());
   for (size_t i = 0; i < s.size(); i++) {
     if (s[i] == -1) s[i] = padded[i];
     if (s[i] < 0 || (padded[i] != s[i] && padded[i] != 1))
-      throw TensorError(fmt::format("expand: cannot expand {} to {}", shape_str(shape_), shape_str(s)));
+      throw TensorError(fmt::format("expand: cannot expand {} to {}", shape_str(shape()), shape_str(s)));
   }
   Tensor t = reshape(padded);
-  if (s == t.shape_) return t;
-  return make(Op::EXPAND, dtype(), {t.uop}, uops::Ints(s.begin(), s.end()), device_, "expand");
+  if (s == t.shape()) return t;
+  return make(Op::EXPAND, dtype(), {t.uop()}, uops::Ints(s.begin(), s.end()), device(), "expand");
 }
 
 Tensor Tensor::pad(const std::vector<std::pair<int64_t, int64_t>>& padding, double value) const {
-  if (padding.size() != shape_.size())
-    throw TensorError(fmt::format("pad: {} (before, after) pairs for {}", padding.size(), shape_str(shape_)));
+  if (padding.size() != shape().size())
+    throw TensorError(fmt::format("pad: {} (before, after) pairs for {}", padding.size(), shape_str(shape())));
   uops::Ints a;
   for (auto [b, e] : padding) {
     if (b < 0 || e < 0)
-      throw TensorError(fmt::format("pad: negative padding ({}, {}) for {}", b, e, shape_str(shape_)));
+      throw TensorError(fmt::format("pad: negative padding ({}, {}) for {}", b, e, shape_str(shape())));
     a.push_back(b), a.push_back(e);
   }
   if (std::all_of(a.begin(), a.end(), [](int64_t x) { return x == 0; })) return *this;
-  Tensor p = make(Op::PAD, dtype(), {uop}, a, device_, "pad");
+  Tensor p = make(Op::PAD, dtype(), {uop()}, a, device(), "pad");
   if (value == 0) return p;
   // the padded region takes value: a mask of the original region selects between the two
-  Tensor inside = make(Op::PAD, DType::bool_, {full(shape_, 1, DType::bool_).uop}, a, device_, "pad");
+  Tensor inside = make(Op::PAD, DType::bool_, {full(shape(), 1, DType::bool_).uop()}, a, device(), "pad");
   return inside.where(p, full(p.shape(), value, dtype()));
 }
 
 Tensor Tensor::shrink(const std::vector<std::pair<int64_t, int64_t>>& ranges) const {
-  if (ranges.size() != shape_.size())
-    throw TensorError(fmt::format("shrink: {} (begin, end) pairs for {}", ranges.size(), shape_str(shape_)));
+  if (ranges.size() != shape().size())
+    throw TensorError(fmt::format("shrink: {} (begin, end) pairs for {}", ranges.size(), shape_str(shape())));
   uops::Ints a;
   for (size_t i = 0; i < ranges.size(); i++) {
     auto [b, e] = ranges[i];
-    if (!(0 <= b && b <= e && e <= shape_[i]))
-      throw TensorError(fmt::format("shrink: range [{}, {}) does not fit axis {} of {}", b, e, i, shape_str(shape_)));
+    if (!(0 <= b && b <= e && e <= shape()[i]))
+      throw TensorError(fmt::format("shrink: range [{}, {}) does not fit axis {} of {}", b, e, i, shape_str(shape())));
     a.push_back(b), a.push_back(e);
   }
-  if (std::equal(ranges.begin(), ranges.end(), shape_.begin(), [](auto r, int64_t n) {
+  if (std::equal(ranges.begin(), ranges.end(), shape().begin(), [](auto r, int64_t n) {
         return r == std::pair<int64_t, int64_t>{0, n};
       }))
     return *this;
-  return make(Op::SHRINK, dtype(), {uop}, a, device_, "shrink");
+  return make(Op::SHRINK, dtype(), {uop()}, a, device(), "shrink");
 }
 
 Tensor Tensor::flip(const Shape& axes) const {
-  uops::Ints flags(shape_.size(), 0);
+  uops::Ints flags(shape().size(), 0);
   Shape flipped = distinct_axes(*this, axes, "flip");
-  if (shape_.empty() || flipped.empty()) return *this;
+  if (shape().empty() || flipped.empty()) return *this;
   for (int64_t a : flipped) flags[a] = 1;
-  return make(Op::FLIP, dtype(), {uop}, flags, device_, "flip");
+  return make(Op::FLIP, dtype(), {uop()}, flags, device(), "flip");
 }
 
-Tensor Tensor::contiguous() const { return make(Op::CONTIGUOUS, dtype(), {uop}, {}, device_, "contiguous"); }
+Tensor Tensor::contiguous() const { return make(Op::CONTIGUOUS, dtype(), {uop()}, {}, device(), "contiguous"); }
 
 Tensor Tensor::transpose(int64_t a, int64_t b) const {
   int64_t x = axis_of(*this, a, "transpose"), y = axis_of(*this, b, "transpose");
-  if (shape_.empty()) return *this;
-  Shape order(shape_.size());
+  if (shape().empty()) return *this;
+  Shape order(shape().size());
   std::iota(order.begin(), order.end(), 0);
   std::swap(order[x], order[y]);
   return permute(order);
 }
 
 Tensor Tensor::flatten(int64_t start, int64_t end) const {
-  if (shape_.empty()) return reshape({1}); // as PyTorch: a scalar flattens to one element
+  if (shape().empty()) return reshape({1}); // as PyTorch: a scalar flattens to one element
   int64_t s = axis_of(*this, start, "flatten"), e = axis_of(*this, end, "flatten");
   if (s > e) throw TensorError(fmt::format("flatten: start axis {} comes after end axis {}", start, end));
-  Shape out(shape_.begin(), shape_.begin() + s);
-  out.push_back(uops::prod(llvm::ArrayRef(shape_).slice(s, e - s + 1)));
-  out.insert(out.end(), shape_.begin() + e + 1, shape_.end());
+  Shape out(shape().begin(), shape().begin() + s);
+  out.push_back(uops::prod(llvm::ArrayRef(shape()).slice(s, e - s + 1)));
+  out.insert(out.end(), shape().begin() + e + 1, shape().end());
   return reshape(out);
 }
 
 Tensor Tensor::squeeze() const {
   Shape out;
-  for (int64_t d : shape_)
+  for (int64_t d : shape())
     if (d != 1) out.push_back(d);
   return reshape(out);
 }
 
 Tensor Tensor::squeeze(int64_t axis) const {
   int64_t a = axis_of(*this, axis, "squeeze");
-  if (shape_.empty()) return *this;
-  if (shape_[a] != 1)
-    throw TensorError(fmt::format("squeeze: axis {} of {} has size {}, not 1", axis, shape_str(shape_), shape_[a]));
-  Shape out = shape_;
+  if (shape().empty()) return *this;
+  if (shape()[a] != 1)
+    throw TensorError(fmt::format("squeeze: axis {} of {} has size {}, not 1", axis, shape_str(shape()), shape()[a]));
+  Shape out = shape();
   out.erase(out.begin() + a);
   return reshape(out);
 }
@@ -165,18 +165,18 @@ Tensor Tensor::unsqueeze(int64_t axis) const {
   int64_t n = ndim();
   if (axis < -n - 1 || axis > n)
     throw TensorError(
-        fmt::format("unsqueeze: axis {} is out of range for {} (from {} to {})", axis, shape_str(shape_), -n - 1, n));
-  Shape out = shape_;
+        fmt::format("unsqueeze: axis {} is out of range for {} (from {} to {})", axis, shape_str(shape()), -n - 1, n));
+  Shape out = shape();
   out.insert(out.begin() + (axis < 0 ? axis + n + 1 : axis), 1);
   return reshape(out);
 }
 
 Tensor Tensor::repeat(const Shape& reps) const {
-  if (reps.size() < shape_.size())
+  if (reps.size() < shape().size())
     throw TensorError(
-        fmt::format("repeat: {} has fewer repeats than the axes of {}", shape_str(reps), shape_str(shape_)));
-  Shape s(reps.size() - shape_.size(), 1);
-  s.insert(s.end(), shape_.begin(), shape_.end());
+        fmt::format("repeat: {} has fewer repeats than the axes of {}", shape_str(reps), shape_str(shape())));
+  Shape s(reps.size() - shape().size(), 1);
+  s.insert(s.end(), shape().begin(), shape().end());
   // (1, s0, 1, s1, ...) expanded to (r0, s0, r1, s1, ...) holds r_i copies of each axis side by side
   Shape ones, expanded, out;
   for (size_t i = 0; i < reps.size(); i++) {
@@ -233,8 +233,8 @@ Tensor Tensor::stack(const std::vector<Tensor>& tensors, int64_t axis) {
 }
 
 std::vector<Tensor> Tensor::split(int64_t size, int64_t axis) const {
-  if (shape_.empty()) throw TensorError("split: cannot split a scalar");
-  int64_t n = shape_[axis_of(*this, axis, "split")];
+  if (shape().empty()) throw TensorError("split: cannot split a scalar");
+  int64_t n = shape()[axis_of(*this, axis, "split")];
   if (size <= 0 && !(size == 0 && n == 0)) throw TensorError(fmt::format("split: size {} is not positive", size));
   Shape sizes;
   for (int64_t at = 0; at < n; at += size) sizes.push_back(std::min(size, n - at));
@@ -243,18 +243,18 @@ std::vector<Tensor> Tensor::split(int64_t size, int64_t axis) const {
 }
 
 std::vector<Tensor> Tensor::split(const Shape& sizes, int64_t axis) const {
-  if (shape_.empty()) throw TensorError("split: cannot split a scalar");
+  if (shape().empty()) throw TensorError("split: cannot split a scalar");
   int64_t a = axis_of(*this, axis, "split"), at = 0;
   for (int64_t s : sizes)
     if (s < 0) throw TensorError(fmt::format("split: negative size in {}", shape_str(sizes)));
-  if (std::accumulate(sizes.begin(), sizes.end(), int64_t(0)) != shape_[a])
+  if (std::accumulate(sizes.begin(), sizes.end(), int64_t(0)) != shape()[a])
     throw TensorError(
-        fmt::format("split: sizes {} do not add up to axis {} of {}", shape_str(sizes), axis, shape_str(shape_)));
+        fmt::format("split: sizes {} do not add up to axis {} of {}", shape_str(sizes), axis, shape_str(shape())));
   std::vector<Tensor> out;
   for (int64_t s : sizes) {
     std::vector<std::pair<int64_t, int64_t>> ranges;
     for (int64_t i = 0; i < ndim(); i++)
-      ranges.push_back(i == a ? std::pair{at, at + s} : std::pair{int64_t(0), shape_[i]});
+      ranges.push_back(i == a ? std::pair{at, at + s} : std::pair{int64_t(0), shape()[i]});
     out.push_back(shrink(ranges));
     at += s;
   }
@@ -263,8 +263,8 @@ std::vector<Tensor> Tensor::split(const Shape& sizes, int64_t axis) const {
 
 std::vector<Tensor> Tensor::chunk(int64_t n, int64_t axis) const {
   if (n <= 0) throw TensorError(fmt::format("chunk: {} pieces is not positive", n));
-  if (shape_.empty()) throw TensorError("chunk: cannot split a scalar");
-  int64_t size = shape_[axis_of(*this, axis, "chunk")];
+  if (shape().empty()) throw TensorError("chunk: cannot split a scalar");
+  int64_t size = shape()[axis_of(*this, axis, "chunk")];
   if (size == 0) return split(Shape(size_t(n), 0), axis); // as PyTorch: n empty pieces
   return split((size + n - 1) / n, axis);
 }

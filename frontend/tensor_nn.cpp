@@ -186,12 +186,12 @@ Tensor convolve(const Tensor& input, const Tensor& weight, const std::optional<T
 Tensor Tensor::matmul(const Tensor& o) const {
   if (ndim() == 0 || o.ndim() == 0)
     throw TensorError(
-        fmt::format("matmul: cannot multiply {} by {}: a 0-d operand", shape_str(shape_), shape_str(o.shape())));
-  Tensor a = ndim() == 1 ? reshape({1, shape_[0]}) : *this, b = o.ndim() == 1 ? o.reshape({o.shape()[0], 1}) : o;
+        fmt::format("matmul: cannot multiply {} by {}: a 0-d operand", shape_str(shape()), shape_str(o.shape())));
+  Tensor a = ndim() == 1 ? reshape({1, shape()[0]}) : *this, b = o.ndim() == 1 ? o.reshape({o.shape()[0], 1}) : o;
   const Shape &as = a.shape(), &bs = b.shape();
   int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
   if (k != bs[bs.size() - 2])
-    throw TensorError(fmt::format("matmul: cannot multiply {} by {}", shape_str(shape_), shape_str(o.shape())));
+    throw TensorError(fmt::format("matmul: cannot multiply {} by {}", shape_str(shape()), shape_str(o.shape())));
   Shape abatch(as.begin(), as.end() - 2), bbatch(bs.begin(), bs.end() - 2);
   check_batch(abatch, bbatch, *this, o);
   // (..., m, 1, k) * (..., 1, n, k), summed over k
@@ -209,11 +209,11 @@ Tensor Tensor::matmul(const Tensor& o) const {
 Tensor Tensor::dot(const Tensor& o) const {
   if (ndim() == 0 || o.ndim() == 0) return product_sum(*this, o, {});
   int64_t k = o.ndim() == 1 ? o.shape()[0] : o.shape()[o.shape().size() - 2];
-  if (shape_.back() != k)
-    throw TensorError(fmt::format("dot: cannot multiply {} by {}", shape_str(shape_), shape_str(o.shape())));
+  if (shape().back() != k)
+    throw TensorError(fmt::format("dot: cannot multiply {} by {}", shape_str(shape()), shape_str(o.shape())));
   if (o.ndim() == 1) return product_sum(*this, o, {-1});
   // (a..., 1 per batch axis of o, k, 1) against o's (b..., k, n), summed over k
-  Shape a(shape_.begin(), shape_.end() - 1);
+  Shape a(shape().begin(), shape().end() - 1);
   a.insert(a.end(), size_t(o.ndim() - 2), 1);
   return product_sum(reshape(concat(a, {k, 1})), o, {-2});
 }
@@ -291,12 +291,12 @@ Tensor Tensor::conv_transpose2d(const Tensor& weight, const std::optional<Tensor
       throw TensorError(fmt::format("{}: output_padding {} must be smaller than stride {} or dilation {}", what,
                                     shape_str(op), shape_str(s), shape_str(d)));
   if (weight.ndim() != 4 || groups < 1 || weight.shape()[0] % groups || (ndim() != 3 && ndim() != 4) ||
-      weight.shape()[0] != shape_[size_t(ndim()) - 3])
+      weight.shape()[0] != shape()[size_t(ndim()) - 3])
     throw TensorError(fmt::format("{}: weight {} with groups={} does not fit input {}: needs a 4-d weight whose first "
                                   "axis is the input channels, divisible by groups",
-                                  what, shape_str(weight.shape()), groups, shape_str(shape_)));
-  if (shape_[shape_.size() - 2] == 0 || shape_.back() == 0)
-    throw TensorError(fmt::format("{}: input {} has an empty spatial axis", what, shape_str(shape_)));
+                                  what, shape_str(weight.shape()), groups, shape_str(shape())));
+  if (shape()[shape().size() - 2] == 0 || shape().back() == 0)
+    throw TensorError(fmt::format("{}: input {} has an empty spatial axis", what, shape_str(shape())));
   Shape k(weight.shape().begin() + 2, weight.shape().end());
   int64_t cin = weight.shape()[0] / groups, rcout = weight.shape()[1];
   // (groups * cin, rcout, kh, kw) -> (groups * rcout, cin, kh, kw), flipped
@@ -304,8 +304,8 @@ Tensor Tensor::conv_transpose2d(const Tensor& weight, const std::optional<Tensor
   w = w.reshape({groups * rcout, cin, k[0], k[1]});
   Tensor x = *this;
   if (s[0] > 1 || s[1] > 1) { // (h, w) -> (h, 1, w, 1) -> pad to (h, s, w, s) -> (h * s, w * s) -> drop the last s - 1
-    Shape lead(shape_.begin(), shape_.end() - 2);
-    int64_t h = shape_[shape_.size() - 2], wd = shape_.back();
+    Shape lead(shape().begin(), shape().end() - 2);
+    int64_t h = shape()[shape().size() - 2], wd = shape().back();
     Tensor t = reshape(concat(lead, {h, 1, wd, 1}));
     Pads grow(size_t(t.ndim()), {0, 0});
     grow[grow.size() - 3].second = s[0] - 1, grow.back().second = s[1] - 1;
@@ -339,7 +339,7 @@ Tensor Tensor::avg_pool2d(const Shape& kernel, const Shape& stride, const Shape&
   if (pad_count == PadCount::include) return total / double(k[0] * k[1]);
   // the number of real elements under each window: a pool of ones, as wide as the input so that it fuses
   DType real = uops::is_float(dtype()) ? dtype() : DType::f32;
-  Tensor count = windows(full(shape_, 1, real).to(device()), symmetric(p), 0, k, s, one, what).sum({-2, -1});
+  Tensor count = windows(full(shape(), 1, real).to(device()), symmetric(p), 0, k, s, one, what).sum({-2, -1});
   return total / count;
 }
 

@@ -86,14 +86,14 @@ std::vector<std::string> cells(const Tensor& t, const std::vector<int64_t>& at) 
 
 std::string Tensor::str() const {
   std::string suffix = fmt::format("dtype={}", uops::name(dtype()));
-  if (device_ != runtime::Device::CPU) suffix += fmt::format(", device={}", runtime::device_name(device_));
+  if (device() != runtime::Device::CPU) suffix += fmt::format(", device={}", runtime::device_name(device()));
   if (numel() == 0) {
     if (ndim() == 1) return fmt::format("tensor([], {})", suffix);
     std::string size;
-    for (size_t i = 0; i < shape_.size(); i++) size += fmt::format("{}{}", i ? "," : "", shape_[i]);
+    for (size_t i = 0; i < shape().size(); i++) size += fmt::format("{}{}", i ? "," : "", shape()[i]);
     return fmt::format("tensor([], size=({}), {})", size, suffix);
   }
-  Layout layout{shape_, numel() > summarize_above};
+  Layout layout{shape(), numel() > summarize_above};
   std::vector<int64_t> at;
   std::string scratch;
   layout.walk(0, 0, scratch, [&](int64_t i, std::string&) { at.push_back(i); });

@@ -44,7 +44,7 @@ Tensor u64(uint64_t v) { return Tensor(UOp::constant(DType::u64, __int128(v)), d
 
 Tensor shift_right(const Tensor& x, int k) {
   Tensor by = Tensor::full(x.shape(), k, DType::u64).to(x.device());
-  return Tensor::make(Op::SHR, DType::u64, {x.uop, by.uop}, {}, x.device(), "shift_right");
+  return Tensor::make(Op::SHR, DType::u64, {x.uop(), by.uop()}, {}, x.device(), "shift_right");
 }
 
 // The same finalizer as the host's, as tensor ops on u64.
@@ -66,8 +66,11 @@ Tensor element_index(const Shape& shape) {
   return square.reshape({width * width}).shrink({{0, n}}).reshape(shape);
 }
 
+// The key is data (a one-element buffer), not a constant: every call of one shape is then the same kernel, compiled
+// once (a dropout mask each step would otherwise compile a new kernel each step).
 Tensor random_bits(const Shape& shape, uint64_t key) {
-  return mix(element_index(shape) * u64(golden_gamma) + u64(key));
+  Tensor k = Tensor::from_vector(std::vector<uint64_t>{key}).reshape({});
+  return mix(element_index(shape) * u64(golden_gamma) + k);
 }
 
 // The top bits of each element, as many as d's significand holds, scaled to [0, 1): every step is exact, so no value

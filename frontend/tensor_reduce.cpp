@@ -58,7 +58,7 @@ Tensor reduce(const Tensor& t, Op op, const Shape& axes, bool keepdim, const cha
   if (uops::is_bool(d) || (uops::is_int(d) && uops::bits(d) < 32)) acc = op == Op::MAX ? d : DType::i32;
   if (d == DType::f16 || d == DType::bf16) acc = DType::f32;
   Tensor src = t.cast(acc);
-  Tensor r = axes.empty() ? src : Tensor::make(Op::REDUCE_AXIS, acc, {src.uop}, arg, t.device(), what);
+  Tensor r = axes.empty() ? src : Tensor::make(Op::REDUCE_AXIS, acc, {src.uop()}, arg, t.device(), what);
   if (d == DType::f16 || d == DType::bf16) r = r.cast(d);
   return keepdim ? r : r.reshape(drop_axes(t.shape(), axes));
 }
@@ -154,21 +154,21 @@ Tensor Tensor::argmin(int64_t axis, bool keepdim) const {
 }
 
 Tensor Tensor::any(const Shape& axes, bool keepdim) const {
-  Tensor nonzero = dtype() == DType::bool_ ? *this : ne(full({}, 0, dtype()).to(device_));
+  Tensor nonzero = dtype() == DType::bool_ ? *this : ne(full({}, 0, dtype()).to(device()));
   return reduce(nonzero, Op::MAX, reduced_axes(*this, axes, "any"), keepdim, "any");
 }
 
 Tensor Tensor::all(const Shape& axes, bool keepdim) const {
-  Tensor zero = eq(full({}, 0, dtype()).to(device_));
+  Tensor zero = eq(full({}, 0, dtype()).to(device()));
   return reverse_order(reduce(zero, Op::MAX, reduced_axes(*this, axes, "all"), keepdim, "all"));
 }
 
 Tensor Tensor::cumsum(int64_t axis) const {
   Shape ax = reduced_axes(*this, {axis}, "cumsum");
-  if (ax.empty() || shape_[ax[0]] <= 1) return reduce(*this, Op::ADD, {}, false, "cumsum");
+  if (ax.empty() || shape()[ax[0]] <= 1) return reduce(*this, Op::ADD, {}, false, "cumsum");
   // with the axis last and n-1 zeros in front, row i of the (n, n) view [i][c] = x[i + c - (n-1)] holds the
   // window ending at i: a (n+1, 2n-1) tiling read with row stride 2n shifts each row by one more
-  int64_t a = ax[0], n = shape_[a], len = 2 * n - 1;
+  int64_t a = ax[0], n = shape()[a], len = 2 * n - 1;
   Tensor x = transpose(a, -1);
   Shape lead(x.shape().begin(), x.shape().end() - 1);
   auto with = [&](std::initializer_list<int64_t> tail) {
@@ -204,7 +204,7 @@ Tensor Tensor::logsumexp(const Shape& axes, bool keepdim) const {
   Shape ax = reduced_axes(*this, axes, "logsumexp");
   auto [m, s] = max_and_sumexp(compute_float(*this), ax);
   Tensor lse = m + s.log();
-  return (keepdim ? lse : lse.reshape(drop_axes(shape_, ax))).cast(result_float(dtype()));
+  return (keepdim ? lse : lse.reshape(drop_axes(shape(), ax))).cast(result_float(dtype()));
 }
 
 } // namespace patgrad

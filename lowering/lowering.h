@@ -14,6 +14,7 @@ struct Kernel {
   std::string name;         // E_4_8 (elementwise) or R_4_1 (with a reduction), by output shape
   UOp ast;                  // SINK(STORE(DEFINE_GLOBAL 0, index, value)) over RANGEs
   std::vector<UOp> buffers; // the BUFFER node of each DEFINE_GLOBAL, by parameter number; [0] is the output
+  UOp node;                 // the tensor-graph node it computes
 };
 
 // schedule.cpp: the kernels that compute roots, in an order that respects their dependencies. Each root gets the
@@ -23,7 +24,10 @@ struct Schedule {
   std::vector<Kernel> kernels;
   std::vector<UOp> outputs; // BUFFER of each root
 };
-Schedule schedule(llvm::ArrayRef<UOp> roots, const std::function<UOp(DType, int64_t)>& new_buffer);
+// known(node), if given, returns the BUFFER already holding a node's value (or a null UOp): such a node is loaded, not
+// computed, and what only it needs is not scheduled.
+Schedule schedule(llvm::ArrayRef<UOp> roots, const std::function<UOp(DType, int64_t)>& new_buffer,
+                  const std::function<UOp(const uops::Node*)>& known = {});
 
 // lower.cpp: runs every pass of the library's pipeline, in order, over a kernel's AST (opts: trace, rule statistics).
 llvm::Expected<UOp> lower(const UOp& ast, const rewriter::Library& lib, const rewriter::RewriteOptions& opts = {});

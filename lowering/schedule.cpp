@@ -82,7 +82,7 @@ struct KernelBuilder {
     const Ints* a = std::get_if<Ints>(&n->arg);
     switch (n->op) {
     case Op::CONST: return n;
-    case Op::CONTIGUOUS: return value(n->src[0], idx, valid);
+    case Op::CONTIGUOUS: case Op::DETACH: return value(n->src[0], idx, valid);
     case Op::RESHAPE: return value(n->src[0], unflatten(flatten(idx, n->shape), in), valid);
     case Op::PERMUTE: {
       std::vector<UOp> s(idx.size());
@@ -153,38 +153,83 @@ struct KernelBuilder {
   }
 };
 
-// A reduction is realized when it would be recomputed per element: something downstream, before the next realized
-// node, broadcasts it (EXPAND) or reduces it again.
+bool is_movement(Op op) {
+  return op == Op::RESHAPE || op == Op::PERMUTE || op == Op::EXPAND || op == Op::PAD || op == Op::SHRINK ||
+         op == Op::FLIP;
+}
+bool is_alu(Op op) {
+  return !is_movement(op) && op != Op::REDUCE_AXIS && op != Op::CONTIGUOUS && op != Op::DETACH && op != Op::CAST &&
+         uops::op_info(op).typing != uops::Typing::LEAF;
+}
+
+// Elementwise work per element of a node's fused cone (ALU ops, counted as a tree, saturating): realized nodes,
+// buffers and reductions end a cone.
+int64_t cone_cost(const UOp& n, llvm::DenseMap<const Node*, int64_t>& memo, const llvm::DenseSet<const Node*>& realized) {
+  constexpr int64_t cap = 1 << 20;
+  if (auto it = memo.find(n.get()); it != memo.end()) return it->second;
+  int64_t c = 0;
+  if (n->op != Op::REDUCE_AXIS && n->op != Op::BUFFER && !realized.count(n.get())) {
+    c = is_alu(n->op) ? 1 : 0;
+    for (const UOp& s : n->src) c = std::min(cap, c + cone_cost(s, memo, realized));
+  }
+  return memo[n.get()] = c;
+}
+
+// A node is realized when it would be recomputed per element: a reduction that something downstream, before the next
+// realized node, broadcasts (EXPAND) or reduces again; and enough elementwise work that is broadcast, where one pass
+// over memory is cheaper than recomputing it (a pooling backward under a convolution's weight gradient).
 void mark_realized(const std::vector<UOp>& order, llvm::DenseSet<const Node*>& realized) {
+  constexpr int64_t recompute_limit = 8; // ALU ops per element
   llvm::DenseMap<const Node*, llvm::SmallVector<const Node*, 2>> consumers;
   for (const UOp& n : order)
     for (const UOp& s : n->src) consumers[s.get()].push_back(n.get());
-  llvm::DenseMap<const Node*, bool> widened; // some path to a realized node broadcasts or reduces this node
+  llvm::DenseMap<const Node*, int64_t> cost;
+  for (const UOp& n : order) cone_cost(n, cost, realized);
+  // some path to a realized node broadcasts this node (expanded) or broadcasts or reduces it (widened)
+  llvm::DenseMap<const Node*, bool> widened, expanded;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const Node* n = it->get();
-    bool w = false;
-    for (const Node* c : consumers[n])
-      w |= c->op == Op::EXPAND || c->op == Op::REDUCE_AXIS || (!realized.count(c) && widened[c]);
-    widened[n] = w;
-    if ((n->op == Op::REDUCE_AXIS && w) || n->op == Op::CONTIGUOUS) realized.insert(n);
+    bool w = false, e = false;
+    for (const Node* c : consumers[n]) {
+      bool through = !realized.count(c);
+      w |= c->op == Op::EXPAND || c->op == Op::REDUCE_AXIS || (through && widened[c]);
+      e |= c->op == Op::EXPAND || (through && expanded[c]);
+    }
+    widened[n] = w, expanded[n] = e;
+    if ((n->op == Op::REDUCE_AXIS && w) || (is_alu(n->op) && e && cost[n] >= recompute_limit) ||
+        n->op == Op::CONTIGUOUS)
+      realized.insert(n);
   }
 }
 
 } // namespace
 
-Schedule schedule(llvm::ArrayRef<UOp> roots, const std::function<UOp(DType, int64_t)>& new_buffer) {
-  std::vector<UOp> order = uops::toposort(roots);
+Schedule schedule(llvm::ArrayRef<UOp> roots, const std::function<UOp(DType, int64_t)>& new_buffer,
+                  const std::function<UOp(const Node*)>& known) {
+  llvm::DenseMap<const Node*, UOp> buffer_of;
+  auto is_known = [&](const Node* n) { // a node realized before: its buffer, and none of its sources, is needed
+    if (!known || n->op == Op::BUFFER) return false;
+    if (buffer_of.count(n)) return true;
+    UOp b = known(n);
+    if (b) buffer_of[n] = b;
+    return bool(b);
+  };
+  std::vector<UOp> order = uops::toposort(roots, is_known);
   llvm::DenseSet<const Node*> realized;
   for (const UOp& r : roots) realized.insert(r.get());
+  for (auto& [n, b] : buffer_of) realized.insert(n);
   mark_realized(order, realized);
   Schedule s;
-  llvm::DenseMap<const Node*, UOp> buffer_of;
-  for (const UOp& n : order) // sources come first, so a kernel's inputs are scheduled before it
-    if (realized.count(n.get()) && n->op != Op::BUFFER) buffer_of[n.get()] = new_buffer(n->dtype, uops::prod(n->shape));
-  for (const UOp& n : order) {
-    if (!buffer_of.count(n.get())) continue;
+  std::vector<UOp> fresh; // realized here: sources come first, so a kernel's inputs are scheduled before it
+  for (const UOp& n : order)
+    if (realized.count(n.get()) && n->op != Op::BUFFER && !buffer_of.count(n.get())) {
+      buffer_of[n.get()] = new_buffer(n->dtype, uops::prod(n->shape));
+      fresh.push_back(n);
+    }
+  for (const UOp& n : fresh) {
     KernelBuilder b{buffer_of, n};
     s.kernels.push_back(b.build(buffer_of[n.get()]));
+    s.kernels.back().node = n;
   }
   for (const UOp& r : roots) s.outputs.push_back(r->op == Op::BUFFER ? r : buffer_of[r.get()]);
   return s;

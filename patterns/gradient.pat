@@ -29,6 +29,7 @@ group gradient {
   [grad_cast]     GRAD(CAST<floats>(_x<t:floats>), g)  => TUPLE(CAST<t>(g));
   [grad_cast_none] GRAD(CAST(_x), _g)                  => TUPLE(NOGRAD);
   [grad_contig]   GRAD(CONTIGUOUS(_x<floats>), g)      => TUPLE(g);
+  [grad_detach]   GRAD(DETACH(_x), _g)                 => TUPLE(NOGRAD);
   # movement ops and reductions map g back onto the source's shape
   [grad_movement] GRAD(n:{RESHAPE, PERMUTE, EXPAND, PAD, SHRINK, FLIP, REDUCE_AXIS}(_x<floats>), g) => cpp::grad_movement(n, g);
   [grad_max_reduce] GRAD(n:REDUCE_AXIS(_x<floats>), g) => cpp::grad_reduce_max(n, g);

@@ -5,7 +5,7 @@
 
 namespace patgrad::uops {
 
-std::vector<UOp> toposort(llvm::ArrayRef<UOp> roots) {
+std::vector<UOp> toposort(llvm::ArrayRef<UOp> roots, llvm::function_ref<bool(const Node*)> stop) {
   std::vector<UOp> order;
   llvm::DenseSet<const Node*> seen;
   std::vector<std::pair<UOp, bool>> stack;
@@ -19,10 +19,13 @@ std::vector<UOp> toposort(llvm::ArrayRef<UOp> roots) {
     }
     if (!seen.insert(n.get()).second) continue;
     stack.push_back({n, true});
+    if (stop && stop(n.get())) continue;
     for (auto it = n->src.rbegin(); it != n->src.rend(); ++it)
       if (!seen.count(it->get())) stack.push_back({*it, false});
   }
   return order;
 }
+
+std::vector<UOp> toposort(llvm::ArrayRef<UOp> roots) { return toposort(roots, nullptr); }
 
 } // namespace patgrad::uops

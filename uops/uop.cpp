@@ -137,9 +137,11 @@ UOp UOp::make(Op op, DType dtype, llvm::ArrayRef<UOp> src, Arg arg) {
 
 namespace {
 void (*buffer_release_hook)(int64_t) = nullptr;
+void (*watch_release_hook)(const Node*) = nullptr;
 } // namespace
 
 void set_buffer_release_hook(void (*hook)(int64_t)) { buffer_release_hook = hook; }
+void set_watch_release_hook(void (*hook)(const Node*)) { watch_release_hook = hook; }
 
 void UOp::release() {
   if (!n || --n->refs) return;
@@ -149,6 +151,7 @@ void UOp::release() {
     Node* d = dead.pop_back_val();
     table().erase(d);
     if (d->op == Op::BUFFER && buffer_release_hook) buffer_release_hook(std::get<Ints>(d->arg)[0]);
+    if (d->watched && watch_release_hook) watch_release_hook(d);
     for (UOp& s : d->src) {
       if (--s.n->refs == 0) dead.push_back(s.n);
       s.n = nullptr;

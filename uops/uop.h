@@ -7,6 +7,7 @@
 #include <bitset>
 #include <cstddef>
 #include <llvm/ADT/ArrayRef.h>
+#include <llvm/ADT/STLFunctionalExtras.h>
 #include <llvm/ADT/SmallVector.h>
 #include <string>
 #include <variant>
@@ -73,6 +74,7 @@ struct Node {
   OpMask src_ops;      // ops among the direct sources, for the matcher's early reject
   Shape shape;         // of tensor-graph nodes (shape.cpp); empty for scalars and kernel nodes
   mutable uint32_t refs = 0;
+  mutable bool watched = false; // the watch hook hears of its release
 
   bool is_const() const { return op == Op::CONST; }
   Value value() const { return std::get<Value>(arg); }
@@ -88,9 +90,13 @@ std::string invalid_reason(Op op, DType dtype, llvm::ArrayRef<UOp> src, const Ar
 size_t live_uops();
 // Called with a BUFFER node's id when the node is freed: the runtime frees the memory then.
 void set_buffer_release_hook(void (*hook)(int64_t id));
+// Called when a node marked watched is freed (the frontend drops what it remembers of the node then).
+void set_watch_release_hook(void (*hook)(const Node* n));
 
 // toposort.cpp: every node reachable from roots, each after its sources
 std::vector<UOp> toposort(llvm::ArrayRef<UOp> roots);
+// the same, but the sources of a node where stop(node) holds are not visited (the node itself is included)
+std::vector<UOp> toposort(llvm::ArrayRef<UOp> roots, llvm::function_ref<bool(const Node*)> stop);
 
 // shape.cpp: the shape of a tensor-graph node, and why a node's shapes do not fit ("" if they do)
 Shape compute_shape(Op op, llvm::ArrayRef<UOp> src, const Arg& arg);

@@ -279,7 +279,7 @@ TEST_CASE("matmul, bias add and relu schedule to one kernel", "[nn]") {
     Values a = grid_values(rng, 5 * 7), w = grid_values(rng, 7 * 3), bias = grid_values(rng, 3);
     Tensor x = tensor_of(a, {5, 7}, DType::f32, dev), y = tensor_of(w, {7, 3}, DType::f32, dev);
     Tensor t = x.matmul(y).add(tensor_of(bias, {3}, DType::f32, dev)).maximum(Tensor::scalar(0).to(dev));
-    CHECK(lowering::schedule({t.uop}, runtime::new_buffer).kernels.size() == 1);
+    CHECK(lowering::schedule({t.uop()}, runtime::new_buffer).kernels.size() == 1);
     auto [ref, os] = matmul_ref(a, {5, 7}, w, {7, 3});
     for (size_t i = 0; i < ref.size(); i++) ref[i] = std::max(0.0, ref[i] + bias[i % 3]);
     check_close(t, os, ref, 0);
@@ -292,7 +292,7 @@ TEST_CASE("conv2d with bias and relu, and each pool, schedule to one kernel", "[
   Tensor conv = x.conv2d(w, b, {2}, {1}, {1}, 2).maximum(Tensor::scalar(0));
   for (const Tensor& t : {conv, x.max_pool2d({3}, {2}, {1}), x.avg_pool2d({2}, {1}, {1}, Tensor::PadCount::exclude),
                           x.conv_transpose2d(Tensor::zeros({4, 3, 3, 3}).contiguous().realize(), std::nullopt, {2})})
-    CHECK(lowering::schedule({t.uop}, runtime::new_buffer).kernels.size() == 1);
+    CHECK(lowering::schedule({t.uop()}, runtime::new_buffer).kernels.size() == 1);
 }
 
 TEST_CASE("dot follows numpy: scalars multiply, last axis against second-to-last", "[nn]") {

@@ -42,7 +42,7 @@ TEST_CASE("a user pattern file adds a pass that changes the generated code witho
   REQUIRE(message(lib.takeError()) == "");
 
   Tensor x = Tensor::from_vector<float>({1.5f, -2, 0.25f, 3, -0.0f}, {5}).realize();
-  lowering::Schedule s = lowering::schedule({(x * 2.0).uop}, runtime::new_buffer);
+  lowering::Schedule s = lowering::schedule({(x * 2.0).uop()}, runtime::new_buffer);
   REQUIRE(s.kernels.size() == 1);
   const lowering::Kernel& k = s.kernels[0];
 
