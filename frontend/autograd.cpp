@@ -53,7 +53,8 @@ std::vector<Tensor> gradients(const Tensor& loss, const std::vector<Tensor>& tar
   std::vector<Tensor> out;
   for (const Tensor& t : targets) {
     auto g = grads.find(t.uop().get());
-    out.push_back(g == grads.end() ? Tensor::zeros(t.shape(), t.dtype()).to(t.device()) : Tensor(g->second, t.device()));
+    out.push_back(g == grads.end() ? Tensor::zeros(t.shape(), t.dtype()).to(t.device())
+                                   : Tensor(g->second, t.device()));
   }
   return out;
 }
@@ -80,11 +81,14 @@ detail::TensorImpl::~TensorImpl() {
 
 Tensor& Tensor::requires_grad_(bool on) {
   if (on && !uops::is_float(dtype()))
-    throw TensorError(fmt::format("requires_grad_: only float tensors carry gradients, this one is {}", uops::name(dtype())));
+    throw TensorError(
+        fmt::format("requires_grad_: only float tensors carry gradients, this one is {}", uops::name(dtype())));
   if (on) realize();
   impl_->requires_grad = on;
-  if (on) leaves().insert(impl_.get());
-  else leaves().erase(impl_.get());
+  if (on)
+    leaves().insert(impl_.get());
+  else
+    leaves().erase(impl_.get());
   return *this;
 }
 
@@ -105,8 +109,8 @@ std::optional<Tensor> Tensor::grad() const {
 
 void Tensor::set_grad(std::optional<Tensor> g) {
   if (g && g->shape() != shape())
-    throw TensorError(fmt::format("set_grad: the gradient {} does not match the tensor {}", detail::shape_str(g->shape()),
-                                  detail::shape_str(shape())));
+    throw TensorError(fmt::format("set_grad: the gradient {} does not match the tensor {}",
+                                  detail::shape_str(g->shape()), detail::shape_str(shape())));
   impl_->grad = g ? g->impl_ : nullptr;
 }
 

@@ -53,7 +53,8 @@ void realize_on(runtime::Device dev, llvm::ArrayRef<std::shared_ptr<detail::Tens
   }
   for (size_t i = 0; i < impls.size(); i++) {
     const UOp& buf = s.outputs[i];
-    impls[i]->uop = UOp::make(Op::RESHAPE, buf->dtype, {buf}, uops::Ints(impls[i]->shape.begin(), impls[i]->shape.end()));
+    impls[i]->uop =
+        UOp::make(Op::RESHAPE, buf->dtype, {buf}, uops::Ints(impls[i]->shape.begin(), impls[i]->shape.end()));
   }
 }
 
@@ -83,8 +84,9 @@ Tensor& Tensor::realize() {
 
 Tensor& Tensor::assign(const Tensor& value) {
   if (value.shape() != shape() || value.dtype() != dtype())
-    throw TensorError(fmt::format("assign: the value {} {} does not match the tensor {} {}", detail::shape_str(value.shape()),
-                                  uops::name(value.dtype()), detail::shape_str(shape()), uops::name(dtype())));
+    throw TensorError(fmt::format("assign: the value {} {} does not match the tensor {} {}",
+                                  detail::shape_str(value.shape()), uops::name(value.dtype()),
+                                  detail::shape_str(shape()), uops::name(dtype())));
   if (value.is(*this)) return *this;
   impl_->uop = value.uop();
   if (!is_buffer_view(impl_->uop)) pending().push_back(impl_);

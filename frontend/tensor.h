@@ -18,18 +18,30 @@ struct TensorError : std::runtime_error {
 
 template <typename T>
 constexpr DType dtype_of() {
-  if constexpr (std::is_same_v<T, bool>) return DType::bool_;
-  else if constexpr (std::is_same_v<T, int8_t>) return DType::i8;
-  else if constexpr (std::is_same_v<T, int16_t>) return DType::i16;
-  else if constexpr (std::is_same_v<T, int32_t>) return DType::i32;
-  else if constexpr (std::is_same_v<T, int64_t>) return DType::i64;
-  else if constexpr (std::is_same_v<T, uint8_t>) return DType::u8;
-  else if constexpr (std::is_same_v<T, uint16_t>) return DType::u16;
-  else if constexpr (std::is_same_v<T, uint32_t>) return DType::u32;
-  else if constexpr (std::is_same_v<T, uint64_t>) return DType::u64;
-  else if constexpr (std::is_same_v<T, float>) return DType::f32;
-  else if constexpr (std::is_same_v<T, double>) return DType::f64;
-  else static_assert(sizeof(T) == 0, "no patgrad dtype for this C++ type");
+  if constexpr (std::is_same_v<T, bool>)
+    return DType::bool_;
+  else if constexpr (std::is_same_v<T, int8_t>)
+    return DType::i8;
+  else if constexpr (std::is_same_v<T, int16_t>)
+    return DType::i16;
+  else if constexpr (std::is_same_v<T, int32_t>)
+    return DType::i32;
+  else if constexpr (std::is_same_v<T, int64_t>)
+    return DType::i64;
+  else if constexpr (std::is_same_v<T, uint8_t>)
+    return DType::u8;
+  else if constexpr (std::is_same_v<T, uint16_t>)
+    return DType::u16;
+  else if constexpr (std::is_same_v<T, uint32_t>)
+    return DType::u32;
+  else if constexpr (std::is_same_v<T, uint64_t>)
+    return DType::u64;
+  else if constexpr (std::is_same_v<T, float>)
+    return DType::f32;
+  else if constexpr (std::is_same_v<T, double>)
+    return DType::f64;
+  else
+    static_assert(sizeof(T) == 0, "no patgrad dtype for this C++ type");
 }
 
 namespace detail {
@@ -39,8 +51,8 @@ struct TensorImpl : std::enable_shared_from_this<TensorImpl> {
   uops::UOp uop;
   Shape shape;
   runtime::Device device;
-  bool requires_grad = false;        // a leaf whose gradient backward() accumulates
-  std::shared_ptr<TensorImpl> grad;  // that gradient, or null
+  bool requires_grad = false;       // a leaf whose gradient backward() accumulates
+  std::shared_ptr<TensorImpl> grad; // that gradient, or null
   TensorImpl(uops::UOp u, runtime::Device dev);
   ~TensorImpl();
 };
@@ -56,10 +68,13 @@ public:
     if constexpr (std::is_same_v<T, bool>) {
       std::vector<uint8_t> bytes(v.begin(), v.end());
       return from_data(bytes.data(), DType::bool_, shape);
-    } else return from_data(v.data(), dtype_of<T>(), shape);
+    } else
+      return from_data(v.data(), dtype_of<T>(), shape);
   }
   template <typename T>
-  static Tensor from_vector(const std::vector<T>& v) { return from_vector(v, Shape{int64_t(v.size())}); }
+  static Tensor from_vector(const std::vector<T>& v) {
+    return from_vector(v, Shape{int64_t(v.size())});
+  }
   static Tensor full(const Shape& shape, double value, DType dtype = DType::f32);
   static Tensor empty(const Shape& shape, DType dtype = DType::f32);
   static Tensor zeros(const Shape& shape, DType dtype = DType::f32) { return full(shape, 0, dtype); }
@@ -71,11 +86,13 @@ public:
   static Tensor eye(int64_t n, int64_t m = -1, DType dtype = DType::f32); // m < 0: square
   // of t's shape and device; dtype: t's unless given
   static Tensor full_like(const Tensor& t, double value, std::optional<DType> dtype = std::nullopt);
-  static Tensor zeros_like(const Tensor& t, std::optional<DType> dtype = std::nullopt) { return full_like(t, 0, dtype); }
+  static Tensor zeros_like(const Tensor& t, std::optional<DType> dtype = std::nullopt) {
+    return full_like(t, 0, dtype);
+  }
   static Tensor ones_like(const Tensor& t, std::optional<DType> dtype = std::nullopt) { return full_like(t, 1, dtype); }
   // random (tensor_random.cpp): each call takes the next key of the global seed; the values are a hash of that key
   // and the element's index, computed by the tensor program, so every device gives the same values
-  static void manual_seed(uint64_t seed); // also restarts the sequence of calls
+  static void manual_seed(uint64_t seed);                            // also restarts the sequence of calls
   static Tensor rand(const Shape& shape, DType dtype = DType::f32);  // uniform in [0, 1)
   static Tensor randn(const Shape& shape, DType dtype = DType::f32); // standard normal
   static Tensor uniform(const Shape& shape, double low, double high, DType dtype = DType::f32);
@@ -120,7 +137,7 @@ public:
   Tensor sign() const; // NaN stays NaN
   Tensor floor() const;
   Tensor ceil() const;
-  Tensor round() const; // half to even
+  Tensor round() const;                    // half to even
   Tensor clip(double lo, double hi) const; // lo > hi gives hi everywhere, as PyTorch
   // floats: C's pow (a negative base with a non-integer exponent is NaN); integers: exact with wraparound, and a
   // negative exponent gives the integer part of 1 / x**-e (0 unless x is 1 or -1); bool is an error
@@ -147,17 +164,17 @@ public:
   // ---- movement (tensor_movement.cpp); axes may be negative, counting from the end
   Tensor reshape(Shape shape) const; // one -1 is inferred
   Tensor permute(const Shape& order) const;
-  Tensor expand(Shape shape) const;  // -1 keeps an axis
+  Tensor expand(Shape shape) const; // -1 keeps an axis
   Tensor pad(const std::vector<std::pair<int64_t, int64_t>>& padding, double value = 0) const;
   Tensor shrink(const std::vector<std::pair<int64_t, int64_t>>& ranges) const;
   Tensor flip(const Shape& axes) const;
   Tensor contiguous() const;
   Tensor transpose(int64_t a = -2, int64_t b = -1) const;
   Tensor flatten(int64_t start = 0, int64_t end = -1) const; // axes start..end (inclusive) become one
-  Tensor squeeze() const;                                   // drops every axis of size 1
-  Tensor squeeze(int64_t axis) const;                       // the axis must have size 1 (PyTorch ignores others)
-  Tensor unsqueeze(int64_t axis) const;                     // a new axis of size 1 at axis, in [-ndim-1, ndim]
-  Tensor repeat(const Shape& reps) const;                   // PyTorch's: tiles; more reps than axes add axes in front
+  Tensor squeeze() const;                                    // drops every axis of size 1
+  Tensor squeeze(int64_t axis) const;                        // the axis must have size 1 (PyTorch ignores others)
+  Tensor unsqueeze(int64_t axis) const;                      // a new axis of size 1 at axis, in [-ndim-1, ndim]
+  Tensor repeat(const Shape& reps) const;                    // PyTorch's: tiles; more reps than axes add axes in front
   // Exact for every dtype (bits are moved, never added as values). cat promotes the dtypes, as add does.
   static Tensor cat(const std::vector<Tensor>& tensors, int64_t axis = 0);
   static Tensor stack(const std::vector<Tensor>& tensors, int64_t axis = 0);
@@ -211,7 +228,7 @@ public:
   Tensor argmin(int64_t axis, bool keepdim = false) const;
   Tensor any(const Shape& axes = {}, bool keepdim = false) const; // bool; of zero elements: false
   Tensor all(const Shape& axes = {}, bool keepdim = false) const; // bool; of zero elements: true
-  Tensor cumsum(int64_t axis) const;                               // in sum's dtype
+  Tensor cumsum(int64_t axis) const;                              // in sum's dtype
   // Stable: the max is subtracted first. Softmax runs in three kernels (max, sum, result); over a zero-size axis
   // logsumexp is -inf.
   Tensor softmax(int64_t axis = -1) const;
@@ -270,8 +287,8 @@ public:
   // Replaces the value of this tensor (every copy sees it) by value, which must have its shape and dtype. Lazy: the
   // next realize of anything realizes the pending assignments too.
   Tensor& assign(const Tensor& value);
-  // Totals over every realize so far: milliseconds scheduling (tensor graph to kernels, and each new kernel's lowering),
-  // compiling (new kernels only) and running, and kernels run. Benchmarks take differences.
+  // Totals over every realize so far: milliseconds scheduling (tensor graph to kernels, and each new kernel's
+  // lowering), compiling (new kernels only) and running, and kernels run. Benchmarks take differences.
   static const runtime::RunStats& run_stats();
 
   // ---- data (tensor.cpp)
@@ -283,7 +300,8 @@ public:
       std::vector<uint8_t> bytes(out.size());
       t.copy_out(bytes.data());
       for (size_t i = 0; i < out.size(); i++) out[i] = bytes[i];
-    } else t.copy_out(out.data());
+    } else
+      t.copy_out(out.data());
     return out;
   }
   double item() const; // of a one-element tensor, as double

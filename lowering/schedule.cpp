@@ -41,7 +41,6 @@ std::vector<UOp> unflatten(const UOp& flat, llvm::ArrayRef<int64_t> shape) {
   return idx;
 }
 
-
 // Builds one kernel: the value of `root` at every index of its shape.
 struct KernelBuilder {
   const llvm::DenseMap<const Node*, UOp>& buffer_of; // realized node -> its BUFFER
@@ -76,13 +75,15 @@ struct KernelBuilder {
   }
 
   UOp compute(const UOp& n, std::vector<UOp>& idx, const UOp& valid) {
-    if (auto it = buffer_of.find(n.get()); it != buffer_of.end() && !(n == root)) return load(it->second, n, idx, valid);
+    if (auto it = buffer_of.find(n.get()); it != buffer_of.end() && !(n == root))
+      return load(it->second, n, idx, valid);
     if (n->op == Op::BUFFER) return load(n, n, idx, valid);
     const uops::Shape& in = n->src.empty() ? n->shape : n->src[0]->shape;
     const Ints* a = std::get_if<Ints>(&n->arg);
     switch (n->op) {
     case Op::CONST: return n;
-    case Op::CONTIGUOUS: case Op::DETACH: return value(n->src[0], idx, valid);
+    case Op::CONTIGUOUS:
+    case Op::DETACH: return value(n->src[0], idx, valid);
     case Op::RESHAPE: return value(n->src[0], unflatten(flatten(idx, n->shape), in), valid);
     case Op::PERMUTE: {
       std::vector<UOp> s(idx.size());
@@ -145,7 +146,8 @@ struct KernelBuilder {
     for (int64_t d : root->shape) idx.push_back(UOp::make(Op::RANGE, DType::index, {idx_const(d)}, next_range++));
     UOp v = value(root, idx, UOp::constant(DType::bool_, 1));
     UOp g = UOp::make(Op::DEFINE_GLOBAL, out->dtype, {}, int64_t(0));
-    kernel.ast = UOp::make(Op::SINK, DType::void_, {UOp::make(Op::STORE, DType::void_, {g, flatten(idx, root->shape), v})});
+    kernel.ast =
+        UOp::make(Op::SINK, DType::void_, {UOp::make(Op::STORE, DType::void_, {g, flatten(idx, root->shape), v})});
     std::string name(1, has_reduce ? 'R' : 'E');
     for (int64_t d : root->shape) fmt::format_to(std::back_inserter(name), "_{}", d);
     kernel.name = name;
@@ -164,7 +166,8 @@ bool is_alu(Op op) {
 
 // Elementwise work per element of a node's fused cone (ALU ops, counted as a tree, saturating): realized nodes,
 // buffers and reductions end a cone.
-int64_t cone_cost(const UOp& n, llvm::DenseMap<const Node*, int64_t>& memo, const llvm::DenseSet<const Node*>& realized) {
+int64_t cone_cost(const UOp& n, llvm::DenseMap<const Node*, int64_t>& memo,
+                  const llvm::DenseSet<const Node*>& realized) {
   constexpr int64_t cap = 1 << 20;
   if (auto it = memo.find(n.get()); it != memo.end()) return it->second;
   int64_t c = 0;

@@ -42,12 +42,15 @@ std::optional<UOp> grad_movement(llvm::ArrayRef<UOp> args) {
     d = r.size() == 1 ? g : movement(Op::REDUCE_AXIS, g, r);
     break;
   }
-  case Op::PAD: case Op::SHRINK: { // each undoes the other
+  case Op::PAD:
+  case Op::SHRINK: { // each undoes the other
     Ints b;
     for (size_t i = 0; i < in.size(); i++) {
       int64_t lo = a[2 * i], hi = a[2 * i + 1];
-      if (node->op == Op::PAD) b.push_back(lo), b.push_back(lo + in[i]);
-      else b.push_back(lo), b.push_back(in[i] - hi);
+      if (node->op == Op::PAD)
+        b.push_back(lo), b.push_back(lo + in[i]);
+      else
+        b.push_back(lo), b.push_back(in[i] - hi);
     }
     d = movement(node->op == Op::PAD ? Op::SHRINK : Op::PAD, g, b);
     break;
@@ -93,11 +96,16 @@ std::optional<UOp> fold_divmod(llvm::ArrayRef<UOp> args) {
   while (!stack.empty()) {
     UOp t = stack.back();
     stack.pop_back();
-    if (t->op == Op::ADD) stack.insert(stack.end(), t->src.begin(), t->src.end());
-    else if (t->op == Op::CONST) k += t->value().i;
-    else if (t->op == Op::MUL && t->src[1]->op == Op::CONST) terms.push_back({t->src[1]->value().i, t->src[0]});
-    else if (t->op == Op::MUL && t->src[0]->op == Op::CONST) terms.push_back({t->src[0]->value().i, t->src[1]});
-    else terms.push_back({1, t});
+    if (t->op == Op::ADD)
+      stack.insert(stack.end(), t->src.begin(), t->src.end());
+    else if (t->op == Op::CONST)
+      k += t->value().i;
+    else if (t->op == Op::MUL && t->src[1]->op == Op::CONST)
+      terms.push_back({t->src[1]->value().i, t->src[0]});
+    else if (t->op == Op::MUL && t->src[0]->op == Op::CONST)
+      terms.push_back({t->src[0]->value().i, t->src[1]});
+    else
+      terms.push_back({1, t});
   }
   auto floordiv = [](__int128 a, __int128 b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); };
   auto gcd = [](__int128 a, __int128 b) {

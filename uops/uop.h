@@ -107,8 +107,8 @@ int64_t prod(llvm::ArrayRef<int64_t> shape);
 std::pair<__int128, __int128> compute_range(Op op, DType dtype, llvm::ArrayRef<UOp> src, const Arg& arg);
 
 // print.cpp
-std::string sexpr(const UOp& u);   // (ADD:index (DEFINE_VAR:index a[0..10]) (CONST:index 2))
-std::string infix(const UOp& u);   // a+2, in the syntax of `patgrad rewrite`
+std::string sexpr(const UOp& u); // (ADD:index (DEFINE_VAR:index a[0..10]) (CONST:index 2))
+std::string infix(const UOp& u); // a+2, in the syntax of `patgrad rewrite`
 std::string format_value(DType d, Value v);
 std::string format_wide(__int128 v);
 

@@ -41,7 +41,8 @@ TEST_CASE("a non-scalar needs a seed; a loss without leaves is an error", "[back
   CHECK_THROWS_WITH(y.backward(), Catch::Contains("non-scalar needs a seed"));
   y.backward(Tensor::from_vector(std::vector<double>{1, 10}, {2}));
   check_close(*x.grad(), {2}, {2, 40}, 1e-6);
-  CHECK_THROWS_WITH(Tensor::ones({1}).sum().backward(), Catch::Contains("does not depend on any tensor that requires grad"));
+  CHECK_THROWS_WITH(Tensor::ones({1}).sum().backward(),
+                    Catch::Contains("does not depend on any tensor that requires grad"));
   CHECK_THROWS_WITH(Tensor::ones({2}, DType::i32).requires_grad_(), Catch::Contains("only float tensors"));
 }
 
