@@ -36,7 +36,9 @@ bool is_buffer_view(const UOp& u) {
   return u->op == Op::BUFFER || (u->op == Op::RESHAPE && u->src[0]->op == Op::BUFFER);
 }
 
-void realize_on(runtime::Device dev, llvm::ArrayRef<std::shared_ptr<detail::TensorImpl>> impls) {
+} // namespace
+
+void Tensor::realize_group(runtime::Device dev, llvm::ArrayRef<std::shared_ptr<detail::TensorImpl>> impls) {
   std::vector<UOp> roots;
   for (const auto& i : impls) roots.push_back(i->uop);
   auto known = [](const Node* n) {
@@ -51,14 +53,15 @@ void realize_on(runtime::Device dev, llvm::ArrayRef<std::shared_ptr<detail::Tens
     k.node->watched = true;
     remembered()[k.node.get()] = k.buffers[0];
   }
+  // A result that gradients can still flow through keeps its graph (the buffer is remembered for its node); the
+  // rest become their buffers, which drops the graphs behind them (an optimizer's chain of updates).
   for (size_t i = 0; i < impls.size(); i++) {
+    if (!impls[i]->requires_grad && Tensor(impls[i]).requires_grad()) continue;
     const UOp& buf = s.outputs[i];
     impls[i]->uop =
         UOp::make(Op::RESHAPE, buf->dtype, {buf}, uops::Ints(impls[i]->shape.begin(), impls[i]->shape.end()));
   }
 }
-
-} // namespace
 
 void Tensor::realize_all(const std::vector<Tensor>& tensors) {
   std::vector<std::shared_ptr<detail::TensorImpl>> todo;
@@ -72,7 +75,7 @@ void Tensor::realize_all(const std::vector<Tensor>& tensors) {
       auto& group = by_device[int(i->device)];
       if (std::find(group.begin(), group.end(), i) == group.end()) group.push_back(i);
     }
-  for (auto& [dev, impls] : by_device) realize_on(runtime::Device(dev), impls);
+  for (auto& [dev, impls] : by_device) realize_group(runtime::Device(dev), impls);
 }
 
 const runtime::RunStats& Tensor::run_stats() { return totals; }
@@ -80,6 +83,14 @@ const runtime::RunStats& Tensor::run_stats() { return totals; }
 Tensor& Tensor::realize() {
   realize_all({*this});
   return *this;
+}
+
+UOp Tensor::buffer() const {
+  Tensor t = *this;
+  t.realize();
+  if (t.uop()->op == Op::BUFFER) return t.uop();
+  if (is_buffer_view(t.uop())) return t.uop()->src[0];
+  return remembered().at(t.uop().get());
 }
 
 Tensor& Tensor::assign(const Tensor& value) {

@@ -51,10 +51,7 @@ int64_t Tensor::axis(int64_t a) const {
 }
 
 void Tensor::copy_out(void* dst) const {
-  Tensor t = *this;
-  t.realize();
-  const UOp& buf = t.uop()->op == Op::BUFFER ? t.uop() : t.uop()->src[0];
-  runtime::Buffer& b = runtime::buffer(buf);
+  runtime::Buffer& b = runtime::buffer(buffer());
   if (b.size > 0) std::memcpy(dst, b.data, size_t(b.size) * std::max(1, uops::bits(b.dtype) / 8)); // dst may be null
 }
 

@@ -282,6 +282,8 @@ public:
   // Computes the tensor into a buffer of its own; the nodes realized on the way (a reduction, the roots) keep their
   // buffers while their nodes live, so that a later realize of a graph that shares them does not compute them again.
   Tensor& realize();
+  // The BUFFER node holding the realized value (realizing first), in row-major order of the shape.
+  uops::UOp buffer() const;
   // One schedule for all: work they share is done once (an optimizer step with its parameters' state).
   static void realize_all(const std::vector<Tensor>& tensors);
   // Replaces the value of this tensor (every copy sees it) by value, which must have its shape and dtype. Lazy: the
@@ -326,6 +328,7 @@ public:
 
 private:
   explicit Tensor(std::shared_ptr<detail::TensorImpl> impl) : impl_(std::move(impl)) {}
+  static void realize_group(runtime::Device dev, llvm::ArrayRef<std::shared_ptr<detail::TensorImpl>> impls);
   void copy_out(void* dst) const;
   std::shared_ptr<detail::TensorImpl> impl_;
 };

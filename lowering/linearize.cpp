@@ -2,18 +2,18 @@
 // Expects: a SINK of STOREs whose index and value use the output RANGEs, and REDUCEs over their own RANGEs, no
 // REDUCE inside another's body (scheduling realizes a reduction that is reduced again).
 // Guarantees: the output loops open first, outermost first, and close last; each REDUCE becomes DEFINE_ACC, its
-// loops around its body and an ASSIGN, then the REDUCE itself (reading the accumulator); every node follows its
+// loops around its body and an ASSIGN, then the REDUCE itself (reading the accumulator whose ASSIGN's update has the
+// REDUCE's source as its second operand); REDUCEs over the same ranges share the loops; every node follows its
 // sources. Loop-invariant code stays in the innermost output loop: LLVM hoists it, INTERP does not care.
 #include "lowering/lowering.h"
-#include <llvm/ADT/DenseMap.h>
 #include <cmath>
+#include <llvm/ADT/DenseMap.h>
 #include <llvm/ADT/DenseSet.h>
 
 namespace patgrad::lowering {
 namespace {
 
 using uops::Node;
-
 
 UOp identity(Op op, DType d) {
   if (op == Op::ADD) return UOp::constant(d, uops::is_float(d) ? uops::float_value(d, 0) : uops::int_value(d, 0));
@@ -62,24 +62,46 @@ std::vector<UOp> linearize(const UOp& ast) {
       emit(n);
       continue;
     }
-    Op op = Op(std::get<int64_t>(n->arg));
-    UOp acc = UOp::make(Op::DEFINE_ACC, n->dtype, {identity(op, n->dtype)}, acc_id++);
-    emit(acc->src[0]);
-    emit(acc);
+    // REDUCEs over the same ranges (an upcast kernel's copies) share one loop nest, each with its accumulator,
+    // unless one depends on a REDUCE not emitted yet
+    std::vector<UOp> group{n};
+    for (const UOp& m : order) {
+      if (m == n || m->op != Op::REDUCE || emitted.count(m.get()) ||
+          llvm::ArrayRef(m->src).drop_front() != llvm::ArrayRef(n->src).drop_front())
+        continue;
+      std::vector<UOp> deps = uops::toposort({m});
+      deps.pop_back(); // m itself
+      if (std::any_of(deps.begin(), deps.end(),
+                      [&](const UOp& d) { return d->op == Op::REDUCE && !emitted.count(d.get()); }))
+        continue;
+      for (const UOp& d : deps) // what the copy needs from outside the loops comes before them
+        if (!body.count(d.get())) emit(d);
+      group.push_back(m);
+    }
+    std::vector<UOp> accs;
+    for (const UOp& m : group) {
+      Op op = Op(std::get<int64_t>(m->arg));
+      accs.push_back(UOp::make(Op::DEFINE_ACC, m->dtype, {identity(op, m->dtype)}, acc_id++));
+      emit(accs.back()->src[0]);
+      emit(accs.back());
+    }
     for (size_t i = 1; i < n->src.size(); i++) emit(n->src[i]);
     for (const UOp& b : order) // the body, in order, once its loops are open
       if (body.count(b.get()) && b->op != Op::RANGE && !emitted.count(b.get())) {
         const auto& rs = ranges[b.get()];
         bool mine = std::all_of(rs.begin(), rs.end(), [&](const Node* x) {
-          return !reduce_ranges.count(x) || std::find_if(n->src.begin() + 1, n->src.end(), [&](const UOp& s) { return s.get() == x; }) != n->src.end();
+          return !reduce_ranges.count(x) || std::find_if(n->src.begin() + 1, n->src.end(),
+                                                         [&](const UOp& s) { return s.get() == x; }) != n->src.end();
         });
         if (mine) emit(b);
       }
-    UOp update = UOp::make(op, n->dtype, {acc, n->src[0]});
-    emit(update);
-    emit(UOp::make(Op::ASSIGN, DType::void_, {acc, update}));
+    for (size_t g = 0; g < group.size(); g++) {
+      UOp update = UOp::make(Op(std::get<int64_t>(group[g]->arg)), group[g]->dtype, {accs[g], group[g]->src[0]});
+      emit(update);
+      emit(UOp::make(Op::ASSIGN, DType::void_, {accs[g], update}));
+    }
     for (size_t i = n->src.size(); i-- > 1;) emit(UOp::make(Op::ENDRANGE, DType::void_, {n->src[i]}));
-    emit(n);
+    for (const UOp& m : group) emit(m);
   }
   for (auto it = output_ranges.rbegin(); it != output_ranges.rend(); ++it)
     emit(UOp::make(Op::ENDRANGE, DType::void_, {*it}));

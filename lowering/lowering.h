@@ -29,6 +29,12 @@ struct Schedule {
 Schedule schedule(llvm::ArrayRef<UOp> roots, const std::function<UOp(DType, int64_t)>& new_buffer,
                   const std::function<UOp(const uops::Node*)>& known = {});
 
+// upcast.cpp: a kernel whose reductions compute k neighbouring outputs per loop trip, along the innermost output axis
+// that k divides (k up to limit, a power of two); the kernel itself where nothing fits or there is no reduction.
+// upcast_limit(): PATGRAD_UPCAST (1 turns upcasting off), default 8.
+UOp upcast(const UOp& ast, int64_t limit);
+int64_t upcast_limit();
+
 // lower.cpp: runs every pass of the library's pipeline, in order, over a kernel's AST (opts: trace, rule statistics).
 llvm::Expected<UOp> lower(const UOp& ast, const rewriter::Library& lib, const rewriter::RewriteOptions& opts = {});
 

@@ -31,8 +31,8 @@ struct Renderer {
   std::string entry, body;
   llvm::DenseMap<const Node*, std::string> names;
   int next = 0;
-  const Node* last_acc = nullptr; // the accumulator most recently assigned: a REDUCE reads it
-  const Node* outer = nullptr;    // the outermost output loop: it runs over [start, end)
+  llvm::DenseMap<const Node*, const Node*> acc_of; // a REDUCE's source -> the accumulator that sums it up
+  const Node* outer = nullptr;                     // the outermost output loop: it runs over [start, end)
 
   std::string ty(DType d) {
     const auto& m = lib.typemaps.at("llvm");
@@ -73,8 +73,8 @@ struct Renderer {
     }
     case Op::ENDRANGE: {
       std::string r = names.at(u->src[0].get());
-      body += fmt::format("  {0}.n = add i64 {0}, 1\n  store i64 {0}.n, ptr {0}.a\n  br label %{1}.cond\n{1}.exit:\n", r,
-                          r.substr(1));
+      body += fmt::format("  {0}.n = add i64 {0}, 1\n  store i64 {0}.n, ptr {0}.a\n  br label %{1}.cond\n{1}.exit:\n",
+                          r, r.substr(1));
       return llvm::Error::success();
     }
     case Op::DEFINE_ACC:
@@ -83,16 +83,17 @@ struct Renderer {
       return llvm::Error::success();
     case Op::ASSIGN:
       body += fmt::format("  store {} {}, ptr {}\n", ty(u->src[1]->dtype), use(u->src[1]), names.at(u->src[0].get()));
-      last_acc = u->src[0].get();
+      acc_of[u->src[1]->src[1].get()] = u->src[0].get();
       return llvm::Error::success();
     case Op::REDUCE:
-      body += fmt::format("  {} = load {}, ptr {}\n", self, ty(u->dtype), names.at(last_acc));
+      body += fmt::format("  {} = load {}, ptr {}\n", self, ty(u->dtype), names.at(acc_of.at(u->src[0].get())));
       return llvm::Error::success();
     case Op::LOAD: return load(u, self);
     case Op::STORE: {
       DType d = u->src[2]->dtype;
       std::string v = use(u->src[2]);
-      body += fmt::format("  {}.p = getelementptr {}, ptr {}, i64 {}\n", self, mem_ty(d), use(u->src[0]), use(u->src[1]));
+      body +=
+          fmt::format("  {}.p = getelementptr {}, ptr {}, i64 {}\n", self, mem_ty(d), use(u->src[0]), use(u->src[1]));
       if (uops::is_bool(d)) {
         body += fmt::format("  {0}.b = zext i1 {1} to i8\n", self, v);
         v = self + ".b";
@@ -128,9 +129,13 @@ struct Renderer {
       body += fmt::format("  {0}.t = icmp ne i8 {1}, 0\n", self, v);
       v = self + ".t";
     }
-    std::string zero = uops::is_bool(d) ? "false" : uops::is_float(d) ? literal(UOp::constant(d, uops::float_value(d, 0))) : "0";
-    if (gated) body += fmt::format("  {} = select i1 {}, {} {}, {} {}\n", self, use(u->src[2]), ty(d), v, ty(d), zero);
-    else names[u.get()] = v;
+    std::string zero = uops::is_bool(d)    ? "false"
+                       : uops::is_float(d) ? literal(UOp::constant(d, uops::float_value(d, 0)))
+                                           : "0";
+    if (gated)
+      body += fmt::format("  {} = select i1 {}, {} {}, {} {}\n", self, use(u->src[2]), ty(d), v, ty(d), zero);
+    else
+      names[u.get()] = v;
     return llvm::Error::success();
   }
 };
@@ -146,7 +151,8 @@ llvm::Expected<std::string> render_llvm(const std::vector<UOp>& program, const s
   if (!program.empty() && program[0]->op == Op::RANGE) r.outer = program[0].get(); // linearize opens it first
   for (const UOp& u : program)
     if (auto e = r.node(u)) return e;
-  return fmt::format("define void @{}(ptr noalias %bufs, i64 %start, i64 %end) {{\nentry:\n{}  br label %body\nbody:\n{}  ret void\n}}\n",
+  return fmt::format("define void @{}(ptr noalias %bufs, i64 %start, i64 %end) {{\nentry:\n{}  br label "
+                     "%body\nbody:\n{}  ret void\n}}\n",
                      name, r.entry, r.body);
 }
 

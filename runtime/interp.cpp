@@ -1,5 +1,5 @@
 // INTERP: runs a linear program instruction by instruction with uops::eval. Loops jump back from ENDRANGE to their
-// RANGE; a REDUCE reads the accumulator assigned just before its loops closed (linearize's guarantee).
+// RANGE; a REDUCE reads the accumulator whose ASSIGN sums up the REDUCE's source (linearize's guarantee).
 #include "runtime/device.h"
 #include <cstring>
 #include <llvm/ADT/DenseMap.h>
@@ -18,13 +18,14 @@ Value read(const Buffer& b, int64_t i) {
   case DType::i8: return Value{reinterpret_cast<const int8_t*>(p)[i], 0};
   case DType::i16: return Value{reinterpret_cast<const int16_t*>(p)[i], 0};
   case DType::i32: return Value{reinterpret_cast<const int32_t*>(p)[i], 0};
-  case DType::i64: case DType::index: return Value{reinterpret_cast<const int64_t*>(p)[i], 0};
+  case DType::i64:
+  case DType::index: return Value{reinterpret_cast<const int64_t*>(p)[i], 0};
   case DType::u8: return Value{reinterpret_cast<const uint8_t*>(p)[i], 0};
   case DType::u16: return Value{reinterpret_cast<const uint16_t*>(p)[i], 0};
   case DType::u32: return Value{reinterpret_cast<const uint32_t*>(p)[i], 0};
   case DType::u64: return Value{int64_t(reinterpret_cast<const uint64_t*>(p)[i]), 0};
-  case DType::f16: case DType::bf16:
-    return Value{0, uops::float_from_bits(b.dtype, reinterpret_cast<const uint16_t*>(p)[i])};
+  case DType::f16:
+  case DType::bf16: return Value{0, uops::float_from_bits(b.dtype, reinterpret_cast<const uint16_t*>(p)[i])};
   case DType::f32: return Value{0, reinterpret_cast<const float*>(p)[i]};
   case DType::f64: return Value{0, reinterpret_cast<const double*>(p)[i]};
   default: return {};
@@ -42,8 +43,10 @@ void write(Buffer& b, int64_t i, Value v) {
 
 llvm::Error interpret(const std::vector<UOp>& program, llvm::ArrayRef<Buffer*> buffers) {
   llvm::DenseMap<const Node*, Value> vals;
-  llvm::DenseMap<const Node*, size_t> loop_start; // RANGE -> its position
-  const Node* last_acc = nullptr;
+  llvm::DenseMap<const Node*, size_t> loop_start;  // RANGE -> its position
+  llvm::DenseMap<const Node*, const Node*> acc_of; // a REDUCE's source -> its accumulator (linearize's ASSIGN)
+  for (const UOp& u : program)
+    if (u->op == Op::ASSIGN) acc_of[u->src[1]->src[1].get()] = u->src[0].get();
   auto fail = [](const char* what, const UOp& u) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), "INTERP: %s in %s", what, uops::sexpr(u).c_str());
   };
@@ -75,13 +78,9 @@ llvm::Error interpret(const std::vector<UOp>& program, llvm::ArrayRef<Buffer*> b
     }
     case Op::DEFINE_ACC: // an empty loop assigns nothing: its REDUCE reads the identity
       vals[u.get()] = arg(0);
-      last_acc = u.get();
       break;
-    case Op::ASSIGN:
-      vals[u->src[0].get()] = arg(1);
-      last_acc = u->src[0].get();
-      break;
-    case Op::REDUCE: vals[u.get()] = vals[last_acc]; break;
+    case Op::ASSIGN: vals[u->src[0].get()] = arg(1); break;
+    case Op::REDUCE: vals[u.get()] = vals[acc_of.at(u->src[0].get())]; break;
     case Op::LOAD: {
       const Buffer& b = *buffers[std::get<int64_t>(u->src[0]->arg)];
       bool on = u->src.size() < 3 || arg(2).i;

@@ -132,7 +132,7 @@ llvm::Expected<Compiled*> prepare(const lowering::Kernel& k, RunStats* stats) {
     static const bool registered = std::atexit(print_rule_stats) == 0;
     (void)registered;
   }
-  auto lowered = lowering::lower(k.ast, lib, opts);
+  auto lowered = lowering::lower(lowering::upcast(k.ast, lowering::upcast_limit()), lib, opts);
   if (!lowered) return lowered.takeError();
   auto c = std::make_unique<Compiled>();
   c->ast = k.ast;

@@ -25,6 +25,14 @@ TEST_CASE("backward fills grad of every leaf the loss depends on", "[backward]")
   CHECK(!Tensor::ones({3}).requires_grad());
 }
 
+TEST_CASE("reading a result does not cut it off from its leaves", "[backward]") {
+  Tensor x = leaf({1, 2}, {2});
+  Tensor loss = (x * x).sum();
+  CHECK(loss.to_vector<float>() == std::vector<float>{5});
+  loss.backward();
+  check_close(*x.grad(), {2}, {2, 4}, 1e-6);
+}
+
 TEST_CASE("gradients accumulate across backward calls until set_grad clears them", "[backward]") {
   Tensor w = leaf({2}, {1});
   (w * 3.0).sum().backward();

@@ -1,0 +1,250 @@
+// safetensors: the header is checked in full before any tensor is made, so a bad file gives one clear error and no
+// partial result. Little-endian host assumed, as the format's data is.
+#include "frontend/safetensors.h"
+#include "frontend/tensor_internal.h"
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <llvm/ADT/StringSet.h>
+#include <llvm/Support/JSON.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <unistd.h>
+
+namespace patgrad {
+
+namespace {
+
+constexpr std::pair<const char*, DType> dtype_names[] = {
+    {"F64", DType::f64}, {"F32", DType::f32}, {"F16", DType::f16},   {"BF16", DType::bf16}, {"I64", DType::i64},
+    {"I32", DType::i32}, {"I16", DType::i16}, {"I8", DType::i8},     {"U64", DType::u64},   {"U32", DType::u32},
+    {"U16", DType::u16}, {"U8", DType::u8},   {"BOOL", DType::bool_}};
+
+std::optional<DType> parse_dtype(llvm::StringRef s) {
+  for (auto [name, d] : dtype_names)
+    if (s == name) return d;
+  return std::nullopt;
+}
+
+const char* dtype_name(DType d) {
+  for (auto [name, dt] : dtype_names)
+    if (dt == d) return name;
+  return nullptr;
+}
+
+size_t element_bytes(DType d) { return size_t(std::max(1, uops::bits(d) / 8)); }
+
+// The bytes of a tensor's elements in its dtype, bool as one byte each.
+std::vector<uint8_t> host_bytes(const Tensor& t) {
+  auto raw = [](const auto& v) {
+    const auto* p = reinterpret_cast<const uint8_t*>(v.data());
+    return std::vector<uint8_t>(p, p + v.size() * sizeof(v[0]));
+  };
+  // read in the tensor's own dtype, which needs no kernel; f16 and bf16 have no C++ type and are read as bits
+  switch (t.dtype()) {
+  case DType::bool_: {
+    std::vector<bool> v = t.to_vector<bool>();
+    return std::vector<uint8_t>(v.begin(), v.end());
+  }
+  case DType::i8: return raw(t.to_vector<int8_t>());
+  case DType::i16: return raw(t.to_vector<int16_t>());
+  case DType::i32: return raw(t.to_vector<int32_t>());
+  case DType::i64: return raw(t.to_vector<int64_t>());
+  case DType::u8: return t.to_vector<uint8_t>();
+  case DType::u16: return raw(t.to_vector<uint16_t>());
+  case DType::u32: return raw(t.to_vector<uint32_t>());
+  case DType::u64: return raw(t.to_vector<uint64_t>());
+  case DType::f32: return raw(t.to_vector<float>());
+  case DType::f64: return raw(t.to_vector<double>());
+  default: return raw(detail::to_bits(t).to_vector<uint16_t>());
+  }
+}
+
+struct Entry {
+  std::string name;
+  DType dtype;
+  Shape shape;
+  uint64_t begin, end; // in the data section
+};
+
+// One tensor's header entry, or why it is bad. `bad` formats the error with the path.
+template <typename Bad>
+Entry parse_entry(const std::string& name, const llvm::json::Value& v, uint64_t data_size, const Bad& bad) {
+  const llvm::json::Object* o = v.getAsObject();
+  if (!o) throw bad(fmt::format("tensor '{}': the header entry is not an object", name));
+  std::optional<llvm::StringRef> dtype = o->getString("dtype");
+  if (!dtype) throw bad(fmt::format("tensor '{}': no dtype", name));
+  std::optional<DType> d = parse_dtype(*dtype);
+  if (!d) throw bad(fmt::format("tensor '{}': unknown dtype '{}'", name, dtype->str()));
+  const llvm::json::Array* shape = o->getArray("shape");
+  const llvm::json::Array* offsets = o->getArray("data_offsets");
+  if (!shape) throw bad(fmt::format("tensor '{}': no shape", name));
+  if (!offsets || offsets->size() != 2) throw bad(fmt::format("tensor '{}': data_offsets is not [begin, end]", name));
+  Entry e{name, *d, {}, 0, 0};
+  // the element count, capped where it passes the data's size so a huge shape cannot overflow
+  unsigned __int128 numel = 1;
+  for (const llvm::json::Value& x : *shape) {
+    std::optional<int64_t> n = x.getAsInteger();
+    if (!n || *n < 0) throw bad(fmt::format("tensor '{}': shape holds something other than a size", name));
+    e.shape.push_back(*n);
+    numel = std::min<unsigned __int128>(numel * uint64_t(*n), (unsigned __int128)data_size + 1);
+  }
+  std::optional<uint64_t> begin = (*offsets)[0].getAsUINT64(), end = (*offsets)[1].getAsUINT64();
+  if (!begin || !end || *begin > *end)
+    throw bad(fmt::format("tensor '{}': data_offsets is not [begin, end] with begin <= end", name));
+  e.begin = *begin;
+  e.end = *end;
+  if (e.end > data_size)
+    throw bad(fmt::format("tensor '{}': data_offsets [{}, {}) are out of range of the {} bytes of data", name, e.begin,
+                          e.end, data_size));
+  if (numel > data_size)
+    throw bad(fmt::format("tensor '{}': shape {} of {} needs more than the {} bytes of data", name,
+                          detail::shape_str(e.shape), dtype->str(), data_size));
+  if (numel * element_bytes(e.dtype) != e.end - e.begin)
+    throw bad(fmt::format("tensor '{}': shape {} of {} needs {} bytes, data_offsets [{}, {}) hold {}", name,
+                          detail::shape_str(e.shape), dtype->str(), uint64_t(numel * element_bytes(e.dtype)), e.begin,
+                          e.end, e.end - e.begin));
+  return e;
+}
+
+// A JSON string literal of UTF-8 text (checked by the caller).
+std::string json_string(llvm::StringRef s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\')
+      out += {'\\', char(c)};
+    else if (c < 0x20)
+      out += fmt::format("\\u{:04x}", c);
+    else
+      out += char(c);
+  }
+  return out + "\"";
+}
+
+void write_all(int fd, const char* p, size_t n, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) throw TensorError(fmt::format("safe_save: cannot write {}: {}", path, std::strerror(errno)));
+    p += w;
+    n -= size_t(w);
+  }
+}
+
+} // namespace
+
+SafetensorsFile safe_read(const std::string& path) {
+  auto bad = [&](const std::string& why) { return TensorError(fmt::format("safe_load: {}: {}", path, why)); };
+  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!file) throw TensorError(fmt::format("safe_load: cannot read {}: {}", path, file.getError().message()));
+  llvm::StringRef bytes = (*file)->getBuffer();
+  if (bytes.size() < 8) throw bad(fmt::format("truncated: {} bytes, too short for the header's length", bytes.size()));
+  uint64_t header_size = 0;
+  std::memcpy(&header_size, bytes.data(), 8);
+  if (header_size > bytes.size() - 8)
+    throw bad(
+        fmt::format("truncated: the header's length is {} bytes, but only {} follow", header_size, bytes.size() - 8));
+  llvm::StringRef data = bytes.drop_front(8 + header_size);
+  llvm::Expected<llvm::json::Value> header = llvm::json::parse(bytes.substr(8, header_size));
+  if (!header) throw bad("bad header JSON: " + llvm::toString(header.takeError()));
+  const llvm::json::Object* top = header->getAsObject();
+  if (!top) throw bad("bad header JSON: not an object");
+
+  SafetensorsFile out;
+  std::vector<Entry> entries;
+  for (const auto& [key, value] : *top) {
+    if (key == "__metadata__") {
+      const llvm::json::Object* meta = value.getAsObject();
+      if (!meta) throw bad("__metadata__ is not an object");
+      for (const auto& [k, v] : *meta) {
+        std::optional<llvm::StringRef> s = v.getAsString();
+        if (!s) throw bad(fmt::format("__metadata__ '{}' is not a string", k.str()));
+        out.metadata[k.str()] = s->str();
+      }
+    } else
+      entries.push_back(parse_entry(key.str(), value, data.size(), bad));
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return std::tie(a.begin, a.end) < std::tie(b.begin, b.end); });
+  for (size_t i = 1; i < entries.size(); i++) {
+    const Entry &a = entries[i - 1], &b = entries[i];
+    if (b.begin < a.end)
+      throw bad(fmt::format("tensors '{}' [{}, {}) and '{}' [{}, {}) overlap", a.name, a.begin, a.end, b.name, b.begin,
+                            b.end));
+  }
+  for (const Entry& e : entries) {
+    std::vector<uint8_t> raw(data.bytes_begin() + e.begin, data.bytes_begin() + e.end);
+    if (e.dtype == DType::bool_)
+      for (uint8_t& b : raw) b = b != 0; // a bool is 0 or 1 in memory
+    out.tensors.emplace_back(e.name, Tensor::from_data(raw.data(), e.dtype, e.shape));
+  }
+  return out;
+}
+
+NamedTensors safe_load(const std::string& path) { return safe_read(path).tensors; }
+
+void safe_save(const std::string& path, const NamedTensors& tensors,
+               const std::map<std::string, std::string>& metadata) {
+  llvm::StringSet<> names;
+  for (const auto& [name, t] : tensors) {
+    if (name == "__metadata__") throw TensorError("safe_save: a tensor cannot be named __metadata__");
+    if (!names.insert(name).second) throw TensorError(fmt::format("safe_save: two tensors are named '{}'", name));
+    if (!llvm::json::isUTF8(name)) throw TensorError("safe_save: a tensor's name is not UTF-8 text");
+    if (!dtype_name(t.dtype()))
+      throw TensorError(
+          fmt::format("safe_save: tensor '{}' has dtype {}, which safetensors lacks", name, uops::name(t.dtype())));
+  }
+  for (const auto& [k, v] : metadata)
+    if (!llvm::json::isUTF8(k) || !llvm::json::isUTF8(v))
+      throw TensorError("safe_save: a __metadata__ key or value is not UTF-8 text");
+  std::vector<Tensor> all;
+  for (const auto& [name, t] : tensors) all.push_back(t);
+  Tensor::realize_all(all); // one schedule: work the tensors share is done once
+  std::vector<std::vector<uint8_t>> data;
+  for (const Tensor& t : all) data.push_back(host_bytes(t));
+
+  // written by hand: llvm::json::OStream trips GCC's maybe-uninitialized warning in sanitizer builds at -O2
+  std::string header = "{";
+  auto entry = [&](const std::string& key, const std::string& value) {
+    header += (header.size() > 1 ? "," : "") + json_string(key) + ":" + value;
+  };
+  if (!metadata.empty()) {
+    std::string meta = "{";
+    for (const auto& [k, v] : metadata) meta += (meta.size() > 1 ? "," : "") + json_string(k) + ":" + json_string(v);
+    entry("__metadata__", meta + "}");
+  }
+  uint64_t offset = 0;
+  for (size_t i = 0; i < tensors.size(); i++) {
+    const Tensor& t = tensors[i].second;
+    entry(tensors[i].first,
+          fmt::format(R"({{"dtype":"{}","shape":[{}],"data_offsets":[{},{}]}})", dtype_name(t.dtype()),
+                      fmt::join(t.shape(), ","), offset, offset + data[i].size()));
+    offset += data[i].size();
+  }
+  header += "}";
+  header.resize((header.size() + 7) / 8 * 8, ' '); // the data starts 8-aligned, as the reference writer does
+  uint64_t header_size = header.size();
+
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw TensorError(fmt::format("safe_save: cannot create {}: {}", tmp, std::strerror(errno)));
+  try {
+    write_all(fd, reinterpret_cast<const char*>(&header_size), 8, tmp);
+    write_all(fd, header.data(), header.size(), tmp);
+    for (const auto& d : data) write_all(fd, reinterpret_cast<const char*>(d.data()), d.size(), tmp);
+    // on disk before the rename, so a power loss cannot leave the new name over a file still being written
+    if (::fsync(fd) != 0) throw TensorError(fmt::format("safe_save: cannot sync {}: {}", tmp, std::strerror(errno)));
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  if (::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw TensorError(fmt::format("safe_save: cannot move {} to {}: {}", tmp, path, std::strerror(err)));
+  }
+}
+
+} // namespace patgrad
