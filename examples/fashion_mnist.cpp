@@ -1,5 +1,5 @@
 // Trains a model on Fashion-MNIST and reports, per epoch, the training loss, the test accuracy, the time and the
-// images per second. `fashion_mnist mlp` (one epoch) or `fashion_mnist cnn` (three epochs):
+// images per second. `fashion_mnist mlp` (one epoch, batch 64) or `fashion_mnist cnn` (three epochs, batch 128):
 //   build/examples/fashion_mnist cnn [--epochs N] [--batch B] [--lr LR] [--data DIR] [--limit N]
 #include "frontend/datasets.h"
 #include "frontend/nn.h"
@@ -22,23 +22,28 @@ struct Mlp : nn::Module {
   Tensor operator()(const Tensor& x) { return l3(l2(l1(x.flatten(1)).relu()).relu()); }
 };
 
-// two conv + pool blocks, then a linear layer: (N,1,28,28) -> 16x14x14 -> 32x7x7 -> 10
+// two conv + pool blocks, then linear layers: (N,1,28,28) -> 16x14x14 -> 32x7x7 -> 128 -> 10; batch norm after each
+// convolution lets Adam take larger steps
 struct Cnn : nn::Module {
   nn::Conv2d c1{1, 16, {3, 3}, {.padding = {1}}}, c2{16, 32, {3, 3}, {.padding = {1}}};
-  nn::Linear fc{32 * 7 * 7, 10};
-  Cnn() { register_module("c1", c1), register_module("c2", c2), register_module("fc", fc); }
+  nn::BatchNorm2d n1{16}, n2{32};
+  nn::Linear fc1{32 * 7 * 7, 128}, fc2{128, 10};
+  Cnn() {
+    register_module("c1", c1), register_module("n1", n1), register_module("c2", c2), register_module("n2", n2);
+    register_module("fc1", fc1), register_module("fc2", fc2);
+  }
   Tensor operator()(const Tensor& x) {
-    Tensor h = c1(x).relu().max_pool2d({2, 2});
-    h = c2(h).relu().max_pool2d({2, 2});
-    return fc(h.flatten(1));
+    Tensor h = n1(c1(x)).relu().max_pool2d({2, 2});
+    h = n2(c2(h)).relu().max_pool2d({2, 2});
+    return fc2(fc1(h.flatten(1)).relu());
   }
 };
 
 struct Args {
   std::string model = "cnn", data = "/usr/share/datasets/fashion-mnist";
   int epochs = -1;
-  int64_t batch = 128, limit = 0;
-  double lr = 1e-3;
+  int64_t batch = 0, limit = 0;
+  double lr = 0;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -77,6 +82,8 @@ Args parse(int argc, char** argv) {
     }
   }
   if (a.epochs < 0) a.epochs = a.model == "mlp" ? 1 : 3;
+  if (a.batch == 0) a.batch = a.model == "mlp" ? 64 : 128;
+  if (a.lr == 0) a.lr = a.model == "mlp" ? 1e-3 : 2e-3;
   if (a.epochs < 1 || a.batch < 1) usage("epochs and batch must be at least 1");
   return a;
 }
@@ -105,8 +112,9 @@ int train(Model& model, const Args& a) {
              train.labels.shrink({{0, a.limit}}).realize()};
   optim::Adam opt(nn::get_parameters(model), a.lr);
   datasets::DataLoader loader({train.images, train.labels}, {.batch_size = a.batch, .shuffle = true, .seed = 1});
+  optim::CosineAnnealingLR schedule(opt, loader.num_batches() * a.epochs); // stepped every batch
   fmt::print(
-      "{}: {} parameters, {} training images, batch {}, Adam lr {}\n", a.model,
+      "{}: {} parameters, {} training images, batch {}, Adam lr {} with cosine decay\n", a.model,
       [&] {
         int64_t n = 0;
         for (const Tensor& p : nn::get_parameters(model)) n += p.numel();
@@ -124,6 +132,7 @@ int train(Model& model, const Args& a) {
       opt.zero_grad();
       loss.backward();
       opt.step();
+      schedule.step();
       loss_sum += loss.item();
       if (++steps % 100 == 0) std::fflush(stdout);
     }
