@@ -1,15 +1,15 @@
 // Indexing: Python slices (movement ops only, so they fuse) and gather (a one-hot selection summed over the axis).
 #include "frontend/tensor_internal.h"
+#include <cmath>
 #include <fmt/format.h>
 
 namespace patgrad {
 
 namespace {
 
-using detail::shape_str;
 using detail::from_bits;
+using detail::shape_str;
 using detail::to_bits;
-
 
 // Which positions of an axis of size n a slice takes: start + k * step for k < count.
 struct Taken {
@@ -92,11 +92,15 @@ Tensor Tensor::gather(int64_t axis, const Tensor& index) const {
   order.push_back(a);
   Shape wide = index.shape();
   wide.push_back(shape()[a]);
-  Tensor values = to_bits(*this).shrink(ranges).permute(order).unsqueeze(a).expand(wide);
   Tensor hit = index.unsqueeze(-1).eq(arange(0, double(shape()[a]), 1, DType::i64).to(device()));
-  // at most one hit per output: the sum of the selected bits (or of zero bits) is exact
-  Tensor picked = hit.where(values, full({}, 0, values.dtype()).to(device())).sum({-1});
-  return from_bits(picked.cast(values.dtype()), dtype());
+  // At most one hit per output. Floats take the max of the chosen value and -infs: exact (-0.0 and NaN too) and
+  // differentiable (the max's gradient goes to the chosen element); other dtypes add the chosen bits to zero bits.
+  bool flt = uops::is_float(dtype());
+  Tensor values = (flt ? *this : to_bits(*this)).shrink(ranges).permute(order).unsqueeze(a).expand(wide);
+  Tensor picked = flt ? hit.any({-1}).where(hit.where(values, full({}, -INFINITY, dtype()).to(device())).max({-1}),
+                                            full({}, 0, dtype()).to(device()))
+                      : hit.where(values, full({}, 0, values.dtype()).to(device())).sum({-1}).cast(values.dtype());
+  return flt ? picked : from_bits(picked, dtype());
 }
 
 } // namespace patgrad

@@ -10,8 +10,8 @@ using uops::Op;
 
 namespace {
 
-using detail::shape_str;
 using detail::from_bits;
+using detail::shape_str;
 using detail::to_bits;
 
 // Tensor::axis, with the op and the shape in its message. A scalar takes axis 0 or -1, as in PyTorch.
@@ -32,7 +32,6 @@ Shape distinct_axes(const Tensor& t, const Shape& axes, const char* what) {
   }
   return out;
 }
-
 
 } // namespace
 
@@ -202,18 +201,18 @@ Tensor Tensor::cat(const std::vector<Tensor>& tensors, int64_t axis) {
     total += t.shape()[a];
     d = promote(d, t.dtype());
   }
-  // each piece padded with zero bits to the whole and added: one fused kernel with no value arithmetic
-  std::vector<Tensor> padded;
+  // each piece padded to the whole and chosen where it lies: one fused kernel, exact (no arithmetic on values), and
+  // differentiable (WHERE has a gradient rule)
+  std::optional<Tensor> out;
   int64_t offset = 0;
   for (const Tensor& t : tensors) {
     std::vector<std::pair<int64_t, int64_t>> padding(size_t(t.ndim()), {0, 0});
     padding[a] = {offset, total - offset - t.shape()[a]};
-    padded.push_back(to_bits(t.cast(d)).pad(padding));
+    Tensor piece = t.cast(d).pad(padding);
+    out = out ? full(t.shape(), 1, DType::bool_).to(first.device()).pad(padding).where(piece, *out) : piece;
     offset += t.shape()[a];
   }
-  Tensor out = padded[0];
-  for (size_t i = 1; i < padded.size(); i++) out = out.add(padded[i]);
-  return from_bits(out, d);
+  return *out;
 }
 
 Tensor Tensor::stack(const std::vector<Tensor>& tensors, int64_t axis) {

@@ -4,6 +4,7 @@
 include "prelude.pat";
 hook grad_movement(node, g);
 hook grad_reduce_max(node, g);
+hook grad_reduce_prod(node, g);
 
 group gradient {
   # arithmetic
@@ -33,6 +34,7 @@ group gradient {
   # movement ops and reductions map g back onto the source's shape
   [grad_movement] GRAD(n:{RESHAPE, PERMUTE, EXPAND, PAD, SHRINK, FLIP, REDUCE_AXIS}(_x<floats>), g) => cpp::grad_movement(n, g);
   [grad_max_reduce] GRAD(n:REDUCE_AXIS(_x<floats>), g) => cpp::grad_reduce_max(n, g);
+  [grad_prod_reduce] GRAD(n:REDUCE_AXIS(_x<floats>), g) => cpp::grad_reduce_prod(n, g);
 }
 
 # Not a kernel pass: autograd runs it on tensor graphs, one node at a time.

@@ -80,6 +80,28 @@ std::optional<UOp> grad_reduce_max(llvm::ArrayRef<UOp> args) {
   return UOp::make(Op::TUPLE, DType::void_, {UOp::alu(Op::MUL, {hit, movement(Op::EXPAND, share, in)})});
 }
 
+// The gradient of a product reduction: g times the product of the other elements, exact with zeros: where x has
+// no zero that is prod / x; where one element is zero, only it gets the product of the rest (the nonzero ones);
+// with two zeros every gradient is zero.
+std::optional<UOp> grad_reduce_prod(llvm::ArrayRef<UOp> args) {
+  const UOp &node = args[0], &g = args[1];
+  const Ints& a = std::get<Ints>(node->arg);
+  if (node->op != Op::REDUCE_AXIS || a[0] != int64_t(Op::MUL) || !uops::is_float(node->dtype)) return std::nullopt;
+  const UOp& x = node->src[0];
+  Ints in(x->shape.begin(), x->shape.end()), sum{int64_t(Op::ADD)}, prod{int64_t(Op::MUL)};
+  sum.insert(sum.end(), a.begin() + 1, a.end());
+  prod.insert(prod.end(), a.begin() + 1, a.end());
+  UOp one = UOp::constant(x->dtype, uops::float_value(x->dtype, 1)), zero = UOp::constant(x->dtype, uops::Value{});
+  UOp is_zero = UOp::alu(Op::CMPEQ, {x, zero});
+  UOp nonzero_prod = movement(Op::EXPAND, movement(Op::REDUCE_AXIS, UOp::alu(Op::WHERE, {is_zero, one, x}), prod), in);
+  UOp zeros = movement(Op::EXPAND, movement(Op::REDUCE_AXIS, UOp::alu(Op::WHERE, {is_zero, one, zero}), sum), in);
+  UOp others = UOp::alu(
+      Op::WHERE,
+      {is_zero, UOp::alu(Op::WHERE, {UOp::alu(Op::CMPEQ, {zeros, one}), nonzero_prod, zero}),
+       UOp::alu(Op::WHERE, {UOp::alu(Op::CMPEQ, {zeros, zero}), UOp::alu(Op::FDIV, {nonzero_prod, x}), zero})});
+  return UOp::make(Op::TUPLE, DType::void_, {UOp::alu(Op::MUL, {others, movement(Op::EXPAND, g, in)})});
+}
+
 // Division of a sum by a positive constant, for any number of terms (Halide's and tinygrad's "divmod folding"):
 // with x = sum(a_i * v_i) + k, each coefficient splits as a_i = q_i * c + r_i (0 <= r_i < c), so
 // x // c = sum(q_i * v_i) + rest // c and x % c = rest % c, where rest = sum(r_i * v_i) + k % c. When rest's range
@@ -152,9 +174,8 @@ std::optional<UOp> fold_divmod(llvm::ArrayRef<UOp> args) {
 
 const std::vector<Hook>& hooks() {
   static const std::vector<Hook> table = {
-      {"fold_unary", 1, fold_unary},
-      {"grad_movement", 2, grad_movement},
-      {"grad_reduce_max", 2, grad_reduce_max},
+      {"fold_unary", 1, fold_unary},           {"grad_movement", 2, grad_movement},
+      {"grad_reduce_max", 2, grad_reduce_max}, {"grad_reduce_prod", 2, grad_reduce_prod},
       {"fold_divmod", 1, fold_divmod},
   };
   return table;
