@@ -1,7 +1,8 @@
-// One training step of the Fashion-MNIST CNN of examples/fashion_mnist.cpp (batch 128, Adam): time per step, and
+// One training step of the Fashion-MNIST CNN of examples/models.h (batch 128, Adam): time per step, and
 // where it goes: building the graph and autograd on the host, scheduling (tensor graph to kernels, lowering new
 // kernels), compiling (new kernels only: the first step) and running kernels. Also the slowest kernels of a step.
 //   build/bench/bench_cnn_step [--steps N] [--batch B]
+#include "examples/models.h"
 #include "frontend/nn.h"
 #include "frontend/optim.h"
 #include <chrono>
@@ -13,17 +14,6 @@ using namespace patgrad;
 namespace F = patgrad::nn::functional;
 
 namespace {
-
-struct Cnn : nn::Module {
-  nn::Conv2d c1{1, 16, {3, 3}, {.padding = {1}}}, c2{16, 32, {3, 3}, {.padding = {1}}};
-  nn::Linear fc{32 * 7 * 7, 10};
-  Cnn() { register_module("c1", c1), register_module("c2", c2), register_module("fc", fc); }
-  Tensor operator()(const Tensor& x) {
-    Tensor h = c1(x).relu().max_pool2d({2, 2});
-    h = c2(h).relu().max_pool2d({2, 2});
-    return fc(h.flatten(1));
-  }
-};
 
 using Clock = std::chrono::steady_clock;
 double ms(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
@@ -45,7 +35,7 @@ int main(int argc, char** argv) {
     }
   }
   Tensor::manual_seed(0);
-  Cnn model;
+  examples::Cnn model;
   optim::Adam opt(nn::get_parameters(model), 1e-3);
   Tensor x = Tensor::randn({batch, 1, 28, 28}).realize(), y = Tensor::randint({batch}, 0, 10, DType::i64).realize();
   auto step = [&] {

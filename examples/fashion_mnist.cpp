@@ -1,6 +1,7 @@
 // Trains a model on Fashion-MNIST and reports, per epoch, the training loss, the test accuracy, the time and the
 // images per second. `fashion_mnist mlp` (one epoch, batch 64) or `fashion_mnist cnn` (three epochs, batch 128):
 //   build/examples/fashion_mnist cnn [--epochs N] [--batch B] [--lr LR] [--data DIR] [--limit N]
+#include "examples/models.h"
 #include "frontend/datasets.h"
 #include "frontend/nn.h"
 #include "frontend/optim.h"
@@ -14,30 +15,6 @@ using namespace patgrad;
 namespace F = patgrad::nn::functional;
 
 namespace {
-
-// 784 -> 256 -> 128 -> 10 with ReLU
-struct Mlp : nn::Module {
-  nn::Linear l1{784, 256}, l2{256, 128}, l3{128, 10};
-  Mlp() { register_module("l1", l1), register_module("l2", l2), register_module("l3", l3); }
-  Tensor operator()(const Tensor& x) { return l3(l2(l1(x.flatten(1)).relu()).relu()); }
-};
-
-// two conv + pool blocks, then linear layers: (N,1,28,28) -> 16x14x14 -> 32x7x7 -> 128 -> 10; batch norm after each
-// convolution lets Adam take larger steps
-struct Cnn : nn::Module {
-  nn::Conv2d c1{1, 16, {3, 3}, {.padding = {1}}}, c2{16, 32, {3, 3}, {.padding = {1}}};
-  nn::BatchNorm2d n1{16}, n2{32};
-  nn::Linear fc1{32 * 7 * 7, 128}, fc2{128, 10};
-  Cnn() {
-    register_module("c1", c1), register_module("n1", n1), register_module("c2", c2), register_module("n2", n2);
-    register_module("fc1", fc1), register_module("fc2", fc2);
-  }
-  Tensor operator()(const Tensor& x) {
-    Tensor h = n1(c1(x)).relu().max_pool2d({2, 2});
-    h = n2(c2(h)).relu().max_pool2d({2, 2});
-    return fc2(fc1(h.flatten(1)).relu());
-  }
-};
 
 struct Args {
   std::string model = "cnn", data = "/usr/share/datasets/fashion-mnist";
@@ -152,10 +129,10 @@ int main(int argc, char** argv) {
   try {
     Tensor::manual_seed(0);
     if (a.model == "mlp") {
-      Mlp m;
+      examples::Mlp m;
       return train(m, a);
     }
-    Cnn m;
+    examples::Cnn m;
     return train(m, a);
   } catch (const TensorError& e) {
     std::fprintf(stderr, "fashion_mnist: %s\n", e.what());
