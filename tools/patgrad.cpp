@@ -1,4 +1,5 @@
-// The patgrad command: check pattern files, simplify expressions, list rules and passes.
+// The patgrad command: run scripts, check pattern files, simplify expressions, list rules and passes.
+#include "frontend/script/script.h"
 #include "rewriter/rewriter.h"
 #include "uops/infix.h"
 #include <charconv>
@@ -11,8 +12,12 @@ namespace {
 using namespace patgrad;
 
 constexpr const char* usage = R"(usage: patgrad [--patterns DIR]... [--disable-rule NAME]... COMMAND ...
+       patgrad run FILE [ARG]...
+       patgrad
 
 commands:
+  run FILE [ARG]...    run a script (.pg); ARGs are its sys.argv[1:]; exit 1 on an error
+  (none)               an interactive prompt: statements run as they are typed, expression values print
   check FILE...        check pattern files (with the built-in ones); print every error; exit 1 on errors
   rewrite [--pass NAME] [--trace] [--stats] [--var NAME=LO..HI]... EXPR
                        simplify an infix index expression: the result on the first line, its range on the
@@ -202,9 +207,18 @@ int cmd_passes(const Options& o) {
 int main(int argc, char** argv) {
   Options o;
   o.args.assign(argv + 1, argv + argc);
-  if (o.args.empty() || take_flag(o.args, "--help") || take_flag(o.args, "-h")) {
+  if (argc == 1) {
+    script::repl(std::cin, std::cout, true);
+    return 0;
+  }
+  // a script's own arguments are not the command's options
+  if (o.args[0] == "run") {
+    if (o.args.size() < 2) return fail("run needs a script file: patgrad run FILE [ARG]...");
+    return script::run_file(o.args[1], std::vector<std::string>(o.args.begin() + 2, o.args.end()));
+  }
+  if (take_flag(o.args, "--help") || take_flag(o.args, "-h")) {
     fmt::print("{}", usage);
-    return o.args.empty() && argc == 1 ? 1 : 0;
+    return 0;
   }
   if (!take_values(o.args, "--patterns", o.load.dirs) || !take_values(o.args, "--disable-rule", o.disabled))
     return fail("--patterns and --disable-rule need a value");

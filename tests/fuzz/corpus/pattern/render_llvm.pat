@@ -1,0 +1,86 @@
+# LLVM IR for each ALU op of a linear program, by dtype. The renderer (renderers/llvm.cpp) writes the structure
+# (the function, loops, accumulators, loads and stores) and asks this group for every other line. {self} is the
+# node's SSA name, {a} a source's (or a constant's literal), {ty} the LLVM type, {tm:llvm_sfx} an intrinsic suffix.
+include "prelude.pat";
+
+
+render llvm {
+  [ll_add_f]     ADD<floats>(a, b)       => "{self} = fadd {ty} {a}, {b}";
+  [ll_add]       ADD(a, b)               => "{self} = add {ty} {a}, {b}";
+  [ll_sub_f]     SUB<floats>(a, b)       => "{self} = fsub {ty} {a}, {b}";
+  [ll_sub]       SUB(a, b)               => "{self} = sub {ty} {a}, {b}";
+  [ll_mul_f]     MUL<floats>(a, b)       => "{self} = fmul {ty} {a}, {b}";
+  [ll_mul]       MUL(a, b)               => "{self} = mul {ty} {a}, {b}";
+  [ll_fdiv]      FDIV(a, b)              => "{self} = fdiv {ty} {a}, {b}";
+  [ll_cdiv_s]    CDIV<sidx>(a, b)        => "{self} = sdiv {ty} {a}, {b}";
+  [ll_cdiv_u]    CDIV(a, b)              => "{self} = udiv {ty} {a}, {b}";
+  [ll_cmod_s]    CMOD<sidx>(a, b)        => "{self} = srem {ty} {a}, {b}";
+  [ll_cmod_u]    CMOD(a, b)              => "{self} = urem {ty} {a}, {b}";
+  [ll_neg_f]     NEG<floats>(a)          => "{self} = fneg {ty} {a}";
+  [ll_neg]       NEG(a)                  => "{self} = sub {ty} 0, {a}";
+  [ll_and]       AND(a, b)               => "{self} = and {ty} {a}, {b}";
+  [ll_or]        OR(a, b)                => "{self} = or {ty} {a}, {b}";
+  [ll_xor]       XOR(a, b)               => "{self} = xor {ty} {a}, {b}";
+  [ll_shl]       SHL(a, b)               => "{self} = shl {ty} {a}, {b}";
+  [ll_shr_s]     SHR<sidx>(a, b)         => "{self} = ashr {ty} {a}, {b}";
+  [ll_shr_u]     SHR(a, b)               => "{self} = lshr {ty} {a}, {b}";
+  [ll_recip]     RECIP(a)                => "{self} = fdiv {ty} 1.0, {a}";
+
+  # max and min: llvm.maximum/minimum propagate NaN and order -0 below +0, as the op table says
+  [ll_max_f]     MAX<floats>(a, b)       => "{self} = call {ty} @llvm.maximum.{tm:llvm_sfx}({ty} {a}, {ty} {b})";
+  [ll_max_s]     MAX<sidx>(a, b)         => "{self} = call {ty} @llvm.smax.{ty}({ty} {a}, {ty} {b})";
+  [ll_max_b]     MAX<bool>(a, b)         => "{self} = or i1 {a}, {b}";
+  [ll_max_u]     MAX(a, b)               => "{self} = call {ty} @llvm.umax.{ty}({ty} {a}, {ty} {b})";
+  [ll_min_f]     MIN<floats>(a, b)       => "{self} = call {ty} @llvm.minimum.{tm:llvm_sfx}({ty} {a}, {ty} {b})";
+  [ll_min_s]     MIN<sidx>(a, b)         => "{self} = call {ty} @llvm.smin.{ty}({ty} {a}, {ty} {b})";
+  [ll_min_b]     MIN<bool>(a, b)         => "{self} = and i1 {a}, {b}";
+  [ll_min_u]     MIN(a, b)               => "{self} = call {ty} @llvm.umin.{ty}({ty} {a}, {ty} {b})";
+
+  # the rest of the float math through intrinsics
+  [ll_sqrt]      SQRT(a)                 => "{self} = call {ty} @llvm.sqrt.{tm:llvm_sfx}({ty} {a})";
+  [ll_exp2]      EXP2(a)                 => "{self} = call {ty} @llvm.exp2.{tm:llvm_sfx}({ty} {a})";
+  [ll_log2]      LOG2(a)                 => "{self} = call {ty} @llvm.log2.{tm:llvm_sfx}({ty} {a})";
+  [ll_sin]       SIN(a)                  => "{self} = call {ty} @llvm.sin.{tm:llvm_sfx}({ty} {a})";
+  [ll_trunc]     TRUNC(a)                => "{self} = call {ty} @llvm.trunc.{tm:llvm_sfx}({ty} {a})";
+  [ll_pow]       POW(a, b)               => "{self} = call {ty} @llvm.pow.{tm:llvm_sfx}({ty} {a}, {ty} {b})";
+  [ll_fma]       MULACC<floats>(a, b, c) => "{self} = call {ty} @llvm.fma.{tm:llvm_sfx}({ty} {a}, {ty} {b}, {ty} {c})";
+  [ll_mulacc]    MULACC(a, b, c)         => "{self}.m = mul {ty} {a}, {b}\n  {self} = add {ty} {self}.m, {c}";
+
+  # comparisons: ordered for floats, except != (true on NaN)
+  [ll_lt_f]      CMPLT(a<floats>, b)     => "{self} = fcmp olt {ty(a)} {a}, {b}";
+  [ll_lt_s]      CMPLT(a<sidx>, b)       => "{self} = icmp slt {ty(a)} {a}, {b}";
+  [ll_lt_u]      CMPLT(a, b)             => "{self} = icmp ult {ty(a)} {a}, {b}";
+  [ll_le_f]      CMPLE(a<floats>, b)     => "{self} = fcmp ole {ty(a)} {a}, {b}";
+  [ll_le_s]      CMPLE(a<sidx>, b)       => "{self} = icmp sle {ty(a)} {a}, {b}";
+  [ll_le_u]      CMPLE(a, b)             => "{self} = icmp ule {ty(a)} {a}, {b}";
+  [ll_eq_f]      CMPEQ(a<floats>, b)     => "{self} = fcmp oeq {ty(a)} {a}, {b}";
+  [ll_eq]        CMPEQ(a, b)             => "{self} = icmp eq {ty(a)} {a}, {b}";
+  [ll_ne_f]      CMPNE(a<floats>, b)     => "{self} = fcmp une {ty(a)} {a}, {b}";
+  [ll_ne]        CMPNE(a, b)             => "{self} = icmp ne {ty(a)} {a}, {b}";
+  [ll_where]     WHERE(c, a, b)          => "{self} = select i1 {c}, {ty} {a}, {ty} {b}";
+
+  # conversions, by the kinds and widths of the two dtypes
+  [ll_cast_bool_f] CAST<bool>(a<floats>)         => "{self} = fcmp une {ty(a)} {a}, 0.0";
+  [ll_cast_bool]   CAST<bool>(a)                 => "{self} = icmp ne {ty(a)} {a}, 0";
+  [ll_cast_f_f]    r:CAST<floats>(a<floats>) if bits(r) > bits(a) => "{self} = fpext {ty(a)} {a} to {ty}";
+  [ll_cast_f_f16]  r:CAST<floats>(a<floats>) if bits(r) == bits(a) => "{self}.w = fpext {ty(a)} {a} to float\n  {self} = fptrunc float {self}.w to {ty}";
+  # f32 to bf16 with integer ops, rounding to nearest even: LLVM would use the CPU's conversion instruction, which
+  # flushes subnormals to zero. lower.pat brings the other conversions to bf16 to this one.
+  [ll_cast_bf16_f32] CAST<bf16>(a<f32>)         => "{self}.i = bitcast float {a} to i32\n  {self}.l = lshr i32 {self}.i, 16\n  {self}.b = and i32 {self}.l, 1\n  {self}.r = add i32 {self}.i, 32767\n  {self}.s = add i32 {self}.r, {self}.b\n  {self}.h = lshr i32 {self}.s, 16\n  {self}.q = or i32 {self}.l, 64\n  {self}.u = fcmp uno float {a}, {a}\n  {self}.v = select i1 {self}.u, i32 {self}.q, i32 {self}.h\n  {self}.t = trunc i32 {self}.v to i16\n  {self} = bitcast i16 {self}.t to bfloat";
+  [ll_cast_f_fn]   CAST<floats>(a<floats>)       => "{self} = fptrunc {ty(a)} {a} to {ty}";
+  [ll_cast_f_s]    CAST<floats>(a<sidx>)         => "{self} = sitofp {ty(a)} {a} to {ty}";
+  [ll_cast_f_u]    CAST<floats>(a)               => "{self} = uitofp {ty(a)} {a} to {ty}";
+  [ll_cast_s_f]    CAST<sidx>(a<floats>)         => "{self} = fptosi {ty(a)} {a} to {ty}";
+  [ll_cast_u_f]    CAST(a<floats>)               => "{self} = fptoui {ty(a)} {a} to {ty}";
+  [ll_cast_trunc]  r:CAST(a) if bits(r) < bits(a) => "{self} = trunc {ty(a)} {a} to {ty}";
+  [ll_cast_same]   r:CAST(a) if bits(r) == bits(a) => "{self} = add {ty} {a}, 0";
+  [ll_cast_sext]   CAST(a<sidx>)                 => "{self} = sext {ty(a)} {a} to {ty}";
+  [ll_cast_zext]   CAST(a)                       => "{self} = zext {ty(a)} {a} to {ty}";
+  [ll_bitcast]     BITCAST(a)                    => "{self} = bitcast {ty(a)} {a} to {ty}";
+}
+
+typemap llvm {
+  bool = "i1"; i8 = "i8"; i16 = "i16"; i32 = "i32"; i64 = "i64"; u8 = "i8"; u16 = "i16"; u32 = "i32"; u64 = "i64";
+  index = "i64"; f16 = "half"; bf16 = "bfloat"; f32 = "float"; f64 = "double";
+}
+typemap llvm_sfx { f16 = "f16"; bf16 = "bf16"; f32 = "f32"; f64 = "f64"; }
