@@ -3,6 +3,7 @@
 // LHS may be assumed defined, the RHS must be defined and equal wherever the rule fires.
 #include "tests/prove/prove.h"
 #include <fmt/format.h>
+#include <mutex>
 
 namespace patgrad::prove {
 namespace {
@@ -241,7 +242,7 @@ std::optional<Encoder::Built> Encoder::build_node(const Build& b, std::optional<
   }
   z3::expr fires_all = c.bool_val(true), ok_all = c.bool_val(true);
   std::vector<z3::expr> args;
-  llvm::SmallVector<uops::UOp, 3> shapes; // constants of the sources' dtypes, to ask whether the node is well-formed
+  llvm::SmallVector<DType, 3> operands;
   for (size_t i = 0; i < b.src.size(); i++) {
     auto w = typing == uops::Typing::SELECT && i == 0 ? std::optional(DType::bool_) : operand;
     auto s = build(b.src[i], w);
@@ -249,13 +250,21 @@ std::optional<Encoder::Built> Encoder::build_node(const Build& b, std::optional<
     fires_all = fires_all && s->fires;
     ok_all = ok_all && s->ok;
     args.push_back(s->v.e);
-    shapes.push_back(uops::UOp::constant(s->v.dtype, Wide(0)));
+    operands.push_back(s->v.dtype);
   }
   if (!d || args.empty()) return std::nullopt;
   if (uops::is_float(*d)) throw Unsupported("a float node in the result");
-  // a result that would be malformed is not built: the rule does not fire
-  if (!uops::invalid_reason(op, *d, shapes, uops::Arg{}).empty()) return std::nullopt;
-  DType in = shapes[typing == uops::Typing::SELECT ? 1 : 0]->dtype;
+  // a result that would be malformed is not built: the rule does not fire. invalid_reason takes nodes: constants of
+  // the operands' dtypes, made under a lock, because UOps are interned in one table without a lock of its own and
+  // rules are proved on several threads
+  {
+    static std::mutex uop_lock;
+    std::lock_guard lock(uop_lock);
+    llvm::SmallVector<uops::UOp, 3> shapes;
+    for (DType t : operands) shapes.push_back(uops::UOp::constant(t, Wide(0)));
+    if (!uops::invalid_reason(op, *d, shapes, uops::Arg{}).empty()) return std::nullopt;
+  }
+  DType in = operands[typing == uops::Typing::SELECT ? 1 : 0];
   Eval r = sem.apply(op, *d, in, args);
   return Built{{*d, r.value}, fires_all, ok_all && r.defined};
 }
