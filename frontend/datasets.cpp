@@ -48,31 +48,6 @@ std::string find_file(const std::string& dir, const std::string& name) {
   throw TensorError(fmt::format("fashion_mnist: missing {} (or {})", gz, plain));
 }
 
-// The bytes of a tensor's elements, in its dtype (bool as one byte each).
-std::vector<uint8_t> host_bytes(const Tensor& t) {
-  auto raw = [](const auto& v) {
-    const auto* p = reinterpret_cast<const uint8_t*>(v.data());
-    return std::vector<uint8_t>(p, p + v.size() * sizeof(v[0]));
-  };
-  // read in the tensor's own dtype, which needs no kernel; f16 and bf16 have no C++ type and are read as bits
-  switch (t.dtype()) {
-  case DType::bool_: {
-    std::vector<bool> v = t.to_vector<bool>();
-    return std::vector<uint8_t>(v.begin(), v.end());
-  }
-  case DType::i8: return raw(t.to_vector<int8_t>());
-  case DType::i16: return raw(t.to_vector<int16_t>());
-  case DType::i32: return raw(t.to_vector<int32_t>());
-  case DType::i64: return raw(t.to_vector<int64_t>());
-  case DType::u8: return t.to_vector<uint8_t>();
-  case DType::u16: return raw(t.to_vector<uint16_t>());
-  case DType::u32: return raw(t.to_vector<uint32_t>());
-  case DType::u64: return raw(t.to_vector<uint64_t>());
-  case DType::f32: return raw(t.to_vector<float>());
-  case DType::f64: return raw(t.to_vector<double>());
-  default: return raw(detail::to_bits(t).to_vector<uint16_t>());
-  }
-}
 
 } // namespace
 
@@ -130,7 +105,7 @@ DataLoader::DataLoader(const std::vector<Tensor>& tensors, const LoaderOptions& 
                                     detail::shape_str(tensors[0].shape()), detail::shape_str(t.shape())));
     Shape row(t.shape().begin() + 1, t.shape().end());
     size_t width = size_t(std::max(1, uops::bits(t.dtype()) / 8));
-    columns_.push_back({t.dtype(), t.device(), row, size_t(uops::prod(row)) * width, host_bytes(t)});
+    columns_.push_back({t.dtype(), t.device(), row, size_t(uops::prod(row)) * width, t.bytes()});
   }
   rows_ = tensors[0].shape()[0];
   order_.resize(size_t(rows_));

@@ -35,31 +35,6 @@ const char* dtype_name(DType d) {
 
 size_t element_bytes(DType d) { return size_t(std::max(1, uops::bits(d) / 8)); }
 
-// The bytes of a tensor's elements in its dtype, bool as one byte each.
-std::vector<uint8_t> host_bytes(const Tensor& t) {
-  auto raw = [](const auto& v) {
-    const auto* p = reinterpret_cast<const uint8_t*>(v.data());
-    return std::vector<uint8_t>(p, p + v.size() * sizeof(v[0]));
-  };
-  // read in the tensor's own dtype, which needs no kernel; f16 and bf16 have no C++ type and are read as bits
-  switch (t.dtype()) {
-  case DType::bool_: {
-    std::vector<bool> v = t.to_vector<bool>();
-    return std::vector<uint8_t>(v.begin(), v.end());
-  }
-  case DType::i8: return raw(t.to_vector<int8_t>());
-  case DType::i16: return raw(t.to_vector<int16_t>());
-  case DType::i32: return raw(t.to_vector<int32_t>());
-  case DType::i64: return raw(t.to_vector<int64_t>());
-  case DType::u8: return t.to_vector<uint8_t>();
-  case DType::u16: return raw(t.to_vector<uint16_t>());
-  case DType::u32: return raw(t.to_vector<uint32_t>());
-  case DType::u64: return raw(t.to_vector<uint64_t>());
-  case DType::f32: return raw(t.to_vector<float>());
-  case DType::f64: return raw(t.to_vector<double>());
-  default: return raw(detail::to_bits(t).to_vector<uint16_t>());
-  }
-}
 
 struct Entry {
   std::string name;
@@ -202,7 +177,7 @@ void safe_save(const std::string& path, const NamedTensors& tensors,
   for (const auto& [name, t] : tensors) all.push_back(t);
   Tensor::realize_all(all); // one schedule: work the tensors share is done once
   std::vector<std::vector<uint8_t>> data;
-  for (const Tensor& t : all) data.push_back(host_bytes(t));
+  for (const Tensor& t : all) data.push_back(t.bytes());
 
   // written by hand: llvm::json::OStream trips GCC's maybe-uninitialized warning in sanitizer builds at -O2
   std::string header = "{";

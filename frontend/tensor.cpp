@@ -55,6 +55,12 @@ void Tensor::copy_out(void* dst) const {
   if (b.size > 0) std::memcpy(dst, b.data, size_t(b.size) * std::max(1, uops::bits(b.dtype) / 8)); // dst may be null
 }
 
+std::vector<uint8_t> Tensor::bytes() const {
+  std::vector<uint8_t> out(size_t(numel()) * size_t(std::max(1, uops::bits(dtype()) / 8)));
+  copy_out(out.data());
+  return out;
+}
+
 double Tensor::item() const {
   if (numel() != 1) throw TensorError(fmt::format("item() needs one element, the tensor has {}", numel()));
   return to_vector<double>()[0];

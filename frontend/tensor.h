@@ -307,6 +307,8 @@ public:
     return out;
   }
   double item() const; // of a one-element tensor, as double
+  // The elements' bytes in the tensor's own dtype, row-major, bool one byte each (safetensors, datasets)
+  std::vector<uint8_t> bytes() const;
   std::string str() const;
 
   const Shape& shape() const { return impl_->shape; }
