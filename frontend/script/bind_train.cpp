@@ -655,6 +655,7 @@ void add_training_api(Interp& in, Env& patgrad) {
   static const std::pair<const char*, BuiltinFn> top[] = {
       {"get_parameters", get_parameters},
       {"get_state_dict", get_state_dict},
+      {"state_dict", get_state_dict}, // PyTorch's name
       {"load_state_dict", load_state_dict},
       {"safe_load",
        [](Interp& in, const Value&, CallArgs& args) {
