@@ -121,6 +121,23 @@ void print_schedule(const lowering::Schedule& s, Device dev) {
   }
 }
 
+// One line per node, sources by their line number (constants inline): the program is a DAG, and printing each node's
+// whole tree would repeat shared subtrees exponentially.
+void print_program(const std::vector<UOp>& program) {
+  llvm::DenseMap<const uops::Node*, size_t> line;
+  for (const UOp& u : program) {
+    std::string text = fmt::format("  %{} = {}:{}", line.size(), uops::op_info(u->op).name, uops::name(u->dtype));
+    if (auto* i = std::get_if<int64_t>(&u->arg)) text += fmt::format(" [{}]", *i);
+    if (u->op == uops::Op::CONST) text += " " + uops::format_value(u->dtype, u->value());
+    for (const UOp& s : u->src) {
+      auto it = line.find(s.get());
+      text += it != line.end() ? fmt::format(" %{}", it->second) : " " + uops::sexpr(s);
+    }
+    line[u.get()] = line.size();
+    fmt::print(stderr, "{}\n", text);
+  }
+}
+
 llvm::Expected<Compiled*> prepare(const lowering::Kernel& k, RunStats* stats) {
   auto& entry = cache().by_ast[k.ast.get()];
   if (entry) return entry.get();
@@ -139,8 +156,7 @@ llvm::Expected<Compiled*> prepare(const lowering::Kernel& k, RunStats* stats) {
   c->program = lowering::linearize(*lowered);
   c->cost = estimate_cost(c->program);
   if (!c->program.empty() && c->program[0]->op == uops::Op::RANGE) c->outer = int64_t(c->program[0]->src[0]->vmax);
-  if (debug_level() >= 5)
-    for (const UOp& u : c->program) fmt::print(stderr, "  {}\n", uops::sexpr(u));
+  if (debug_level() >= 5) print_program(c->program);
   if (stats) stats->schedule_ms += ms_since(t);
   entry = std::move(c);
   return entry.get();
