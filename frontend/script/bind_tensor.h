@@ -17,9 +17,7 @@ Tensor tensor_from_data(Interp& in, const Value& data, std::optional<DType> dtyp
 Value tensor_tolist(const Tensor& t);
 std::string shape_str(const Shape& s);
 Value patgrad_module(Interp& in);
-// bind_train.cpp: nn, optim, datasets, safetensors and object state into the patgrad module's scope; the autograd
-// attributes of tensors (grad, requires_grad, backward, ...), or null
-void add_training_api(Interp& in, Env& patgrad);
+// bind_autograd.cpp: the autograd attributes of tensors (grad, requires_grad, backward, ...), or null
 std::optional<Value> training_tensor_attr(Interp& in, const Value& self, llvm::StringRef name);
 
 } // namespace patgrad::script

@@ -1,5 +1,5 @@
 // The `patgrad` module: Tensor (its constructor and creation functions), the dtypes, and module-level functions.
-#include "frontend/script/bind_tensor.h"
+#include "frontend/script/bind_train.h"
 #include <fmt/format.h>
 
 namespace patgrad::script {
@@ -156,7 +156,11 @@ Value patgrad_module(Interp& in) {
       {"int32", DType::i32},   {"int64", DType::i64},   {"uint8", DType::u8},      {"uint16", DType::u16},
       {"uint32", DType::u32},  {"uint64", DType::u64},  {"bool", DType::bool_}};
   for (auto& [name, d] : dtypes) env->vars.set(name, Value(ObjRef(new DTypeObj(d))));
-  add_training_api(in, *env);
+  env->vars.set("nn", nn_module(in));
+  env->vars.set("optim", optim_module(in));
+  env->vars.set("datasets", datasets_module(in));
+  add_state_functions(*env);
+  add_safetensors_functions(*env);
   return Value(ObjRef(new ModuleObj("patgrad", env)));
 }
 

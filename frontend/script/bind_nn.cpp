@@ -1,43 +1,16 @@
-// The training API of the `patgrad` module for scripts: nn (layers and functional), optim, datasets, safetensors,
-// and the state of objects. A layer is an instance whose attributes hold its tensors, as tinygrad's layers are
-// objects with tensor attributes: get_parameters and get_state_dict walk attributes, so a script's own classes that
-// hold layers work the same way, and `head.weight = wte.weight` ties weights. The C++ layer (frontend/nn.h) makes
-// the tensors with PyTorch's initialisation and computes the forward pass from whatever the attributes hold then.
-// Layers, optimizers, schedules and loaders are instances of native classes whose methods are C++ built-ins.
-#include "frontend/datasets.h"
+// nn for scripts: layers, nn.functional, nn.train/nn.eval, and the state of a script's objects. A layer is an
+// instance whose attributes hold its tensors, as tinygrad's layers are objects with tensor attributes: get_parameters
+// and get_state_dict walk attributes, so a script's own classes that hold layers work the same way, and
+// `head.weight = wte.weight` ties weights. The C++ layer (frontend/nn.h) makes the tensors with PyTorch's
+// initialisation and computes the forward pass from whatever the attributes hold then.
 #include "frontend/nn.h"
-#include "frontend/optim.h"
-#include "frontend/safetensors.h"
-#include "frontend/script/bind_tensor.h"
-#include <fmt/format.h>
+#include "frontend/script/bind_train.h"
 #include <functional>
 
 namespace patgrad::script {
 namespace {
 
 namespace F = nn::functional;
-
-Value builtin(const char* name, BuiltinFn f, Value self = {}) {
-  return Value(ObjRef(new BuiltinObj(name, f, std::move(self))));
-}
-Value wrap(Tensor t) { return make_tensor(std::move(t)); }
-Tensor tensor_arg(Interp& in, const Value& v, const char* what) { return to_tensor(in, v, nullptr, what); }
-std::optional<Tensor> optional_tensor(Interp& in, const Bound& b, size_t i, const char* what) {
-  if (!b.has(i) || b[i].is_none()) return std::nullopt;
-  return tensor_arg(in, b[i], what);
-}
-double float_or(const Bound& b, size_t i, double dflt, const char* what) {
-  return b.has(i) ? to_float(b[i], what) : dflt;
-}
-int64_t int_or(const Bound& b, size_t i, int64_t dflt, const char* what) {
-  return b.has(i) ? to_int(b[i], what) : dflt;
-}
-bool bool_or(Interp& in, const Bound& b, size_t i, bool dflt) { return b.has(i) ? truthy(in, b[i]) : dflt; }
-// an int for both spatial axes, or a tuple (h, w)
-Shape pair_or(Interp& in, const Bound& b, size_t i, Shape dflt, const char* what) {
-  if (!b.has(i) || b[i].is_none()) return dflt;
-  return to_axes(in, b[i], what);
-}
 
 F::Reduction reduction_arg(const Bound& b, size_t i) {
   if (!b.has(i)) return F::Reduction::mean;
@@ -46,14 +19,6 @@ F::Reduction reduction_arg(const Bound& b, size_t i) {
   if (r == "sum") return F::Reduction::sum;
   if (r == "none") return F::Reduction::none;
   raise("ValueError", fmt::format("reduction must be 'mean', 'sum' or 'none', not '{}'", r));
-}
-
-// The native object behind a method's self: a TypeError if it is another kind (type(layer).__call__(other, x)).
-template <typename T>
-T& native(const Value& v, const char* kind) {
-  T* p = v.is(Type::Instance) ? dynamic_cast<T*>(&v.as<InstanceObj>()) : nullptr;
-  if (!p) raise("TypeError", fmt::format("expected a {} object, got {}", kind, type_name(v)));
-  return *p;
 }
 
 // ---- layers
@@ -67,20 +32,6 @@ struct LayerObj : InstanceObj {
   Slots slots;
   LayerObj(llvm::IntrusiveRefCntPtr<ClassObj> c) : InstanceObj(std::move(c)) {}
 };
-
-// The class of a kind of native object, with its methods (built-ins that take the instance first).
-llvm::IntrusiveRefCntPtr<ClassObj> class_named(const std::string& name,
-                                               std::initializer_list<std::pair<const char*, BuiltinFn>> methods) {
-  static std::map<std::string, llvm::IntrusiveRefCntPtr<ClassObj>> classes;
-  auto& c = classes[name];
-  if (!c) {
-    c = new ClassObj();
-    c->name = name;
-    c->native = true;
-    for (auto& [n, f] : methods) c->attrs.set(n, builtin(n, f));
-  }
-  return c;
-}
 
 Value call_layer(Interp& in, const Value&, CallArgs& args) {
   Bound b = bind("layer", args, {"self", "input"});
@@ -209,7 +160,6 @@ Value dropout_layer(Interp&, const Value&, CallArgs& args) {
   Bound b = bind("Dropout", args, {"p="});
   return make_layer("Dropout", std::make_unique<nn::Dropout>(float_or(b, 0, 0.5, "p")), {});
 }
-
 // ---- walking a script's objects: the tensors under attributes, list items and dict values, with dotted names
 
 void walk(Interp& in, const Value& v, const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out,
@@ -313,7 +263,6 @@ void set_training(Interp& in, const Value& v, bool on, int depth) {
     for (auto& [k, x] : v.as<DictObj>().entries) set_training(in, x, on, depth + 1);
   }
 }
-
 // ---- nn.functional
 
 const std::pair<const char*, BuiltinFn> functional[] = {
@@ -418,173 +367,9 @@ const std::pair<const char*, BuiltinFn> functional[] = {
      }},
 };
 
-// ---- optim
-
-struct OptimObj : InstanceObj {
-  std::shared_ptr<optim::Optimizer> opt;
-  OptimObj(llvm::IntrusiveRefCntPtr<ClassObj> c) : InstanceObj(std::move(c)) {}
-};
-struct SchedObj : InstanceObj {
-  std::unique_ptr<optim::LRScheduler> sched;
-  Value opt;
-  SchedObj(llvm::IntrusiveRefCntPtr<ClassObj> c) : InstanceObj(std::move(c)) {}
-};
-
-OptimObj& optim_of(const Value& self) { return native<OptimObj>(self, "optimizer"); }
-
-// The optimizer's lr attribute is the learning rate: a script may set it; a schedule's step updates it.
-void sync_lr(Interp&, OptimObj& o) {
-  Value* lr = o.attrs.find("lr");
-  if (lr && lr->is_number() && lr->as_float() != o.opt->lr()) o.opt->set_lr(lr->as_float());
-}
-
-std::vector<Tensor> params_arg(Interp& in, const Value& v) {
-  std::vector<Tensor> ps;
-  for (const Value& x : in.iterate(v)) ps.push_back(tensor_arg(in, x, "params item"));
-  if (ps.empty()) raise("ValueError", "optimizer got an empty parameter list");
-  return ps;
-}
-
-Value optim_zero_grad(Interp&, const Value&, CallArgs& args) {
-  Bound b = bind("zero_grad", args, {"self"});
-  optim_of(b[0]).opt->zero_grad();
-  return Value();
-}
-
-Value optim_step(Interp& in, const Value&, CallArgs& args) {
-  Bound b = bind("step", args, {"self"});
-  sync_lr(in, optim_of(b[0]));
-  optim_of(b[0]).opt->step();
-  return Value();
-}
-
-Value make_optim(const char* kind, std::shared_ptr<optim::Optimizer> opt) {
-  auto* o = new OptimObj(class_named(kind, {{"zero_grad", optim_zero_grad}, {"step", optim_step}}));
-  Value v{ObjRef(o)};
-  o->opt = std::move(opt);
-  o->attrs.set("lr", Value::real(o->opt->lr()));
-  return v;
-}
-
-Value sgd(Interp& in, const Value&, CallArgs& args) {
-  Bound b = bind("SGD", args, {"params", "lr=", "momentum=", "dampening=", "weight_decay=", "nesterov="});
-  optim::SGDOptions o{.momentum = float_or(b, 2, 0, "momentum"),
-                      .dampening = float_or(b, 3, 0, "dampening"),
-                      .weight_decay = float_or(b, 4, 0, "weight_decay"),
-                      .nesterov = bool_or(in, b, 5, false)};
-  return make_optim("SGD", std::make_shared<optim::SGD>(params_arg(in, b[0]), float_or(b, 1, 1e-3, "lr"), o));
-}
-
-template <typename Opt>
-Value adam(Interp& in, CallArgs& args, const char* kind) {
-  Bound b = bind(kind, args, {"params", "lr=", "betas=", "eps=", "weight_decay=", "amsgrad="});
-  optim::AdamOptions o;
-  if (b.has(2)) {
-    std::vector<Value> betas = in.iterate(b[2]);
-    if (betas.size() != 2) raise("ValueError", fmt::format("{}: betas must be two numbers", kind));
-    o.beta1 = to_float(betas[0], "betas[0]"), o.beta2 = to_float(betas[1], "betas[1]");
-  }
-  o.eps = float_or(b, 3, 1e-8, "eps");
-  if (b.has(4)) o.weight_decay = to_float(b[4], "weight_decay");
-  o.amsgrad = bool_or(in, b, 5, false);
-  return make_optim(kind, std::make_shared<Opt>(params_arg(in, b[0]), float_or(b, 1, 1e-3, "lr"), o));
-}
-
-OptimObj& optimizer_arg(const Value& v, const char* what) {
-  if (!v.is(Type::Instance) || !dynamic_cast<OptimObj*>(&v.as<InstanceObj>()))
-    raise("TypeError",
-          fmt::format("{}: optimizer must be an optim.SGD, optim.Adam or optim.AdamW, not {}", what, type_name(v)));
-  return optim_of(v);
-}
-
-Value schedule_step(Interp& in, const Value&, CallArgs& args) {
-  Bound b = bind("step", args, {"self"});
-  auto& s = native<SchedObj>(b[0], "learning-rate schedule");
-  OptimObj& o = optim_of(s.opt);
-  sync_lr(in, o);
-  s.sched->step();
-  o.attrs.set("lr", Value::real(o.opt->lr()));
-  return Value();
-}
-
-Value make_schedule(const char* kind, const Value& opt, std::unique_ptr<optim::LRScheduler> s) {
-  auto* o = new SchedObj(class_named(kind, {{"step", schedule_step}}));
-  Value v{ObjRef(o)};
-  o->sched = std::move(s);
-  o->opt = opt;
-  return v;
-}
-
-// ---- datasets
-
-struct LoaderObj : InstanceObj {
-  std::unique_ptr<datasets::DataLoader> loader;
-  LoaderObj(llvm::IntrusiveRefCntPtr<ClassObj> c) : InstanceObj(std::move(c)) {}
-};
-
-Value fashion_mnist(Interp& in, const Value&, CallArgs& args) {
-  Bound b = bind("fashion_mnist", args, {"split=", "format=", "dir=", "label_dtype="});
-  std::string split = b.has(0) ? to_str(b[0], "split") : "train";
-  if (split != "train" && split != "test")
-    raise("ValueError", fmt::format("fashion_mnist: split must be 'train' or 'test', not '{}'", split));
-  datasets::FashionMnistOptions o;
-  std::string format = b.has(1) ? to_str(b[1], "format") : "normal";
-  if (format == "normal")
-    o.format = datasets::ImageFormat::f32_normal;
-  else if (format == "unit")
-    o.format = datasets::ImageFormat::f32_unit;
-  else if (format == "uint8")
-    o.format = datasets::ImageFormat::u8;
-  else
-    raise("ValueError", fmt::format("fashion_mnist: format must be 'normal', 'unit' or 'uint8', not '{}'", format));
-  if (b.has(2) && !b[2].is_none()) o.dir = to_str(b[2], "dir");
-  if (b.has(3)) o.label_dtype = to_dtype(b[3], "label_dtype");
-  datasets::Dataset d = datasets::fashion_mnist(split == "train" ? datasets::Split::train : datasets::Split::test, o);
-  return make_tuple({wrap(d.images), wrap(d.labels)});
-}
-
-LoaderObj& loader_of(const Value& self) { return native<LoaderObj>(self, "DataLoader"); }
-
-Value loader_len(Interp&, const Value&, CallArgs& args) {
-  Bound b = bind("__len__", args, {"self"});
-  return Value::integer(loader_of(b[0]).loader->num_batches());
-}
-
-// Every batch of the next epoch, as tuples: the interpreter iterates lists.
-Value loader_iter(Interp&, const Value&, CallArgs& args) {
-  Bound b = bind("__iter__", args, {"self"});
-  std::vector<Value> batches;
-  for (std::vector<Tensor> batch : *loader_of(b[0]).loader) {
-    std::vector<Value> items;
-    for (Tensor& t : batch) items.push_back(wrap(t));
-    batches.push_back(make_tuple(std::move(items)));
-  }
-  return make_list(std::move(batches));
-}
-
-Value data_loader(Interp& in, const Value&, CallArgs& args) {
-  Bound b = bind("DataLoader", args, {"tensors", "batch_size=", "shuffle=", "seed=", "drop_last="});
-  std::vector<Tensor> ts;
-  for (const Value& x : in.iterate(b[0])) ts.push_back(tensor_arg(in, x, "tensors item"));
-  datasets::LoaderOptions o{.batch_size = int_or(b, 1, 64, "batch_size"),
-                            .shuffle = bool_or(in, b, 2, false),
-                            .seed = uint64_t(int_or(b, 3, 0, "seed")),
-                            .drop_last = bool_or(in, b, 4, false)};
-  auto* l = new LoaderObj(class_named("DataLoader", {{"__len__", loader_len}, {"__iter__", loader_iter}}));
-  Value v{ObjRef(l)};
-  l->loader = std::make_unique<datasets::DataLoader>(ts, o);
-  return v;
-}
-
-Value module_with(Interp& in, const char* name, llvm::ArrayRef<std::pair<const char*, BuiltinFn>> fns) {
-  EnvRef env = in.new_module_env(name);
-  for (auto& [n, f] : fns) env->vars.set(n, builtin(n, f));
-  return Value(ObjRef(new ModuleObj(name, env)));
-}
-
 } // namespace
 
-void add_training_api(Interp& in, Env& patgrad) {
+Value nn_module(Interp& in) {
   Value functional_module = module_with(in, "patgrad.nn.functional", functional);
   static const std::pair<const char*, BuiltinFn> layers[] = {
       {"Linear", linear},
@@ -612,123 +397,20 @@ void add_training_api(Interp& in, Env& patgrad) {
          return b[0];
        }},
   };
-  Value nn_module = module_with(in, "patgrad.nn", layers);
-  nn_module.as<ModuleObj>().env->vars.set("functional", functional_module);
-  nn_module.as<ModuleObj>().env->vars.set("F", functional_module);
-  static const std::pair<const char*, BuiltinFn> optims[] = {
-      {"SGD", sgd},
-      {"Adam", [](Interp& in, const Value&, CallArgs& a) { return adam<optim::Adam>(in, a, "Adam"); }},
-      {"AdamW", [](Interp& in, const Value&, CallArgs& a) { return adam<optim::AdamW>(in, a, "AdamW"); }},
-      {"StepLR",
-       [](Interp& in, const Value&, CallArgs& args) {
-         Bound b = bind("StepLR", args, {"optimizer", "step_size", "gamma="});
-         auto& o = optimizer_arg(b[0], "StepLR");
-         return make_schedule(
-             "StepLR", b[0],
-             std::make_unique<optim::StepLR>(*o.opt, to_int(b[1], "step_size"), float_or(b, 2, 0.1, "gamma")));
-       }},
-      {"CosineAnnealingLR",
-       [](Interp& in, const Value&, CallArgs& args) {
-         Bound b = bind("CosineAnnealingLR", args, {"optimizer", "T_max", "eta_min="});
-         auto& o = optimizer_arg(b[0], "CosineAnnealingLR");
-         return make_schedule(
-             "CosineAnnealingLR", b[0],
-             std::make_unique<optim::CosineAnnealingLR>(*o.opt, to_int(b[1], "T_max"), float_or(b, 2, 0, "eta_min")));
-       }},
-      {"LinearLR",
-       [](Interp& in, const Value&, CallArgs& args) {
-         Bound b = bind("LinearLR", args, {"optimizer", "start_factor=", "end_factor=", "total_iters="});
-         auto& o = optimizer_arg(b[0], "LinearLR");
-         return make_schedule("LinearLR", b[0],
-                              std::make_unique<optim::LinearLR>(*o.opt, float_or(b, 1, 1.0 / 3, "start_factor"),
-                                                                float_or(b, 2, 1, "end_factor"),
-                                                                int_or(b, 3, 5, "total_iters")));
-       }},
-  };
-  Value optim_module = module_with(in, "patgrad.optim", optims);
-  static const std::pair<const char*, BuiltinFn> data[] = {{"fashion_mnist", fashion_mnist},
-                                                           {"DataLoader", data_loader}};
-  Value datasets_module = module_with(in, "patgrad.datasets", data);
-  patgrad.vars.set("nn", nn_module);
-  patgrad.vars.set("optim", optim_module);
-  patgrad.vars.set("datasets", datasets_module);
-  static const std::pair<const char*, BuiltinFn> top[] = {
+  Value nn = module_with(in, "patgrad.nn", layers);
+  nn.as<ModuleObj>().env->vars.set("functional", functional_module);
+  nn.as<ModuleObj>().env->vars.set("F", functional_module);
+  return nn;
+}
+
+void add_state_functions(Env& patgrad) {
+  static const std::pair<const char*, BuiltinFn> state[] = {
       {"get_parameters", get_parameters},
       {"get_state_dict", get_state_dict},
       {"state_dict", get_state_dict}, // PyTorch's name
       {"load_state_dict", load_state_dict},
-      {"safe_load",
-       [](Interp& in, const Value&, CallArgs& args) {
-         Bound b = bind("safe_load", args, {"path"});
-         auto* d = new DictObj();
-         Value r{ObjRef(d)};
-         for (auto& [n, t] : safe_load(to_str(b[0], "path"))) d->set(make_str(n), wrap(t));
-         return r;
-       }},
-      {"safe_save",
-       [](Interp& in, const Value&, CallArgs& args) {
-         Bound b = bind("safe_save", args, {"tensors", "path"});
-         if (!b[0].is(Type::Dict))
-           raise("TypeError",
-                 fmt::format("safe_save(): tensors must be a dict of name to Tensor, not {}", type_name(b[0])));
-         NamedTensors ts;
-         for (auto& [k, v] : b[0].as<DictObj>().entries)
-           ts.push_back({in.str(k), tensor_arg(in, v, "safe_save value")});
-         safe_save(to_str(b[1], "path"), ts);
-         return Value();
-       }},
   };
-  for (auto& [n, f] : top) patgrad.vars.set(n, builtin(n, f));
-}
-
-// Tensor attributes of autograd: grad, requires_grad, and the methods backward, requires_grad_, detach, assign,
-// realize.
-std::optional<Value> training_tensor_attr(Interp&, const Value& self, llvm::StringRef name) {
-  const Tensor& t = self.as<TensorObj>().t;
-  if (name == "grad") {
-    std::optional<Tensor> g = t.grad();
-    return g ? wrap(*g) : Value();
-  }
-  if (name == "requires_grad") return Value::boolean(t.requires_grad());
-  static const std::pair<const char*, BuiltinFn> methods[] = {
-      {"backward",
-       [](Interp& in, const Value& self, CallArgs& args) {
-         Bound b = bind("backward", args, {"gradient="});
-         Tensor t = self.as<TensorObj>().t;
-         t.backward(b.has(0) && !b[0].is_none() ? std::optional<Tensor>(tensor_arg(in, b[0], "gradient"))
-                                                : std::nullopt);
-         return Value();
-       }},
-      {"requires_grad_",
-       [](Interp& in, const Value& self, CallArgs& args) {
-         Bound b = bind("requires_grad_", args, {"requires_grad="});
-         Tensor t = self.as<TensorObj>().t;
-         t.requires_grad_(bool_or(in, b, 0, true));
-         return self;
-       }},
-      {"detach",
-       [](Interp&, const Value& self, CallArgs& args) {
-         bind("detach", args, {});
-         return wrap(self.as<TensorObj>().t.detach());
-       }},
-      {"assign",
-       [](Interp& in, const Value& self, CallArgs& args) {
-         Bound b = bind("assign", args, {"value"});
-         Tensor t = self.as<TensorObj>().t;
-         t.assign(to_tensor(in, b[0], &t, "value"));
-         return self;
-       }},
-      {"realize",
-       [](Interp&, const Value& self, CallArgs& args) {
-         bind("realize", args, {});
-         Tensor t = self.as<TensorObj>().t;
-         t.realize();
-         return self;
-       }},
-  };
-  for (auto& [n, fn] : methods)
-    if (name == n) return builtin(n, fn, self);
-  return std::nullopt;
+  for (auto& [n, f] : state) patgrad.vars.set(n, builtin(n, f));
 }
 
 } // namespace patgrad::script
