@@ -125,7 +125,7 @@ TEST_CASE("DEBUG=4 prints the LLVM IR of each kernel compiled", "[observability]
   INFO(text);
   CHECK(text.find("define void @") != std::string::npos);
   CHECK(text.find("ret void") != std::string::npos);
-  CHECK(text.find("(STORE") == std::string::npos); // that is DEBUG=5
+  CHECK(text.find("= STORE:void") == std::string::npos); // that is DEBUG=5
 }
 
 TEST_CASE("DEBUG=5 prints the linear program of each kernel lowered", "[observability]") {
@@ -133,9 +133,13 @@ TEST_CASE("DEBUG=5 prints the linear program of each kernel lowered", "[observab
   CHECK(scaled_sum(6.5f, runtime::Device::INTERP) == std::vector<float>{39, 97.5});
   std::string text = err.text();
   INFO(text);
-  CHECK(text.find("(RANGE:index") != std::string::npos);
-  CHECK(text.find("(DEFINE_ACC:f32") != std::string::npos);
-  CHECK(text.find("(STORE:void") != std::string::npos);
+  // one node a line, sources by line number: the accumulator's update reads it back
+  CHECK(text.find("%0 = RANGE:index [0]") != std::string::npos);
+  size_t acc = text.find("= DEFINE_ACC:f32 [0]");
+  REQUIRE(acc != std::string::npos);
+  std::string acc_line = text.substr(text.rfind('%', acc), acc - text.rfind('%', acc) - 1); // "%N"
+  CHECK(text.find("= ASSIGN:void " + acc_line + " ") != std::string::npos);
+  CHECK(text.find("= STORE:void") != std::string::npos);
 }
 
 TEST_CASE("PATGRAD_RULE_STATS=1 prints each rule's attempts, hits and time at exit", "[observability]") {
