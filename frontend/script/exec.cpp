@@ -33,11 +33,17 @@ Interp::Interp(std::ostream& o, std::vector<std::string> args) : out(o), argv(st
   install_builtins(*this, *builtins);
 }
 
-Interp::~Interp() = default;
+// A module's functions keep its scope as their closure and the scope holds them: a cycle that reference counting
+// cannot free. Emptying every module scope at the end of the run frees what the script made (its tensors' buffers).
+Interp::~Interp() {
+  for (EnvRef& env : module_envs_) env->vars.clear();
+  modules.clear();
+}
 
 EnvRef Interp::new_module_env(const std::string& name) {
   EnvRef env(new Env());
   env->vars.set("__name__", make_str(name));
+  module_envs_.push_back(env);
   return env;
 }
 

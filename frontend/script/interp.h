@@ -89,6 +89,7 @@ public:
 
 private:
   std::vector<std::unique_ptr<AstModule>> kept_;
+  std::vector<EnvRef> module_envs_; // cleared at the end of the run: module scope and functions refer to each other
   EnvRef builtins_env_;
 
   enum class Flow { Normal, Break, Continue, Return };

@@ -91,6 +91,11 @@ public:
       entries_[it->second].second = std::move(v);
   }
   bool erase(llvm::StringRef name);
+  void clear() {
+    index_.clear();
+    std::vector<std::pair<std::string, Value>> dead;
+    dead.swap(entries_); // destroyed after the map is consistent again
+  }
   const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }
 
 private:
