@@ -36,9 +36,30 @@ Value Interp::make_function(const std::string& name, const std::vector<Param>& p
   return out;
 }
 
+namespace {
+
+// A function made by a call and kept only in the call's own scope holds that scope as its closure while the scope
+// holds it: a cycle that reference counting never frees, and with it every tensor of the call (a lambda inside a
+// model's forward would keep each step's activations). When nothing else refers to the scope, empty it.
+struct FreeScopeCycles {
+  EnvRef& scope;
+  ~FreeScopeCycles() {
+    unsigned inner = 0;
+    for (auto& [name, v] : scope->vars.entries())
+      if (v.is(Type::Function) && v.as<FunctionObj>().closure == scope) {
+        if (v.obj()->UseCount() > 1) return; // it escaped: the scope is still needed
+        inner++;
+      }
+    if (inner > 0 && scope->UseCount() == 1 + inner) scope->vars.clear();
+  }
+};
+
+} // namespace
+
 Value Interp::call_function(FunctionObj& f, CallArgs& args, Value self) {
   if (int(frames.size()) > max_call_depth) raise("RecursionError", "maximum recursion depth exceeded");
   EnvRef local(new Env());
+  FreeScopeCycles free_cycles{local};
   local->parent = f.closure;
   local->globals = f.closure->globals;
   const std::vector<Param>& params = *f.params;
@@ -166,6 +187,9 @@ Value Interp::make_class(const ClassStmt& s, Env& env) {
     if (v.is(Type::Function) && !v.as<FunctionObj>().owner) v.as<FunctionObj>().owner = cls.get();
     cls->attrs.set(name, v);
   }
+  // the methods keep the body's scope as their closure; it is skipped when they look names up, so its names are not
+  // needed, and keeping them would be a cycle (scope -> method -> scope) that is never freed
+  body->vars.clear();
   return Value(ObjRef(cls));
 }
 
