@@ -2,13 +2,14 @@
 // Expects: a SINK of STOREs whose index and value use the output RANGEs, and REDUCEs over their own RANGEs, no
 // REDUCE inside another's body (scheduling realizes a reduction that is reduced again).
 // Guarantees: the output loops open first, outermost first, and close last; each REDUCE becomes DEFINE_ACC, its
-// loops around its body and an ASSIGN, then the REDUCE itself (reading the accumulator whose ASSIGN's update has the
-// REDUCE's source as its second operand); REDUCEs over the same ranges share the loops; every node follows its
-// sources. Loop-invariant code stays in the innermost output loop: LLVM hoists it, INTERP does not care.
+// loops around its body and an ASSIGN, then the REDUCE itself (reading the accumulator that accumulators() finds);
+// REDUCEs over the same ranges share the loops; every node follows its sources. Loop-invariant code stays in the
+// innermost output loop: LLVM hoists it, INTERP does not care.
 #include "lowering/lowering.h"
 #include <cmath>
 #include <llvm/ADT/DenseMap.h>
 #include <llvm/ADT/DenseSet.h>
+#include <map>
 
 namespace patgrad::lowering {
 namespace {
@@ -105,6 +106,24 @@ std::vector<UOp> linearize(const UOp& ast) {
   }
   for (auto it = output_ranges.rbegin(); it != output_ranges.rend(); ++it)
     emit(UOp::make(Op::ENDRANGE, DType::void_, {*it}));
+  return out;
+}
+
+llvm::DenseMap<const Node*, const Node*> accumulators(const std::vector<UOp>& program) {
+  std::map<std::pair<const Node*, const Node*>, const Node*> assigned; // (summed value, innermost loop) -> acc
+  std::vector<const Node*> open;
+  llvm::DenseMap<const Node*, const Node*> out;
+  for (const UOp& u : program) {
+    if (u->op == Op::RANGE)
+      open.push_back(u.get());
+    else if (u->op == Op::ENDRANGE && !open.empty())
+      open.pop_back();
+    else if (u->op == Op::ASSIGN && !open.empty())
+      assigned[{u->src[1]->src[1].get(), open.back()}] = u->src[0].get();
+    else if (u->op == Op::REDUCE)
+      if (auto it = assigned.find({u->src[0].get(), u->src.back().get()}); it != assigned.end())
+        out[u.get()] = it->second;
+  }
   return out;
 }
 

@@ -2,6 +2,7 @@
 // programs (linearize).
 #pragma once
 #include "rewriter/rewriter.h"
+#include <llvm/ADT/DenseMap.h>
 #include <functional>
 
 namespace patgrad::lowering {
@@ -42,5 +43,8 @@ llvm::Expected<UOp> lower(const UOp& ast, const rewriter::Library& lib, const re
 // accumulator (DEFINE_ACC, a loop that ASSIGNs to it, then the REDUCE reading it), the STORE. Every node comes after
 // its sources. The outermost loop is the one a device may split across threads.
 std::vector<UOp> linearize(const UOp& ast);
+// Each REDUCE of a linear program -> the DEFINE_ACC it reads: the accumulator whose ASSIGN sums the REDUCE's source
+// inside the REDUCE's innermost loop (two reductions of one value over different ranges have one source each).
+llvm::DenseMap<const uops::Node*, const uops::Node*> accumulators(const std::vector<UOp>& program);
 
 } // namespace patgrad::lowering

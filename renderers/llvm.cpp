@@ -1,6 +1,7 @@
 // The LLVM IR renderer. Structure is written here: buffer pointers come from %bufs, loops and accumulators live in
 // allocas (mem2reg at O2 turns them into SSA), loads and stores address elements with getelementptr. Every other
 // node is one `render llvm` rule of patterns/render_llvm.pat. bool is i1 in registers and one byte in memory.
+#include "lowering/lowering.h"
 #include "renderers/renderers.h"
 #include <bit>
 #include <fmt/format.h>
@@ -31,7 +32,7 @@ struct Renderer {
   std::string entry, body;
   llvm::DenseMap<const Node*, std::string> names;
   int next = 0;
-  llvm::DenseMap<const Node*, const Node*> acc_of; // a REDUCE's source -> the accumulator that sums it up
+  llvm::DenseMap<const Node*, const Node*> acc_of; // REDUCE -> its accumulator
   const Node* outer = nullptr;                     // the outermost output loop: it runs over [start, end)
 
   std::string ty(DType d) {
@@ -83,11 +84,14 @@ struct Renderer {
       return llvm::Error::success();
     case Op::ASSIGN:
       body += fmt::format("  store {} {}, ptr {}\n", ty(u->src[1]->dtype), use(u->src[1]), names.at(u->src[0].get()));
-      acc_of[u->src[1]->src[1].get()] = u->src[0].get();
       return llvm::Error::success();
-    case Op::REDUCE:
-      body += fmt::format("  {} = load {}, ptr {}\n", self, ty(u->dtype), names.at(acc_of.at(u->src[0].get())));
+    case Op::REDUCE: {
+      auto acc = acc_of.find(u.get());
+      if (acc == acc_of.end())
+        return llvm::createStringError(llvm::inconvertibleErrorCode(), "a REDUCE without its accumulator's loop");
+      body += fmt::format("  {} = load {}, ptr {}\n", self, ty(u->dtype), names.at(acc->second));
       return llvm::Error::success();
+    }
     case Op::LOAD: return load(u, self);
     case Op::STORE: {
       DType d = u->src[2]->dtype;
@@ -149,6 +153,7 @@ llvm::Expected<std::string> render_llvm(const std::vector<UOp>& program, const s
     return llvm::createStringError(llvm::inconvertibleErrorCode(), "the pattern library has no `render llvm` group");
   Renderer r(lib, *rules);
   if (!program.empty() && program[0]->op == Op::RANGE) r.outer = program[0].get(); // linearize opens it first
+  r.acc_of = lowering::accumulators(program);
   for (const UOp& u : program)
     if (auto e = r.node(u)) return e;
   return fmt::format("define void @{}(ptr noalias %bufs, i64 %start, i64 %end) {{\nentry:\n{}  br label "

@@ -1,5 +1,5 @@
 // INTERP: runs a linear program instruction by instruction with uops::eval. Loops jump back from ENDRANGE to their
-// RANGE; a REDUCE reads the accumulator whose ASSIGN sums up the REDUCE's source (linearize's guarantee).
+// RANGE; a REDUCE reads its accumulator (lowering::accumulators).
 #include "runtime/device.h"
 #include <cstring>
 #include <llvm/ADT/DenseMap.h>
@@ -43,10 +43,8 @@ void write(Buffer& b, int64_t i, Value v) {
 
 llvm::Error interpret(const std::vector<UOp>& program, llvm::ArrayRef<Buffer*> buffers) {
   llvm::DenseMap<const Node*, Value> vals;
-  llvm::DenseMap<const Node*, size_t> loop_start;  // RANGE -> its position
-  llvm::DenseMap<const Node*, const Node*> acc_of; // a REDUCE's source -> its accumulator (linearize's ASSIGN)
-  for (const UOp& u : program)
-    if (u->op == Op::ASSIGN) acc_of[u->src[1]->src[1].get()] = u->src[0].get();
+  llvm::DenseMap<const Node*, size_t> loop_start;                                    // RANGE -> its position
+  llvm::DenseMap<const Node*, const Node*> acc_of = lowering::accumulators(program); // REDUCE -> its accumulator
   auto fail = [](const char* what, const UOp& u) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), "INTERP: %s in %s", what, uops::sexpr(u).c_str());
   };
@@ -80,7 +78,12 @@ llvm::Error interpret(const std::vector<UOp>& program, llvm::ArrayRef<Buffer*> b
       vals[u.get()] = arg(0);
       break;
     case Op::ASSIGN: vals[u->src[0].get()] = arg(1); break;
-    case Op::REDUCE: vals[u.get()] = vals[acc_of.at(u->src[0].get())]; break;
+    case Op::REDUCE: {
+      auto acc = acc_of.find(u.get());
+      if (acc == acc_of.end()) return fail("a REDUCE without its accumulator's loop", u);
+      vals[u.get()] = vals[acc->second];
+      break;
+    }
     case Op::LOAD: {
       const Buffer& b = *buffers[std::get<int64_t>(u->src[0]->arg)];
       bool on = u->src.size() < 3 || arg(2).i;

@@ -420,3 +420,17 @@ TEST_CASE("reductions reject bad axes and empty max, min, argmax and argmin with
   check_error([&] { e.argmax(1); }, "argmax: cannot reduce axis 1 of (2,0): it has no elements");
   check_error([&] { e.argmin(); }, "argmin: cannot reduce axis 0 of (0,): it has no elements");
 }
+
+TEST_CASE("two reductions of the same values over different ranges in one kernel keep their accumulators apart",
+          "[reduce]") {
+  // t1 and its reshaped copy become two REDUCEs of one loaded value, each over its own loop: each must read its own
+  // accumulator (found by fuzz_tensors --seed 4072: INTERP read the other one)
+  for (runtime::Device dev : patgrad::testing::devices) {
+    Tensor t0 = Tensor::from_vector<int16_t>({-13267, 8, 7, 6, -1010}, {1, 1, 5}).to(dev);
+    Tensor t1 = t0.sum({0});
+    Tensor same = t1.eq(t1.flip({}).reshape({5}));
+    CHECK(same.to_vector<bool>() == std::vector<bool>(5, true));
+    Tensor twice = t1 + t0.sum({1}).reshape({1, 5}); // different axes, same values: 2 * t0
+    CHECK(twice.to_vector<int32_t>() == std::vector<int32_t>{-26534, 16, 14, 12, -2020});
+  }
+}
