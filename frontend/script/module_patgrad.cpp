@@ -6,8 +6,6 @@ namespace patgrad::script {
 
 namespace {
 
-Value wrap(Tensor t) { return make_tensor(std::move(t)); }
-
 DType dtype_or(const Bound& b, size_t i, DType dflt) {
   return b.has(i) && !b[i].is_none() ? to_dtype(b[i], "dtype") : dflt;
 }

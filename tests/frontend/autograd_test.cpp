@@ -1,50 +1,11 @@
 // gradcheck: each op's gradient (a rule of gradient.pat) against central finite differences, in float64.
 #include "frontend/autograd.h"
-#include "tests/frontend/check.h"
+#include "tests/frontend/gradcheck.h"
 #include <functional>
 
 using namespace patgrad;
+using patgrad::testing::gradcheck;
 using patgrad::testing::random_values;
-
-namespace {
-
-using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
-
-// The loss is sum(f(inputs) * w) for fixed random weights w, so every output element matters.
-// h and tol: 1e-6 and 1e-5 suit float64 end to end; a float32 step inside needs a wider h (its rounding steps are
-// ~1e-7 relative) and a tolerance to match.
-void gradcheck(const char* what, const Fn& f, const std::vector<Shape>& shapes, double lo = -2, double hi = 2,
-               double h = 1e-6, double tol = 1e-5) {
-  INFO(what);
-  std::mt19937_64 rng(42);
-  std::vector<std::vector<double>> values;
-  for (const Shape& s : shapes) values.push_back(random_values(rng, uops::prod(s), lo, hi));
-  auto make = [&](const std::vector<std::vector<double>>& v) {
-    std::vector<Tensor> ts;
-    for (size_t i = 0; i < shapes.size(); i++) ts.push_back(Tensor::from_vector(v[i], shapes[i]));
-    return ts;
-  };
-  std::vector<Tensor> inputs = make(values);
-  Tensor out = f(inputs);
-  std::vector<double> w = random_values(rng, out.numel(), 0.5, 1.5);
-  Tensor weights = Tensor::from_vector(w, out.shape());
-  auto loss_of = [&](const std::vector<Tensor>& ts) { return (f(ts) * weights).sum(); };
-  std::vector<Tensor> grads = gradients(loss_of(inputs), inputs);
-  for (size_t i = 0; i < shapes.size(); i++) {
-    std::vector<double> analytic = grads[i].to_vector<double>();
-    REQUIRE(grads[i].shape() == shapes[i]);
-    for (size_t k = 0; k < values[i].size(); k++) {
-      auto plus = values, minus = values;
-      plus[i][k] += h;
-      minus[i][k] -= h;
-      double numeric = (loss_of(make(plus)).item() - loss_of(make(minus)).item()) / (2 * h);
-      INFO("input " << i << " element " << k << ": analytic " << analytic[k] << ", numeric " << numeric);
-      CHECK(std::fabs(analytic[k] - numeric) <= tol + tol * std::fabs(numeric));
-    }
-  }
-}
-
-} // namespace
 
 TEST_CASE("gradients of elementwise ops match finite differences", "[autograd]") {
   gradcheck("add", [](auto& x) { return x[0] + x[1]; }, {{2, 3}, {2, 3}});

@@ -31,10 +31,16 @@ inline void check_close(const Tensor& got, const Shape& shape, const std::vector
   REQUIRE(v.size() == expected.size());
   for (size_t i = 0; i < v.size(); i++) {
     INFO("element " << i << " of " << v.size() << ": got " << v[i] << ", expected " << expected[i]);
-    if (std::isnan(expected[i])) CHECK(std::isnan(v[i]));
-    else if (std::isinf(expected[i])) CHECK(v[i] == expected[i]);
-    else CHECK(std::fabs(v[i] - expected[i]) <= atol + rtol * std::fabs(expected[i]));
+    if (std::isnan(expected[i]))
+      CHECK(std::isnan(v[i]));
+    else if (std::isinf(expected[i]))
+      CHECK(v[i] == expected[i]);
+    else
+      CHECK(std::fabs(v[i] - expected[i]) <= atol + rtol * std::fabs(expected[i]));
   }
 }
+
+// How many kernels realizing t takes.
+inline size_t kernels(const Tensor& t) { return lowering::schedule({t.uop()}, runtime::new_buffer).kernels.size(); }
 
 } // namespace patgrad::testing

@@ -100,7 +100,7 @@ Bound random_bound(std::mt19937_64& rng, int64_t n) {
   return int64_t(rng() % uint64_t(2 * n + 5)) - n - 2; // [-n-2, n+2]: in range and clamped from both sides
 }
 
-size_t kernels(const Tensor& t) { return lowering::schedule({t.uop()}, runtime::new_buffer).kernels.size(); }
+using patgrad::testing::kernels;
 
 template <typename F>
 void check_error(F&& f, const std::string& fragment) {

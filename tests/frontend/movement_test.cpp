@@ -86,7 +86,7 @@ Tensor strided(const Host& h, DType d, runtime::Device dev) {
   return input(stored.v, rev, d, dev).permute(order).flip(all);
 }
 
-size_t kernels(const Tensor& t) { return lowering::schedule({t.uop()}, runtime::new_buffer).kernels.size(); }
+using patgrad::testing::kernels;
 
 template <typename F>
 void check_error(F&& f, const std::string& fragment) {

@@ -2,7 +2,7 @@
 // and modules' registries and state dicts.
 #include "frontend/autograd.h"
 #include "frontend/nn.h"
-#include "tests/frontend/check.h"
+#include "tests/frontend/gradcheck.h"
 #include <functional>
 #include <llvm/Support/FileSystem.h>
 
@@ -14,36 +14,10 @@ using patgrad::testing::random_values;
 
 namespace {
 
-using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
-
-// sum(f(inputs) * w) for fixed random w, differentiated by autograd and by central differences, in float64.
-void gradcheck(const char* what, const Fn& f, const std::vector<Shape>& shapes, double lo = -2, double hi = 2) {
-  INFO(what);
-  const double h = 1e-6, tol = 1e-5;
-  std::mt19937_64 rng(7);
-  std::vector<std::vector<double>> values;
-  for (const Shape& s : shapes) values.push_back(random_values(rng, uops::prod(s), lo, hi));
-  auto make = [&](const std::vector<std::vector<double>>& v) {
-    std::vector<Tensor> ts;
-    for (size_t i = 0; i < shapes.size(); i++) ts.push_back(Tensor::from_vector(v[i], shapes[i]));
-    return ts;
-  };
-  std::vector<Tensor> inputs = make(values);
-  Tensor out = f(inputs);
-  Tensor weights = Tensor::from_vector(random_values(rng, out.numel(), 0.5, 1.5), out.shape());
-  auto loss_of = [&](const std::vector<Tensor>& ts) { return (f(ts) * weights).sum(); };
-  std::vector<Tensor> grads = gradients(loss_of(inputs), inputs);
-  for (size_t i = 0; i < shapes.size(); i++) {
-    std::vector<double> analytic = grads[i].to_vector<double>();
-    for (size_t k = 0; k < values[i].size(); k++) {
-      auto plus = values, minus = values;
-      plus[i][k] += h;
-      minus[i][k] -= h;
-      double numeric = (loss_of(make(plus)).item() - loss_of(make(minus)).item()) / (2 * h);
-      INFO("input " << i << " element " << k << ": analytic " << analytic[k] << ", numeric " << numeric);
-      CHECK(std::fabs(analytic[k] - numeric) <= tol + tol * std::fabs(numeric));
-    }
-  }
+// nn's checks draw from their own seed
+void gradcheck(const char* what, const patgrad::testing::Fn& f, const std::vector<Shape>& shapes, double lo = -2,
+               double hi = 2) {
+  patgrad::testing::gradcheck(what, f, shapes, lo, hi, 1e-6, 1e-5, 7);
 }
 
 std::vector<double> to_doubles(const Tensor& t) { return t.to_vector<double>(); }

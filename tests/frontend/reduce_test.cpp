@@ -124,7 +124,7 @@ std::array<Reduction, 2> reductions_for(DType d) {
   return {reductions[size_t(d) % 4], reductions[(size_t(d) + 1) % 4]};
 }
 
-size_t kernels(const Tensor& t) { return lowering::schedule({t.uop()}, runtime::new_buffer).kernels.size(); }
+using patgrad::testing::kernels;
 
 template <typename F>
 void check_error(F&& f, const std::string& fragment) {
