@@ -1,6 +1,7 @@
-// Reductions over axes. Small integers and bool sum in i32 (like PyTorch's int promotion, narrower); f16 and bf16
-// accumulate in f32 and round once at the end. The REDUCE_AXIS primitive has ADD, MUL and MAX; the rest are built
-// from them: min is max under an order-reversing map, statistics and softmax are elementwise math around sums.
+// Reductions over axes. Integers and bool sum and multiply into i64 (u64 stays u64), as numpy and PyTorch do, so a
+// sum of many small values does not wrap at 32 bits; f16 and bf16 accumulate in f32 and round once at the end. The
+// REDUCE_AXIS primitive has ADD, MUL and MAX; the rest are built from them: min is max under an order-reversing map,
+// statistics and softmax are elementwise math around sums.
 #include "frontend/tensor_internal.h"
 #include <fmt/format.h>
 
@@ -55,7 +56,7 @@ Tensor reduce(const Tensor& t, Op op, const Shape& axes, bool keepdim, const cha
   uops::Ints arg{int64_t(op)};
   arg.insert(arg.end(), axes.begin(), axes.end());
   DType d = t.dtype(), acc = d;
-  if (uops::is_bool(d) || (uops::is_int(d) && uops::bits(d) < 32)) acc = op == Op::MAX ? d : DType::i32;
+  if (uops::is_bool(d) || (uops::is_int(d) && d != DType::u64)) acc = op == Op::MAX ? d : DType::i64;
   if (d == DType::f16 || d == DType::bf16) acc = DType::f32;
   Tensor src = t.cast(acc);
   Tensor r = axes.empty() ? src : Tensor::make(Op::REDUCE_AXIS, acc, {src.uop()}, arg, t.device(), what);
@@ -166,9 +167,32 @@ Tensor Tensor::all(const Shape& axes, bool keepdim) const {
 Tensor Tensor::cumsum(int64_t axis) const {
   Shape ax = reduced_axes(*this, {axis}, "cumsum");
   if (ax.empty() || shape()[ax[0]] <= 1) return reduce(*this, Op::ADD, {}, false, "cumsum");
+  // Each output of the window sum below adds up to n elements, n^2 work in all: a long axis is cut into blocks,
+  // summed within each block, and each block adds the sum of the blocks before it (a shorter cumsum, the same way).
+  // n log n work, and an output's rounding error grows with log n.
+  constexpr int64_t block = 256;
+  int64_t a = ax[0], n = shape()[a];
+  if (n > block) {
+    Tensor x = transpose(a, -1);
+    Shape lead(x.shape().begin(), x.shape().end() - 1), blocked = lead, flat = lead;
+    int64_t m = (n + block - 1) / block;
+    blocked.insert(blocked.end(), {m, block});
+    flat.push_back(m * block);
+    std::vector<std::pair<int64_t, int64_t>> pads(lead.size(), {0, 0}), keep_n, last, before;
+    for (int64_t d : lead) keep_n.push_back({0, d}), last.push_back({0, d}), before.push_back({0, d});
+    pads.push_back({0, m * block - n});
+    Tensor within = x.pad(pads).reshape(blocked).cumsum(-1);
+    last.insert(last.end(), {{0, m}, {block - 1, block}});
+    Tensor totals = within.shrink(last).reshape(Shape(blocked.begin(), blocked.end() - 1));
+    pads.back() = {1, 0};
+    before.push_back({0, m});
+    Tensor offsets = totals.cumsum(-1).pad(pads).shrink(before).unsqueeze(-1);
+    keep_n.push_back({0, n});
+    return (within + offsets).reshape(flat).shrink(keep_n).transpose(a, -1);
+  }
   // with the axis last and n-1 zeros in front, row i of the (n, n) view [i][c] = x[i + c - (n-1)] holds the
   // window ending at i: a (n+1, 2n-1) tiling read with row stride 2n shifts each row by one more
-  int64_t a = ax[0], n = shape()[a], len = 2 * n - 1;
+  int64_t len = 2 * n - 1;
   Tensor x = transpose(a, -1);
   Shape lead(x.shape().begin(), x.shape().end() - 1);
   auto with = [&](std::initializer_list<int64_t> tail) {

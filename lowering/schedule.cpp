@@ -15,6 +15,9 @@ namespace {
 using uops::Ints;
 using uops::Node;
 
+// Float sums of more than this many elements are summed as a tree (KernelBuilder::tree_sum).
+constexpr int64_t sum_block = 1024;
+
 UOp idx_const(int64_t v) { return UOp::constant(DType::index, v); }
 UOp add(const UOp& a, const UOp& b) { return UOp::alu(Op::ADD, {a, b}); }
 UOp mul(const UOp& a, const UOp& b) { return UOp::alu(Op::MUL, {a, b}); }
@@ -129,6 +132,11 @@ struct KernelBuilder {
 
   UOp reduce(const UOp& n, std::vector<UOp>& idx, const UOp& valid, const Ints& a) {
     const uops::Shape& in = n->src[0]->shape;
+    has_reduce = true;
+    Op op = Op(a[0]);
+    int64_t count = 1;
+    for (size_t k = 1; k < a.size(); k++) count *= in[a[k]];
+    if (op == Op::ADD && uops::is_float(n->dtype) && count > sum_block) return tree_sum(n, idx, valid, a);
     llvm::SmallVector<UOp, 4> src{UOp()};
     for (size_t k = 1; k < a.size(); k++) {
       UOp r = UOp::make(Op::RANGE, DType::index, {idx_const(in[a[k]])}, next_range++);
@@ -136,8 +144,56 @@ struct KernelBuilder {
       src.push_back(r);
     }
     src[0] = value(n->src[0], idx, valid);
-    has_reduce = true;
-    return UOp::make(Op::REDUCE, n->dtype, src, int64_t(a[0]));
+    return UOp::make(Op::REDUCE, n->dtype, src, int64_t(op));
+  }
+
+  // A float sum of more than sum_block elements, as a tree of sums of at most sum_block each: a REDUCE over the
+  // innermost ranges, inside a REDUCE over the next, and so on. One accumulator over n elements loses about n
+  // roundings' worth (a float sum of ones stalls at 2^24); the tree's error grows with the logarithm of n, as a
+  // pairwise sum's does, and needs no memory. Reduced axes fill the levels innermost first; an axis longer than a
+  // level is split (a divisor where one is near, else the axis is padded with zeros and the loads gated).
+  UOp tree_sum(const UOp& n, std::vector<UOp>& idx, const UOp& valid, const Ints& a) {
+    const uops::Shape& in = n->src[0]->shape;
+    std::vector<llvm::SmallVector<UOp, 4>> levels(1); // innermost first; each level's ranges outermost first
+    int64_t level_size = 1;
+    UOp inside = UOp::constant(DType::bool_, 1);
+    for (size_t k = a.size(); k-- > 1;) {
+      int64_t left = in[a[k]], stride = 1;
+      UOp at = idx_const(0);
+      while (left > 1) {
+        if (level_size > 1 && left > sum_block / level_size) { // does not fit beside what the level holds
+          levels.emplace_back();
+          level_size = 1;
+        }
+        int64_t piece = left <= sum_block ? left : split(left);
+        UOp r = UOp::make(Op::RANGE, DType::index, {idx_const(piece)}, next_range++);
+        levels.back().insert(levels.back().begin(), r);
+        at = add(at, mul(r, idx_const(stride)));
+        stride *= piece, level_size *= piece, left = (left + piece - 1) / piece;
+      }
+      if (stride > in[a[k]]) inside = UOp::alu(Op::AND, {inside, UOp::alu(Op::CMPLT, {at, idx_const(in[a[k]])})});
+      idx[a[k]] = at;
+    }
+    UOp v;
+    if (inside->op == Op::CONST)
+      v = value(n->src[0], idx, valid);
+    else
+      v = UOp::alu(Op::WHERE, {inside, value(n->src[0], idx, UOp::alu(Op::AND, {valid, inside})),
+                               UOp::constant(n->dtype, uops::Value{})});
+    for (const auto& level : levels) {
+      llvm::SmallVector<UOp, 4> src{v};
+      src.append(level.begin(), level.end());
+      v = UOp::make(Op::REDUCE, n->dtype, src, int64_t(Op::ADD));
+    }
+    return v;
+  }
+
+  // The length of the inner piece of an axis longer than sum_block: its largest divisor of at least sum_block / 8
+  // (no gate), else sum_block (the last piece is padded).
+  static int64_t split(int64_t length) {
+    for (int64_t d = sum_block; d >= sum_block / 8; d--)
+      if (length % d == 0) return d;
+    return sum_block;
   }
 
   Kernel build(const UOp& out) {

@@ -70,8 +70,9 @@ render llvm {
   [ll_cast_f_fn]   CAST<floats>(a<floats>)       => "{self} = fptrunc {ty(a)} {a} to {ty}";
   [ll_cast_f_s]    CAST<floats>(a<sidx>)         => "{self} = sitofp {ty(a)} {a} to {ty}";
   [ll_cast_f_u]    CAST<floats>(a)               => "{self} = uitofp {ty(a)} {a} to {ty}";
-  [ll_cast_s_f]    CAST<sidx>(a<floats>)         => "{self} = fptosi {ty(a)} {a} to {ty}";
-  [ll_cast_u_f]    CAST(a<floats>)               => "{self} = fptoui {ty(a)} {a} to {ty}";
+  # float to int saturates, NaN to 0 (the op table's CAST)
+  [ll_cast_s_f]    CAST<sidx>(a<floats>)         => "{self} = call {ty} @llvm.fptosi.sat.{ty}.{tm:llvm_sfx(a)}({ty(a)} {a})";
+  [ll_cast_u_f]    CAST(a<floats>)               => "{self} = call {ty} @llvm.fptoui.sat.{ty}.{tm:llvm_sfx(a)}({ty(a)} {a})";
   [ll_cast_trunc]  r:CAST(a) if bits(r) < bits(a) => "{self} = trunc {ty(a)} {a} to {ty}";
   [ll_cast_same]   r:CAST(a) if bits(r) == bits(a) => "{self} = add {ty} {a}, 0";
   [ll_cast_sext]   CAST(a<sidx>)                 => "{self} = sext {ty(a)} {a} to {ty}";

@@ -148,9 +148,12 @@ std::optional<Value> cast(DType out, DType in, Value v) {
     return float_value(out, out == DType::f64 ? double(w) : wide_to_odd(w));
   }
   if (is_bool(out)) return int_value(out, v.f != 0);
-  // float to int truncates; out of range or NaN is undefined, as LLVM's fptosi and fptoui
+  // float to int truncates toward zero and saturates at the dtype's limits; NaN gives 0 (LLVM's fptosi.sat and
+  // fptoui.sat), so every device gives the same answer for every input
   double t = std::trunc(v.f);
-  if (std::isnan(t) || t < double(dtype_min(out)) || t >= double(dtype_max(out)) + 1.0) return std::nullopt;
+  if (std::isnan(t)) return int_value(out, 0);
+  if (t <= double(dtype_min(out))) return int_value(out, dtype_min(out));
+  if (t >= double(dtype_max(out))) return int_value(out, dtype_max(out));
   return int_value(out, Wide(t));
 }
 
@@ -190,7 +193,8 @@ std::optional<Value> eval(Op op, DType out, DType in, std::span<const Value> arg
   case Typing::CMP: return Value{compare(op, in, args[0], args[1]), 0};
   case Typing::SELECT: return args[0].i ? args[1] : args[2];
   case Typing::CONVERT: return op == Op::CAST ? cast(out, in, args[0]) : bitcast(out, in, args[0]);
-  case Typing::LEAF: case Typing::FREE: return std::nullopt; // leaves, memory and loops have no value semantics
+  case Typing::LEAF:
+  case Typing::FREE: return std::nullopt; // leaves, memory and loops have no value semantics
   case Typing::SAME: break;
   }
   if (!(info.operands & bit(in))) return std::nullopt;
@@ -198,8 +202,10 @@ std::optional<Value> eval(Op op, DType out, DType in, std::span<const Value> arg
   if (is_bool(in)) { // bool as a one-bit unsigned integer
     bool a = args[0].i, b = args.size() > 1 && args[1].i;
     switch (op) {
-    case Op::AND: case Op::MIN: return Value{a && b, 0};
-    case Op::OR: case Op::MAX: return Value{a || b, 0};
+    case Op::AND:
+    case Op::MIN: return Value{a && b, 0};
+    case Op::OR:
+    case Op::MAX: return Value{a || b, 0};
     case Op::XOR: return Value{a != b, 0};
     default: return std::nullopt;
     }

@@ -85,7 +85,7 @@ void infix_parts(const UOp& u, llvm::SmallVectorImpl<Part>& parts) {
       return parts.append({child(u->src[0], Prec::SUM), text("-"), child(b->src[0], Prec::PRODUCT)});
     __int128 c = b->op == Op::CONST && is_signed(b->dtype) ? as_wide(b->dtype, b->value()) : 0;
     if (c < 0 && c != dtype_min(b->dtype)) // x + -3 reads x-3
-      return parts.append({child(u->src[0], Prec::SUM), text("-" + format_wide(-c))});
+      return parts.append({child(u->src[0], Prec::SUM), text(fmt::format("-{}", format_wide(-c)))});
     break;
   }
   case Op::MAX: return call(u, "max", parts);
@@ -107,7 +107,7 @@ void infix_parts(const UOp& u, llvm::SmallVectorImpl<Part>& parts) {
 
 void sexpr_parts(const UOp& u, llvm::SmallVectorImpl<Part>& parts) {
   std::string head = fmt::format("({}:{}", op_info(u->op).name, name(u->dtype));
-  if (u->op == Op::CONST) head += " " + format_value(u->dtype, u->value());
+  if (u->op == Op::CONST) head += fmt::format(" {}", format_value(u->dtype, u->value()));
   if (auto* v = std::get_if<Var>(&u->arg)) head += fmt::format(" {}[{}..{}]", v->name, v->min, v->max);
   if (auto* i = std::get_if<int64_t>(&u->arg)) head += fmt::format(" [{}]", *i);
   if (auto* v = std::get_if<Ints>(&u->arg)) head += fmt::format(" [{}]", fmt::join(*v, ","));

@@ -108,7 +108,7 @@ Host fold(const Host& h, const Shape& axes, bool keepdim, double init, const std
 double nan_max(double a, double b) { return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b); }
 double nan_min(double a, double b) { return std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b); }
 
-DType sum_dtype(DType d) { return uops::is_bool(d) || (uops::is_int(d) && uops::bits(d) < 32) ? DType::i32 : d; }
+DType sum_dtype(DType d) { return uops::is_bool(d) || (uops::is_int(d) && d != DType::u64) ? DType::i64 : d; }
 double half_ulp(DType d) { return d == DType::f16 ? 0x1p-11 : d == DType::bf16 ? 0x1p-8 : 0; }
 
 // Axes to reduce, with and without keepdim: all (none given), one from the end, a middle one that may be empty, two
@@ -431,6 +431,6 @@ TEST_CASE("two reductions of the same values over different ranges in one kernel
     Tensor same = t1.eq(t1.flip({}).reshape({5}));
     CHECK(same.to_vector<bool>() == std::vector<bool>(5, true));
     Tensor twice = t1 + t0.sum({1}).reshape({1, 5}); // different axes, same values: 2 * t0
-    CHECK(twice.to_vector<int32_t>() == std::vector<int32_t>{-26534, 16, 14, 12, -2020});
+    CHECK(twice.to_vector<int64_t>() == std::vector<int64_t>{-26534, 16, 14, 12, -2020});
   }
 }

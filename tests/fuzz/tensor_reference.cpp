@@ -131,10 +131,13 @@ MaybeElem cast(DType to, DType from, const Elem& a) {
   if (!is_float(from)) return is_float(to) ? Elem{0, round_to(to, (long double)a.i), 0} : Elem{wrap(to, a.i), 0, 0};
   if (is_float(to)) return float_result(to, round_to(to, a.f), a.err);
   if (is_bool(to)) return a.err > 0 && std::fabs(a.f) <= a.err ? std::nullopt : MaybeElem(Elem{a.f != 0, 0, 0});
-  // truncation, defined only in range
-  double lo = std::trunc(a.f - a.err), hi = std::trunc(a.f + a.err);
-  if (lo != hi || std::isnan(lo) || lo < double(min_of(to)) || lo >= double(max_of(to)) + 1.0) return std::nullopt;
-  return Elem{Wide(lo), 0, 0};
+  // truncation, saturating at the dtype's limits; NaN gives 0
+  if (std::isnan(a.f)) return a.err > 0 ? std::nullopt : MaybeElem(Elem{0, 0, 0});
+  auto saturate = [&](double x) { return std::clamp(std::trunc(x), double(min_of(to)), double(max_of(to))); };
+  double lo = saturate(a.f - a.err), hi = saturate(a.f + a.err);
+  if (lo != hi) return std::nullopt;
+  Wide w = lo >= double(max_of(to)) ? max_of(to) : Wide(lo); // max_of(u64) and max_of(i64) round up as doubles
+  return Elem{w, 0, 0};
 }
 
 MaybeElem ref_neg(DType d, const Elem& a) { return is_float(d) ? Elem{0, -a.f, a.err} : Elem{wrap(d, -a.i), 0, 0}; }
@@ -300,7 +303,8 @@ std::optional<Array> bitcast_ref(const Array& a, DType to) {
   });
 }
 
-// Small integers and bool accumulate in i32 (max in their own dtype), f16 and bf16 in f32, rounded once at the end.
+// Integers and bool sum and multiply in i64 (u64 in u64; max in their own dtype), f16 and bf16 in f32, rounded once
+// at the end.
 std::optional<Array> reduce_ref(Arith op, const Array& x, const Shape& axes, bool keepdim) {
   size_t nd = x.shape.size();
   std::vector<bool> reduced(nd, axes.empty());
@@ -308,7 +312,7 @@ std::optional<Array> reduce_ref(Arith op, const Array& x, const Shape& axes, boo
   for (size_t j = 0; j < nd; j++)
     if (op == Arith::MAX && reduced[j] && x.shape[j] == 0) return std::nullopt; // an error: max has no identity
   DType d = x.dtype, acc = d;
-  if (is_bool(d) || (!is_float(d) && bits(d) < 32)) acc = op == Arith::MAX ? d : DType::i32;
+  if (is_bool(d) || (!is_float(d) && d != DType::u64)) acc = op == Arith::MAX ? d : DType::i64;
   if (d == DType::f16 || d == DType::bf16) acc = DType::f32;
   Array src = *cast_array(x, acc);
   Shape kept = x.shape, squeezed;

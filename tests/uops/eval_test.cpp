@@ -322,7 +322,7 @@ TEST_CASE("float comparisons follow IEEE: NaN is unordered, -0 equals +0", "[eva
   CHECK(cmp(Op::CMPLT, -0.0, 0.0) == 0);
 }
 
-TEST_CASE("CAST: float to int truncates, out of range is undefined, to bool tests nonzero", "[eval]") {
+TEST_CASE("CAST: float to int truncates and saturates, NaN gives 0, to bool tests nonzero", "[eval]") {
   struct Case {
     Source from;
     DType to;
@@ -332,22 +332,25 @@ TEST_CASE("CAST: float to int truncates, out of range is undefined, to bool test
       {flt(DType::f64, 2.75), DType::i32, 2},
       {flt(DType::f64, -2.75), DType::i32, -2},
       {flt(DType::f64, 127.9), DType::i8, 127},
-      {flt(DType::f64, 128.0), DType::i8, undefined},
+      {flt(DType::f64, 128.0), DType::i8, 127},
       {flt(DType::f64, -128.9), DType::i8, -128},
-      {flt(DType::f64, -129.0), DType::i8, undefined},
-      {flt(DType::f64, qnan), DType::i8, undefined},
-      {flt(DType::f64, INFINITY), DType::i8, undefined},
+      {flt(DType::f64, -129.0), DType::i8, -128},
+      {flt(DType::f64, qnan), DType::i8, 0},
+      {flt(DType::f64, INFINITY), DType::i8, 127},
+      {flt(DType::f64, -INFINITY), DType::i64, i64_min},
+      {flt(DType::f64, qnan), DType::u32, 0},
       {flt(DType::f64, -0.5), DType::u8, 0},
-      {flt(DType::f64, -1.0), DType::u8, undefined},
+      {flt(DType::f64, -1.0), DType::u8, 0},
       {flt(DType::f64, 255.9), DType::u8, 255},
-      {flt(DType::f64, 256.0), DType::u8, undefined},
-      {flt(DType::f64, 0x1p63), DType::i64, undefined},
+      {flt(DType::f64, 256.0), DType::u8, 255},
+      {flt(DType::f64, 300.0), DType::u8, 255},
+      {flt(DType::f64, 0x1p63), DType::i64, i64_max},
       {flt(DType::f64, -0x1p63), DType::i64, i64_min},
-      {flt(DType::f64, 0x1p64), DType::u64, undefined},
+      {flt(DType::f64, 0x1p64), DType::u64, u64_max},
       {flt(DType::f64, 0x1.fffffffffffffp63), DType::u64, u64_max - 2047},
-      {flt(DType::f64, 0x1p63), DType::index, undefined},
+      {flt(DType::f64, 0x1p63), DType::index, i64_max},
       {flt(DType::f32, 0x1.fffffep30), DType::i32, 0x7fffff80},
-      {flt(DType::f32, 0x1p31), DType::i32, undefined},
+      {flt(DType::f32, 0x1p31), DType::i32, INT32_MAX},
       {flt(DType::f16, 65504), DType::u16, 65504},
       {num(DType::i32, 5), DType::bool_, 1},
       {num(DType::i32, 0), DType::bool_, 0},
