@@ -170,7 +170,7 @@ Tensor Tensor::cumsum(int64_t axis) const {
   // Each output of the window sum below adds up to n elements, n^2 work in all: a long axis is cut into blocks,
   // summed within each block, and each block adds the sum of the blocks before it (a shorter cumsum, the same way).
   // n log n work, and an output's rounding error grows with log n.
-  constexpr int64_t block = 256;
+  constexpr int64_t block = 64;
   int64_t a = ax[0], n = shape()[a];
   if (n > block) {
     Tensor x = transpose(a, -1);

@@ -6,9 +6,13 @@
 // program as Tensor calls, the seed and the device, and exits 1 (with --keep-going, after every program).
 //   fuzz_tensors [--seed S] [--count N] [--verbose] [--keep-going]
 //
+// Every 25th program is followed by a large f32 reduction (up to 2^22 elements per output) checked against long
+// double within the pairwise-summation bound (large_reductions.cpp).
+//
 // Tolerances: integers and bool exactly; floats within twice the drift bound tensor_reference.h defines, which is 0
 // while every step is correctly rounded in a fixed order: then bit for bit, the sign of zero included (NaN matches
 // any NaN).
+#include "tests/fuzz/large_reductions.h"
 #include "tests/fuzz/tensor_programs.h"
 #include <chrono>
 #include <cmath>
@@ -173,6 +177,20 @@ int main(int argc, char** argv) {
       if (!opts->keep_going) return 1;
       failures++;
       break;
+    }
+    if (seed % 25 == 0) { // INTERP is too slow for millions of elements: the CPU, whose kernels it checks above
+      std::string why;
+      try {
+        why = large_reduction(seed, Device::CPU, g_listing);
+      } catch (const std::exception& e) {
+        why = fmt::format("raised: {}", e.what());
+      }
+      if (opts->verbose) fmt::print("{}", g_listing);
+      if (!why.empty()) {
+        fmt::print("fuzz_tensors: FAIL on CPU: {}\n{}", why, g_listing);
+        if (!opts->keep_going) return 1;
+        failures++;
+      }
     }
   }
   if (failures) {
