@@ -1,5 +1,6 @@
 // Internals of the CPU compiler shared between runtime/ files; the public API is runtime/cpu_jit.h.
 #pragma once
+#include <array>
 #include <llvm/ADT/StringRef.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/Support/Error.h>
@@ -21,15 +22,29 @@ llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> compile_to_object(llvm::Stri
                                                                       llvm::orc::JITTargetMachineBuilder target);
 
 // disk_cache.cpp
-// 32 hex digits naming the object compiled from ir for target_id.
-std::string cache_key(llvm::StringRef ir, llvm::StringRef target_id);
+// What an object is compiled from. Entries are named after the digest's first half and record the whole key, which a
+// read checks: an entry copied, renamed or swapped under another key's name, or compiled for another target, is a
+// miss.
+struct CacheKey {
+  std::array<uint8_t, 32> digest; // BLAKE3 of the target, a zero byte and the IR text
+  std::string target;             // target_id() of the host it was compiled for
+  std::string name() const;       // 32 hex digits: the entry's file name
+};
+CacheKey cache_key(llvm::StringRef ir, llvm::StringRef target_id);
 struct CacheEntry {
   enum Kind { MISSING, CORRUPT, FOUND } kind;
   std::unique_ptr<llvm::MemoryBuffer> object; // FOUND only
 };
-// The object stored under key in dir; CORRUPT when the entry is truncated, fails its checksum or is not an object file.
-CacheEntry read_cache_entry(llvm::StringRef dir, llvm::StringRef key);
+// The object stored under key in dir, which is then marked used. CORRUPT when the entry is truncated, fails its
+// checksum, records another key or target, or is not an object file.
+CacheEntry read_cache_entry(llvm::StringRef dir, const CacheKey& key);
 // Stores object under key in dir, atomically: readers see the old entry or the whole new one, never part of one.
-llvm::Error write_cache_entry(llvm::StringRef dir, llvm::StringRef key, llvm::StringRef object);
+llvm::Error write_cache_entry(llvm::StringRef dir, const CacheKey& key, llvm::StringRef object);
+// The size of the entry that stores object_size bytes under key.
+uint64_t cache_entry_size(const CacheKey& key, uint64_t object_size);
+// If the entries of dir take more than max_bytes, removes the least recently used ones until they fit in three
+// quarters of it (so that the next few stores do not each trim again); also removes the temporaries of writers that
+// were killed. Returns the size of the entries left. Best effort: another process may be trimming too.
+uint64_t trim_disk_cache(llvm::StringRef dir, uint64_t max_bytes);
 
 } // namespace patgrad::runtime

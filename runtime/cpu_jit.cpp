@@ -1,17 +1,21 @@
 // CpuCompiler: the caches in front of compile_to_object, and loading objects into the JIT. An object is looked up in
 // memory, then on disk, and compiled only when both miss; every program gets its own JITDylib, so programs may define
-// the same kernel names and each one's code is freed with it.
+// the same kernel names and each one's code is freed with it (removing a JITDylib returns its code's pages and ORC's
+// bookkeeping: 1,600 programs loaded and freed 100 at a time grow the process by what their objects take, not by the
+// 44 KB each that live programs hold).
 #include "runtime/cpu_jit.h"
 #include "runtime/cpu_internal.h"
 #include <cassert>
 #include <llvm/ADT/SmallString.h>
 #include <llvm/ADT/SmallVector.h>
+#include <llvm/ADT/StringExtras.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/Object/ObjectFile.h>
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/Path.h>
 #include <llvm/Support/Process.h>
 #include <llvm/Support/TargetSelect.h>
+#include <utility>
 
 namespace patgrad::runtime {
 namespace {
@@ -52,13 +56,13 @@ llvm::Expected<llvm::SmallVector<std::string>> exported_functions(const llvm::Me
 // Adds object to dylib and looks up the functions named, which links the object now: link errors surface here rather
 // than at the first call.
 llvm::Expected<llvm::orc::SymbolMap> link_object(llvm::orc::LLJIT& jit, llvm::orc::JITDylib& dylib,
-                                                 const llvm::MemoryBuffer& object, llvm::ArrayRef<std::string> names) {
+                                                 std::unique_ptr<llvm::MemoryBuffer> object,
+                                                 llvm::ArrayRef<std::string> names) {
   llvm::orc::ExecutionSession& session = jit.getExecutionSession();
   std::string why_not_linked;
   link_errors = &why_not_linked;
   auto symbols = [&]() -> llvm::Expected<llvm::orc::SymbolMap> {
-    auto copy = llvm::MemoryBuffer::getMemBufferCopy(object.getBuffer(), object.getBufferIdentifier());
-    if (auto err = jit.addObjectFile(dylib, std::move(copy))) return err;
+    if (auto err = jit.addObjectFile(dylib, std::move(object))) return err;
     llvm::orc::SymbolLookupSet lookup;
     for (const std::string& name : names) lookup.add(session.intern(name));
     return session.lookup(llvm::orc::makeJITDylibSearchOrder(&dylib), std::move(lookup));
@@ -92,24 +96,32 @@ llvm::Expected<void*> CompiledProgram::function(llvm::StringRef name) const {
                "' in the compiled program (it defines: " + (defined.empty() ? "nothing" : defined) + ")");
 }
 
-llvm::Expected<std::unique_ptr<CpuCompiler>> CpuCompiler::create(std::string cache_dir) {
+llvm::Expected<std::unique_ptr<CpuCompiler>> CpuCompiler::create(std::string cache_dir, uint64_t disk_limit,
+                                                                 uint64_t memory_limit) {
   static const bool no_native_target = llvm::InitializeNativeTarget() || llvm::InitializeNativeTargetAsmPrinter();
   if (no_native_target) return error("this LLVM cannot generate code for the host CPU");
+  if (disk_limit == 0) cache_dir.clear();
   if (!cache_dir.empty()) {
-    if (std::error_code ec = llvm::sys::fs::create_directories(cache_dir))
-      return error("cannot create the kernel cache directory '" + cache_dir + "': " + ec.message() +
-                   " (set PATGRAD_CACHE_DIR to another directory)");
+    // Without a disk cache every kernel compiles in every run: slower, never wrong, so not worth failing a script for.
+    if (std::error_code ec = llvm::sys::fs::create_directories(cache_dir)) {
+      llvm::errs() << "patgrad: warning: cannot create the kernel cache directory '" << cache_dir
+                   << "': " << ec.message() << "; kernels will not be cached on disk (set PATGRAD_CACHE_DIR to "
+                   << "another directory)\n";
+      cache_dir.clear();
+    }
   }
   llvm::orc::JITTargetMachineBuilder host = host_target();
   auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(host).create();
   if (!jit) return jit.takeError();
   (*jit)->getExecutionSession().setErrorReporter(report_session_error);
-  return std::unique_ptr<CpuCompiler>(new CpuCompiler(std::move(host), std::move(*jit), std::move(cache_dir)));
+  return std::unique_ptr<CpuCompiler>(
+      new CpuCompiler(std::move(host), std::move(*jit), std::move(cache_dir), disk_limit, memory_limit));
 }
 
 CpuCompiler::CpuCompiler(llvm::orc::JITTargetMachineBuilder host, std::unique_ptr<llvm::orc::LLJIT> jit,
-                         std::string disk_dir)
-    : host(std::move(host)), target(target_id(this->host)), jit(std::move(jit)), disk_dir(std::move(disk_dir)) {}
+                         std::string disk_dir, uint64_t disk_limit, uint64_t memory_limit)
+    : host(std::move(host)), target(target_id(this->host)), jit(std::move(jit)), disk_dir(std::move(disk_dir)),
+      disk_limit(disk_limit), objects(memory_limit) {}
 
 CpuCompiler::~CpuCompiler() { assert(live_programs == 0 && "a CompiledProgram outlived its CpuCompiler"); }
 
@@ -119,25 +131,32 @@ CacheStats CpuCompiler::stats() const {
 }
 
 llvm::Expected<std::unique_ptr<CompiledProgram>> CpuCompiler::compile(llvm::StringRef ir) {
-  std::string key = cache_key(ir, target);
-  const llvm::MemoryBuffer* object = nullptr;
+  CacheKey key = cache_key(ir, target);
+  std::string memory_key(llvm::toStringRef(key.digest));
+  std::unique_ptr<llvm::MemoryBuffer> object;
   {
+    // A copy, made under the lock: another thread may evict the cached object meanwhile, and the JIT owns what it
+    // links.
     std::lock_guard lock(mutex);
-    if (auto it = objects.find(key); it != objects.end()) {
+    if (const llvm::MemoryBuffer* cached = objects.find(memory_key)) {
       counters.memory_hits++;
-      object = it->second.get();
+      object = llvm::MemoryBuffer::getMemBufferCopy(cached->getBuffer(), cached->getBufferIdentifier());
     }
   }
   if (!object) {
     auto fresh = object_from_disk_or_compile(ir, key);
     if (!fresh) return fresh.takeError();
-    object = remember(key, std::move(*fresh));
+    object = std::move(*fresh);
+    auto copy = llvm::MemoryBuffer::getMemBufferCopy(object->getBuffer(), object->getBufferIdentifier());
+    std::lock_guard lock(mutex);
+    // If another thread stored the same key meanwhile, keep its object: they are equivalent.
+    if (!objects.find(memory_key)) objects.insert(memory_key, std::move(copy), object->getBufferSize());
   }
-  return load(*object);
+  return load(std::move(object));
 }
 
 llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> CpuCompiler::object_from_disk_or_compile(llvm::StringRef ir,
-                                                                                             llvm::StringRef key) {
+                                                                                             const CacheKey& key) {
   if (!disk_dir.empty()) {
     CacheEntry entry = read_cache_entry(disk_dir, key);
     std::lock_guard lock(mutex);
@@ -149,24 +168,46 @@ llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> CpuCompiler::object_from_dis
   }
   auto object = compile_to_object(ir, host);
   if (!object) return object.takeError();
-  // A failed store costs a recompile in a later process, not a wrong result: it is counted, not reported.
-  bool stored = disk_dir.empty() || !llvm::errorToBool(write_cache_entry(disk_dir, key, (*object)->getBuffer()));
+  if (!disk_dir.empty()) store_on_disk(key, (*object)->getBuffer());
   std::lock_guard lock(mutex);
   counters.compiles++;
-  if (!stored) counters.disk_write_errors++;
   return object;
 }
 
-const llvm::MemoryBuffer* CpuCompiler::remember(llvm::StringRef key, std::unique_ptr<llvm::MemoryBuffer> object) {
+// A failed store costs a recompile in a later process, not a wrong result: it is counted, and the first one is
+// reported as a warning, not as an error. Before a store that would take the directory past its limit, as far as this
+// compiler knows (other processes may be adding entries too), the directory is trimmed: listing it is the slow part,
+// so that happens once at the first store and then once per quarter of the limit stored.
+void CpuCompiler::store_on_disk(const CacheKey& key, llvm::StringRef object) {
+  uint64_t entry_bytes = cache_entry_size(key, object.size());
+  bool trim;
+  {
+    std::lock_guard lock(mutex);
+    trim = !disk_bytes || *disk_bytes + entry_bytes > disk_limit;
+  }
+  if (trim) {
+    uint64_t left = trim_disk_cache(disk_dir, disk_limit - std::min(entry_bytes, disk_limit));
+    std::lock_guard lock(mutex);
+    disk_bytes = left;
+  }
+  llvm::Error stored = write_cache_entry(disk_dir, key, object);
   std::lock_guard lock(mutex);
-  // If another thread stored the same key meanwhile, keep its object: they are equivalent. Entries are never erased
-  // and StringMap never moves its values, so the pointer stays valid without the lock.
-  return objects.try_emplace(key, std::move(object)).first->second.get();
+  if (!stored) {
+    *disk_bytes += entry_bytes;
+    return;
+  }
+  counters.disk_write_errors++;
+  if (!std::exchange(warned_write_error, true))
+    llvm::errs() << "patgrad: warning: cannot store a kernel in the cache: " << llvm::toString(std::move(stored))
+                 << "; kernels that cannot be stored compile again in each run\n";
+  else
+    llvm::consumeError(std::move(stored));
 }
 
-llvm::Expected<std::unique_ptr<CompiledProgram>> CpuCompiler::load(const llvm::MemoryBuffer& object) {
-  auto names = exported_functions(object);
+llvm::Expected<std::unique_ptr<CompiledProgram>> CpuCompiler::load(std::unique_ptr<llvm::MemoryBuffer> object) {
+  auto names = exported_functions(*object);
   if (!names) return names.takeError();
+  uint64_t object_bytes = object->getBufferSize();
   int64_t id;
   {
     std::lock_guard lock(mutex);
@@ -174,7 +215,7 @@ llvm::Expected<std::unique_ptr<CompiledProgram>> CpuCompiler::load(const llvm::M
   }
   auto dylib = jit->createJITDylib("program" + std::to_string(id));
   if (!dylib) return dylib.takeError();
-  auto symbols = link_object(*jit, *dylib, object, *names);
+  auto symbols = link_object(*jit, *dylib, std::move(object), *names);
   if (!symbols) return llvm::joinErrors(symbols.takeError(), jit->getExecutionSession().removeJITDylib(*dylib));
   char prefix = jit->getDataLayout().getGlobalPrefix(); // '_' on Mach-O; none on ELF
   llvm::StringMap<void*> functions;
@@ -185,7 +226,7 @@ llvm::Expected<std::unique_ptr<CompiledProgram>> CpuCompiler::load(const llvm::M
   }
   std::lock_guard lock(mutex);
   live_programs++;
-  return std::unique_ptr<CompiledProgram>(new CompiledProgram(*this, *dylib, std::move(functions)));
+  return std::unique_ptr<CompiledProgram>(new CompiledProgram(*this, *dylib, std::move(functions), object_bytes));
 }
 
 void CpuCompiler::unload(llvm::orc::JITDylib& dylib) {

@@ -68,11 +68,14 @@ struct Compiled {
   std::unique_ptr<CompiledProgram> cpu; // null until the CPU needs it
   KernelFn fn = nullptr;
   int64_t outer = 1; // iterations of the outermost loop, 1 if none
+
+  uint64_t bytes() const { return program.size() * sizeof(uops::Node) + (cpu ? cpu->bytes() : 0); }
 };
 
 struct Cache {
   std::unique_ptr<CpuCompiler> compiler; // first, so it is destroyed last: compiled programs unload into it
-  llvm::DenseMap<const uops::Node*, std::unique_ptr<Compiled>> by_ast;
+  // the least recently run kernels are dropped (their code freed) past PATGRAD_MEMORY_CACHE_MB
+  LruCache<const uops::Node*, Compiled> by_ast{memory_cache_limit()};
 };
 Cache& cache() {
   static Cache c;
@@ -139,8 +142,7 @@ void print_program(const std::vector<UOp>& program) {
 }
 
 llvm::Expected<Compiled*> prepare(const lowering::Kernel& k, RunStats* stats) {
-  auto& entry = cache().by_ast[k.ast.get()];
-  if (entry) return entry.get();
+  if (Compiled* cached = cache().by_ast.find(k.ast.get())) return cached;
   auto t = Clock::now();
   const rewriter::Library& lib = rewriter::builtin_library();
   rewriter::RewriteOptions opts;
@@ -158,8 +160,8 @@ llvm::Expected<Compiled*> prepare(const lowering::Kernel& k, RunStats* stats) {
   if (!c->program.empty() && c->program[0]->op == uops::Op::RANGE) c->outer = int64_t(c->program[0]->src[0]->vmax);
   if (debug_level() >= 5) print_program(c->program);
   if (stats) stats->schedule_ms += ms_since(t);
-  entry = std::move(c);
-  return entry.get();
+  uint64_t bytes = c->bytes();
+  return &cache().by_ast.insert(k.ast.get(), std::move(c), bytes);
 }
 
 llvm::Error compile_cpu(Compiled& c, const std::string& name, RunStats* stats) {
@@ -179,6 +181,7 @@ llvm::Error compile_cpu(Compiled& c, const std::string& name, RunStats* stats) {
   if (!fn) return fn.takeError();
   c.cpu = std::move(*prog);
   c.fn = reinterpret_cast<KernelFn>(*fn);
+  cache().by_ast.charge(c.ast.get(), c.bytes());
   if (stats) stats->compile_ms += ms_since(t);
   return llvm::Error::success();
 }

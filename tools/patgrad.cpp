@@ -1,6 +1,7 @@
 // The patgrad command: run scripts, check pattern files, simplify expressions, list rules and passes.
 #include "frontend/script/script.h"
 #include "rewriter/rewriter.h"
+#include "runtime/cpu_jit.h"
 #include "uops/infix.h"
 #include <charconv>
 #include <fmt/format.h>
@@ -25,6 +26,7 @@ commands:
   rules [FILE]         list groups and rules with their location and domain; with FILE (- for standard input),
                        simplify each line of it first and show per-rule attempts and hits
   passes               list the pipeline's passes in order, with their groups and options
+  cache [--clear]      the kernel cache's directory, entry count and size; --clear removes every entry
 
 options:
   --patterns DIR       also load every .pat file in DIR (as does PATGRAD_PATTERNS=DIR1:DIR2)
@@ -202,6 +204,24 @@ int cmd_passes(const Options& o) {
   return 0;
 }
 
+int cmd_cache(Options o) {
+  bool clear = take_flag(o.args, "--clear");
+  if (o.args.size() != 1) return fail("cache takes no argument but --clear");
+  std::string dir = runtime::default_cache_dir();
+  if (dir.empty()) return fail("no kernel cache directory: set PATGRAD_CACHE_DIR, XDG_CACHE_HOME or HOME");
+  auto mb = [](uint64_t bytes) { return double(bytes) / (1 << 20); };
+  if (clear) {
+    auto removed = runtime::clear_disk_cache(dir);
+    if (!removed) return fail(llvm::toString(removed.takeError()));
+    fmt::print("removed {} entries ({:.1f} MB) from {}\n", removed->entries, mb(removed->bytes), dir);
+    return 0;
+  }
+  runtime::DiskCacheUsage usage = runtime::disk_cache_usage(dir);
+  fmt::print("{}\n{} entries, {:.1f} MB (limit {:.0f} MB: PATGRAD_CACHE_MB)\n", dir, usage.entries, mb(usage.bytes),
+             mb(runtime::disk_cache_limit()));
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -228,5 +248,6 @@ int main(int argc, char** argv) {
   if (cmd == "rewrite") return cmd_rewrite(o);
   if (cmd == "rules") return cmd_rules(o);
   if (cmd == "passes") return cmd_passes(o);
+  if (cmd == "cache") return cmd_cache(o);
   return fail(fmt::format("unknown command '{}'; see patgrad --help", cmd));
 }
