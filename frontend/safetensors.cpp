@@ -2,15 +2,15 @@
 // partial result. Little-endian host assumed, as the format's data is.
 #include "frontend/safetensors.h"
 #include "frontend/tensor_internal.h"
+#include "runtime/atomic_file.h"
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <fmt/format.h>
+#include <llvm/ADT/ScopeExit.h>
 #include <llvm/ADT/StringSet.h>
+#include <llvm/Support/FileSystem.h>
 #include <llvm/Support/JSON.h>
 #include <llvm/Support/MemoryBuffer.h>
-#include <unistd.h>
 
 namespace patgrad {
 
@@ -34,7 +34,6 @@ const char* dtype_name(DType d) {
 }
 
 size_t element_bytes(DType d) { return size_t(std::max(1, uops::bits(d) / 8)); }
-
 
 struct Entry {
   std::string name;
@@ -97,23 +96,51 @@ std::string json_string(llvm::StringRef s) {
   return out + "\"";
 }
 
-void write_all(int fd, const char* p, size_t n, const std::string& path) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) throw TensorError(fmt::format("safe_save: cannot write {}: {}", path, std::strerror(errno)));
-    p += w;
-    n -= size_t(w);
+// The deepest nesting of [ and { in JSON text, outside strings; JSON's grammar is checked later, by the parser.
+size_t json_depth(llvm::StringRef text) {
+  size_t depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); i++) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        i++; // an escape: the next character cannot end the string
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"')
+      in_string = true;
+    else if (c == '[' || c == '{')
+      deepest = std::max(deepest, ++depth);
+    else if ((c == ']' || c == '}') && depth > 0)
+      depth--;
   }
+  return deepest;
 }
 
 } // namespace
 
 SafetensorsFile safe_read(const std::string& path) {
-  auto bad = [&](const std::string& why) { return TensorError(fmt::format("safe_load: {}: {}", path, why)); };
-  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-  if (!file) throw TensorError(fmt::format("safe_load: cannot read {}: {}", path, file.getError().message()));
-  llvm::StringRef bytes = (*file)->getBuffer();
+  auto cannot_read = [&](const std::string& why) {
+    return TensorError(fmt::format("safe_load: cannot read {}: {}", path, why));
+  };
+  auto not_regular = [&] { return TensorError(fmt::format("safe_load: {}: not a regular file", path)); };
+  // Only a regular file has a size to bound the read by: /dev/zero would be read until memory runs out, and opening a
+  // FIFO waits for a writer. Checked before opening, and again on what was opened.
+  llvm::sys::fs::file_status status;
+  if (std::error_code ec = llvm::sys::fs::status(path, status)) throw cannot_read(ec.message());
+  if (status.type() != llvm::sys::fs::file_type::regular_file) throw not_regular();
+  auto fd = llvm::sys::fs::openNativeFileForRead(path);
+  if (!fd) throw cannot_read(llvm::toString(fd.takeError()));
+  auto close = llvm::make_scope_exit([&] { llvm::sys::fs::closeFile(*fd); });
+  if (std::error_code ec = llvm::sys::fs::status(*fd, status)) throw cannot_read(ec.message());
+  if (status.type() != llvm::sys::fs::file_type::regular_file) throw not_regular();
+  auto file = llvm::MemoryBuffer::getOpenFile(*fd, path, status.getSize(), /*RequiresNullTerminator=*/false);
+  if (!file) throw cannot_read(file.getError().message());
+  return safe_parse((*file)->getBuffer(), path);
+}
+
+SafetensorsFile safe_parse(llvm::StringRef bytes, const std::string& name) {
+  auto bad = [&](const std::string& why) { return TensorError(fmt::format("safe_load: {}: {}", name, why)); };
   if (bytes.size() < 8) throw bad(fmt::format("truncated: {} bytes, too short for the header's length", bytes.size()));
   uint64_t header_size = 0;
   std::memcpy(&header_size, bytes.data(), 8);
@@ -121,6 +148,11 @@ SafetensorsFile safe_read(const std::string& path) {
     throw bad(
         fmt::format("truncated: the header's length is {} bytes, but only {} follow", header_size, bytes.size() - 8));
   llvm::StringRef data = bytes.drop_front(8 + header_size);
+  // llvm::json::parse recurses once per level: millions of [ would overflow the stack. A safetensors header needs
+  // three levels (the header, a tensor's entry, its shape).
+  constexpr size_t max_depth = 64;
+  if (json_depth(bytes.substr(8, header_size)) > max_depth)
+    throw bad(fmt::format("bad header JSON: nested deeper than {} levels", max_depth));
   llvm::Expected<llvm::json::Value> header = llvm::json::parse(bytes.substr(8, header_size));
   if (!header) throw bad("bad header JSON: " + llvm::toString(header.takeError()));
   const llvm::json::Object* top = header->getAsObject();
@@ -201,25 +233,15 @@ void safe_save(const std::string& path, const NamedTensors& tensors,
   header.resize((header.size() + 7) / 8 * 8, ' '); // the data starts 8-aligned, as the reference writer does
   uint64_t header_size = header.size();
 
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw TensorError(fmt::format("safe_save: cannot create {}: {}", tmp, std::strerror(errno)));
-  try {
-    write_all(fd, reinterpret_cast<const char*>(&header_size), 8, tmp);
-    write_all(fd, header.data(), header.size(), tmp);
-    for (const auto& d : data) write_all(fd, reinterpret_cast<const char*>(d.data()), d.size(), tmp);
-    // on disk before the rename, so a power loss cannot leave the new name over a file still being written
-    if (::fsync(fd) != 0) throw TensorError(fmt::format("safe_save: cannot sync {}: {}", tmp, std::strerror(errno)));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  if (::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    throw TensorError(fmt::format("safe_save: cannot move {} to {}: {}", tmp, path, std::strerror(err)));
-  }
+  // Concurrent saves of one path each write a whole file of their own and the last rename wins: path always holds
+  // one complete save, and no save reports success for a file it did not write whole.
+  llvm::Error saved = runtime::write_file_atomically(path, [&](llvm::raw_ostream& os) {
+    os.write(reinterpret_cast<const char*>(&header_size), 8);
+    os << header;
+    for (const auto& d : data) os.write(reinterpret_cast<const char*>(d.data()), d.size());
+    return llvm::Error::success();
+  });
+  if (saved) throw TensorError(fmt::format("safe_save: {}", llvm::toString(std::move(saved))));
 }
 
 } // namespace patgrad

@@ -1,11 +1,18 @@
-// safetensors: round trips of every dtype, a file built here byte by byte, the writer's exact bytes, and one error
-// per kind of corruption.
+// safetensors: round trips of every dtype, a file built here byte by byte, the writer's exact bytes, one error per
+// kind of corruption, what is not a regular file, and saves racing each other and loads, in several processes.
 #include "frontend/safetensors.h"
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <llvm/Support/FileSystem.h>
+#include <llvm/Support/Path.h>
 #include <sstream>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace patgrad;
 
@@ -30,6 +37,27 @@ std::string file_bytes(const std::string& header, const std::string& data) {
 }
 
 void write_file(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
+
+// The names in dir, sorted.
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec))
+    names.push_back(llvm::sys::path::filename(it->path()).str());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Runs a shell command; its exit code, and its standard output and error together in out.
+int shell(const std::string& command, std::string* out = nullptr) {
+  FILE* p = popen((command + " 2>&1").c_str(), "r");
+  REQUIRE(p);
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;)
+    if (out) out->append(buf, n);
+  int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -64,7 +92,7 @@ TEST_CASE("safe_save and safe_load round-trip every dtype, 0-d and empty tensors
   saved.emplace_back("scalar \"quoted\" \\ \n é", Tensor::scalar(7.5)); // escapes and UTF-8 in a name
   saved.emplace_back("empty", Tensor::zeros({0, 3}, DType::i32));
   safe_save(path, saved, {{"format", "pt"}, {"note", "say \"hi\"\t"}});
-  CHECK(!llvm::sys::fs::exists(path + ".tmp"));
+  CHECK(files_in(dir.path) == std::vector<std::string>{"all.safetensors"}); // no temporary left
 
   SafetensorsFile f = safe_read(path);
   CHECK(f.metadata == std::map<std::string, std::string>{{"format", "pt"}, {"note", "say \"hi\"\t"}});
@@ -125,9 +153,8 @@ TEST_CASE("safe_save refuses what the format cannot hold and leaves no partial f
   CHECK_THROWS_WITH(safe_save(dir.path + "/a", {{"__metadata__", Tensor::zeros({1})}}),
                     Catch::Contains("cannot be named __metadata__"));
   CHECK_THROWS_WITH(safe_save(dir.path + "/no/such/dir/a", {{"x", Tensor::zeros({1})}}),
-                    Catch::Contains("cannot create " + dir.path + "/no/such/dir/a.tmp"));
-  CHECK(!llvm::sys::fs::exists(dir.path + "/a"));
-  CHECK(!llvm::sys::fs::exists(dir.path + "/a.tmp"));
+                    Catch::Contains("cannot create a temporary file beside " + dir.path + "/no/such/dir/a"));
+  CHECK(files_in(dir.path).empty());
 }
 
 TEST_CASE("safe_load names the path and the fault of each corrupt file", "[safetensors]") {
@@ -164,6 +191,11 @@ TEST_CASE("safe_load names the path and the fault of each corrupt file", "[safet
        "tensor 'a': shape (4294967296,4294967296,4294967296) of F64 needs"},
       {"no dtype", file_bytes(R"({"a":{"shape":[1],"data_offsets":[0,1]}})", data16), "tensor 'a': no dtype"},
       {"metadata not strings", file_bytes(R"({"__metadata__":{"k":1}})", ""), "__metadata__ 'k' is not a string"},
+      // llvm::json::parse recursed once a level, to a stack overflow
+      {"5 million [", file_bytes(std::string(5'000'000, '['), ""), "bad header JSON: nested deeper than 64 levels"},
+      {"65 levels", file_bytes(std::string(65, '[') + std::string(65, ']'), ""),
+       "bad header JSON: nested deeper than 64 levels"},
+      {"64 levels", file_bytes(std::string(64, '[') + std::string(64, ']'), ""), "bad header JSON: not an object"},
   };
   for (const Case& c : cases) {
     INFO(c.what);
@@ -171,4 +203,97 @@ TEST_CASE("safe_load names the path and the fault of each corrupt file", "[safet
     CHECK_THROWS_WITH(safe_load(path), Catch::Contains("safe_load: " + path + ": " + c.error));
   }
   CHECK_THROWS_WITH(safe_load(dir.path + "/missing"), Catch::Contains("cannot read " + dir.path + "/missing"));
+}
+
+TEST_CASE("safe_load counts nesting outside strings only", "[safetensors]") {
+  TempDir dir;
+  std::string path = dir.path + "/brackets.safetensors";
+  // 100 brackets inside a string, after an escaped quote that does not end it
+  std::string value = "\\\"" + std::string(100, '[') + std::string(100, '{');
+  write_file(path, file_bytes(R"({"__metadata__":{"k":")" + value + R"("}})", ""));
+  CHECK(safe_read(path).metadata.at("k") == "\"" + std::string(100, '[') + std::string(100, '{'));
+}
+
+TEST_CASE("safe_load refuses what is not a regular file instead of reading it forever", "[safetensors]") {
+  TempDir dir;
+  std::string fifo = dir.path + "/fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0); // opening it would wait for a writer
+  for (const std::string& path : {std::string("/dev/zero"), dir.path, fifo}) {
+    INFO(path);
+    CHECK_THROWS_WITH(safe_load(path), Catch::Contains("safe_load: " + path + ": not a regular file"));
+  }
+}
+
+TEST_CASE("a save that cannot be written whole is an error and leaves the old file", "[safetensors]") {
+  TempDir dir;
+  std::string path = dir.path + "/model.safetensors";
+  safe_save(path, {{"old", Tensor::full({4}, 1.0)}});
+  std::string old = read_file(path);
+  std::ofstream(dir.path + "/save.pg") << "from patgrad import Tensor, safe_save\n"
+                                       << "safe_save({'new': Tensor.ones(100000)}, '" << path << "')\n";
+  // A file size limit of 32 KB stands in for a full disk: writes past it fail with EFBIG (SIGXFSZ ignored).
+  std::string out;
+  int code = shell("trap '' XFSZ; ulimit -f 64; PATGRAD_CACHE_DIR=" + dir.path + "/cache exec " PATGRAD_BINARY " run " +
+                       dir.path + "/save.pg",
+                   &out);
+  CHECK(code == 1);
+  CHECK_THAT(out, Catch::Contains("safe_save: cannot write " + path + ".tmp-"));
+  CHECK(read_file(path) == old);
+  for (const std::string& name : files_in(dir.path)) CHECK(name.find(".tmp-") == std::string::npos);
+}
+
+TEST_CASE("a save removes the temporaries that killed saves left, and only those", "[safetensors]") {
+  TempDir dir;
+  std::string path = dir.path + "/model.safetensors";
+  auto make = [&](const std::string& name, int age_seconds) {
+    int fd;
+    REQUIRE(!llvm::sys::fs::openFileForWrite(dir.path + "/" + name, fd));
+    auto when = std::chrono::system_clock::now() - std::chrono::seconds(age_seconds);
+    REQUIRE(!llvm::sys::fs::setLastAccessAndModificationTime(fd, when));
+    ::close(fd);
+  };
+  make("model.safetensors.tmp-0123abcd", 120); // a killed save's: removed
+  make("model.safetensors.tmp-89abcdef", 0);   // a save that may be under way: kept
+  make("other.safetensors.tmp-0123abcd", 120); // another path's: kept
+  make("model.safetensors.tmp-notmine", 120);  // not a temporary's name: kept
+  safe_save(path, {{"x", Tensor::full({2}, 3.0)}});
+  CHECK(files_in(dir.path) == std::vector<std::string>{"model.safetensors", "model.safetensors.tmp-89abcdef",
+                                                       "model.safetensors.tmp-notmine",
+                                                       "other.safetensors.tmp-0123abcd"});
+}
+
+TEST_CASE("processes saving and loading one checkpoint at once always see a whole file", "[safetensors]") {
+  // Each saver k writes tensors whose values and length both say k; a torn or mixed file would disagree with itself.
+  // The last rename wins: the file at the end is one saver's whole file.
+  TempDir dir;
+  std::string path = dir.path + "/shared.safetensors";
+  std::ofstream(dir.path + "/race.pg") << R"(import sys
+from patgrad import Tensor, safe_save, safe_load
+path, k = sys.argv[1], int(sys.argv[2])
+for i in range(12):
+    if k > 0:
+        safe_save({"a": Tensor.full((1000 * k,), k), "b": Tensor.full((3,), k)}, path)
+    else:
+        d = safe_load(path)
+        v = d["b"].max().item()
+        assert d["a"].shape == (1000 * int(v),), f"a has shape {d['a'].shape} in version {v}"
+        assert d["a"].min().item() == v and d["a"].max().item() == v and d["b"].min().item() == v, "mixed versions"
+print("ok")
+)";
+  safe_save(path, {{"a", Tensor::full({1000}, 1.0)}, {"b", Tensor::full({3}, 1.0)}});
+  std::string run = "PATGRAD_CACHE_DIR=" + dir.path + "/cache " PATGRAD_BINARY " run " + dir.path + "/race.pg " + path;
+  // three savers and three loaders, all at once, each with its output and exit code in a file of its own
+  std::string command;
+  const int versions[] = {1, 2, 3, 0, 0, 0};
+  for (int i = 0; i < 6; i++) {
+    std::string out = dir.path + "/out" + std::to_string(i);
+    command += "(" + run + " " + std::to_string(versions[i]) + " >" + out + " 2>&1; echo \"exit $?\" >>" + out + ") & ";
+  }
+  shell(command + "wait");
+  for (int i = 0; i < 6; i++) CHECK(read_file(dir.path + "/out" + std::to_string(i)) == "ok\nexit 0\n");
+  SafetensorsFile last = safe_read(path);
+  double v = last.tensors.at(1).second.to_vector<double>()[0];
+  CHECK((v == 1 || v == 2 || v == 3));
+  CHECK(last.tensors.at(0).second.shape() == Shape{int64_t(1000 * v)});
+  for (const std::string& name : files_in(dir.path)) CHECK(name.find(".tmp-") == std::string::npos);
 }
