@@ -13,7 +13,7 @@ Value none_or(const Bound& b, size_t i) { return b.has(i) ? b[i] : Value(); }
 
 int64_t length(Interp& in, const Value& v) {
   switch (v.type()) {
-  case Type::Str: return int64_t(in.iterate(v).size());
+  case Type::Str: return char_count(v.as<StrObj>().s);
   case Type::List:
   case Type::Tuple: return int64_t(v.as<ListObj>().items.size());
   case Type::Dict: return int64_t(v.as<DictObj>().entries.size());
@@ -133,36 +133,46 @@ Value round_(Interp&, const Value&, CallArgs& args) {
   bool digits = b.has(1) && !b[1].is_none();
   if (x.is_int_like()) {
     if (!digits || to_int(b[1], "ndigits") >= 0) return Value::integer(x.as_int());
-    int64_t p = 1;
-    for (int64_t i = 0; i < -b[1].as_int() && p < INT64_MAX / 10; i++) p *= 10;
-    int64_t q = x.as_int() / p, r = x.as_int() % p;
+    // to a multiple of 10^-ndigits, half to even, in 128 bits: 10^19 does not fit in 64, and past 10^38 every
+    // int64 rounds to 0
+    __int128 p = 1;
+    for (int64_t i = 0; i < -b[1].as_int() && i < 38; i++) p *= 10;
+    __int128 q = x.as_int() / p, r = x.as_int() % p;
     if (r < 0) q--, r += p;
     if (2 * r > p || (2 * r == p && (q & 1))) q++;
-    return Value::integer(q * p);
+    __int128 rounded = q * p;
+    if (rounded > INT64_MAX || rounded < INT64_MIN) raise("OverflowError", "rounded value does not fit in 64 bits");
+    return Value::integer(int64_t(rounded));
   }
   double v = to_float(x, "round() argument");
   if (!digits) {
-    if (!std::isfinite(v))
-      raise(std::isnan(v) ? "ValueError" : "OverflowError", "cannot convert float " + float_repr(v) + " to integer");
+    if (std::isnan(v)) raise("ValueError", "cannot convert float NaN to integer");
+    if (std::isinf(v)) raise("OverflowError", "cannot convert float infinity to integer");
     double r = std::nearbyint(v); // half to even under the default rounding mode, as Python
     if (std::fabs(r) >= 9.2e18) raise("OverflowError", "rounded value does not fit in 64 bits");
     return Value::integer(int64_t(r));
   }
   int64_t n = to_int(b[1], "ndigits");
-  if (!std::isfinite(v) || n > 300) return Value::real(v);
-  // Python rounds the exact decimal value: go through the shortest repr with enough digits
-  std::string s = fmt::format("{:.{}f}", v, std::max<int64_t>(n, 0));
+  // Python's bounds (float_round): past 323 digits every double is exact, and 10^309 exceeds every double, so it
+  // rounds to a signed zero
+  if (!std::isfinite(v) || n > 323) return Value::real(v);
+  if (n < -308) return Value::real(0.0 * v);
+  double rounded;
   if (n < 0) {
     double p = std::pow(10.0, double(-n));
-    return Value::real(std::nearbyint(v / p) * p);
+    rounded = std::nearbyint(v / p) * p;
+  } else { // Python rounds the exact decimal value: print it with n digits, half to even, and read it back
+    rounded = std::strtod(fmt::format("{:.{}f}", v, n).c_str(), nullptr);
   }
-  return Value::real(std::strtod(s.c_str(), nullptr));
+  if (std::isinf(rounded)) raise("OverflowError", "rounded value too large to represent");
+  return Value::real(rounded);
 }
 
-bool is_instance(const Value& v, const Value& t) {
+bool is_instance(Interp& in, const Value& v, const Value& t) {
   if (t.is(Type::Tuple)) {
+    DepthGuard guard(in, "in __instancecheck__");
     for (const Value& x : t.as<ListObj>().items)
-      if (is_instance(v, x)) return true;
+      if (is_instance(in, v, x)) return true;
     return false;
   }
   if (t.is(Type::Class)) {
@@ -202,10 +212,48 @@ Value super_(Interp& in, const Value&, CallArgs& args) {
 }
 
 // ---- types: calling one converts or constructs
+
+// Python's int(text, base) for base 0 or 2..36: spaces around, a sign, a 0x/0o/0b prefix where base is 0 or matches
+// it, single underscores between digits. Base 0 takes the base from the prefix and refuses leading zeros ("010").
+int64_t parse_int(std::string_view text, int base) {
+  auto invalid = [&] {
+    raise("ValueError", fmt::format("invalid literal for int() with base {}: {}", base, str_repr(text)));
+  };
+  std::string_view s = text;
+  while (!s.empty() && std::isspace((unsigned char)s.front())) s.remove_prefix(1);
+  while (!s.empty() && std::isspace((unsigned char)s.back())) s.remove_suffix(1);
+  bool negative = !s.empty() && s[0] == '-';
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  int radix = base == 0 ? 10 : base;
+  bool prefixed = false; // after a prefix, an underscore may come before the first digit: 0x_1f
+  if (s.size() >= 2 && s[0] == '0') {
+    char p = char(std::tolower((unsigned char)s[1]));
+    int prefix_radix = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 0;
+    if (prefix_radix && (base == 0 || base == prefix_radix)) radix = prefix_radix, prefixed = true, s.remove_prefix(2);
+  }
+  if (base == 0 && !prefixed && s.find_first_not_of("0_") != std::string_view::npos && s.starts_with('0')) invalid();
+  unsigned __int128 v = 0, limit = uint64_t(INT64_MAX) + (negative ? 1 : 0);
+  bool digit_before = prefixed, any = false;
+  for (char c : s) {
+    if (c == '_') {
+      if (!digit_before) invalid(); // at the start, after another underscore
+      digit_before = false;
+      continue;
+    }
+    int d = std::isdigit((unsigned char)c) ? c - '0' : std::isalpha((unsigned char)c) ? std::tolower(c) - 'a' + 10 : 99;
+    if (d >= radix) invalid();
+    v = std::min<unsigned __int128>(v * unsigned(radix) + unsigned(d), limit + 1); // saturates: no wraparound
+    digit_before = any = true;
+  }
+  if (!any || !digit_before) invalid(); // no digits, or a final underscore
+  if (v > limit) raise("OverflowError", "int too large for 64 bits");
+  return negative ? int64_t(-v) : int64_t(v);
+}
 Value int_ctor(Interp&, const Value&, CallArgs& args) {
   Bound b = bind("int", args, {"x=", "base="});
   if (!b.has(0)) return Value::integer(0);
   const Value& x = b[0];
+  if (b.has(1) && !x.is(Type::Str)) raise("TypeError", "int() can't convert non-string with explicit base");
   if (x.is_int_like()) return Value::integer(x.as_int());
   if (x.is(Type::Float)) {
     double f = x.as_float();
@@ -215,20 +263,9 @@ Value int_ctor(Interp&, const Value&, CallArgs& args) {
     return Value::integer(int64_t(f));
   }
   if (x.is(Type::Str)) {
-    std::string s = x.as<StrObj>().s;
-    s.erase(0, s.find_first_not_of(" \t\n"));
-    s.erase(s.find_last_not_of(" \t\n") + 1);
-    int base = b.has(1) ? int(to_int(b[1], "base")) : 10;
-    std::string digits;
-    for (char c : s)
-      if (c != '_') digits += c;
-    char* end = nullptr;
-    errno = 0;
-    long long v = digits.empty() ? 0 : std::strtoll(digits.c_str(), &end, base);
-    if (digits.empty() || *end || base < 2 || base > 36 || std::isspace((unsigned char)digits[0]))
-      raise("ValueError", fmt::format("invalid literal for int() with base {}: {}", base, str_repr(x.as<StrObj>().s)));
-    if (errno == ERANGE) raise("OverflowError", "int too large for 64 bits");
-    return Value::integer(v);
+    int64_t base = b.has(1) ? to_int(b[1], "base") : 10;
+    if (base != 0 && (base < 2 || base > 36)) raise("ValueError", "int() base must be >= 2 and <= 36, or 0");
+    return Value::integer(parse_int(x.as<StrObj>().s, int(base)));
   }
   if (x.is(Type::Tensor)) return Value::integer(int64_t(x.as<TensorObj>().t.item()));
   raise("TypeError", fmt::format("int() argument must be a string or a number, not '{}'", type_name(x)));
@@ -362,9 +399,9 @@ void install_builtins(Interp& in, Env& env) {
     std::reverse(items.begin(), items.end());
     return make_list(std::move(items));
   });
-  fn("isinstance", [](Interp&, const Value&, CallArgs& args) {
+  fn("isinstance", [](Interp& in, const Value&, CallArgs& args) {
     Bound b = bind("isinstance", args, {"obj", "class_or_tuple"});
-    return Value::boolean(is_instance(b[0], b[1]));
+    return Value::boolean(is_instance(in, b[0], b[1]));
   });
   fn("getattr", [](Interp& in, const Value&, CallArgs& args) {
     Bound b = bind("getattr", args, {"object", "name", "default="});

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <fmt/format.h>
+#include <llvm/ADT/SmallPtrSet.h>
 
 namespace patgrad::script {
 
@@ -67,20 +68,21 @@ std::string seq_repr(Interp& in, const std::vector<Value>& items, char open, cha
   return out + close;
 }
 
-// Containers that contain themselves print as [...], as in Python.
+// Containers that contain themselves print as [...], as in Python; nesting deeper than the recursion limit is a
+// RecursionError.
 struct ReprGuard {
-  static std::vector<const Object*>& active() {
-    thread_local std::vector<const Object*> stack;
-    return stack;
+  static llvm::SmallPtrSet<const Object*, 8>& active() {
+    thread_local llvm::SmallPtrSet<const Object*, 8> set;
+    return set;
   }
+  DepthGuard depth;
+  const Object* obj;
   bool cycle;
-  explicit ReprGuard(const Object* o) {
-    auto& a = active();
-    cycle = std::find(a.begin(), a.end(), o) != a.end();
-    if (!cycle) a.push_back(o);
+  ReprGuard(Interp& in, const Object* o) : depth(in, "while getting the repr of an object"), obj(o) {
+    cycle = !active().insert(o).second;
   }
   ~ReprGuard() {
-    if (!cycle) active().pop_back();
+    if (!cycle) active().erase(obj);
   }
 };
 
@@ -95,7 +97,7 @@ std::string Interp::repr(const Value& v) {
   case Type::Str: return str_repr(v.as<StrObj>().s);
   case Type::List:
   case Type::Tuple: {
-    ReprGuard g(v.obj());
+    ReprGuard g(*this, v.obj());
     if (g.cycle) return v.is(Type::List) ? "[...]" : "(...)";
     if (const char* view = v.as<ListObj>().view)
       return std::string(view) + "(" + seq_repr(*this, v.as<ListObj>().items, '[', ']', false) + ")";
@@ -103,7 +105,7 @@ std::string Interp::repr(const Value& v) {
                             : seq_repr(*this, v.as<ListObj>().items, '(', ')', true);
   }
   case Type::Dict: {
-    ReprGuard g(v.obj());
+    ReprGuard g(*this, v.obj());
     if (g.cycle) return "{...}";
     std::string out = "{";
     bool first = true;

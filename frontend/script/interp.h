@@ -111,6 +111,25 @@ private:
   void comp_clauses(const CompExpr& c, size_t i, Env& env, const std::function<void()>& emit);
 };
 
+// One level of C++ recursion into a value (printing or comparing nested containers, reading nested lists into a
+// tensor), counted with the evaluations under way: past Interp::max_nesting, a RecursionError as Python's
+// ("maximum recursion depth exceeded in comparison") instead of a stack overflow.
+class DepthGuard {
+public:
+  DepthGuard(Interp& in, const char* doing) : n_(in.nesting) {
+    if (++n_ > Interp::max_nesting) {
+      n_--;
+      raise("RecursionError", std::string("maximum recursion depth exceeded ") + doing);
+    }
+  }
+  ~DepthGuard() { n_--; }
+  DepthGuard(const DepthGuard&) = delete;
+  DepthGuard& operator=(const DepthGuard&) = delete;
+
+private:
+  int& n_;
+};
+
 // ---- built-ins (builtins.cpp, methods.cpp, bind_tensor.cpp, modules.cpp)
 void install_builtins(Interp& in, Env& env);
 // A method of a built-in value (str, list, dict): null when there is none.

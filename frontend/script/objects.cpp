@@ -42,19 +42,26 @@ int64_t item_position(const Value& index, int64_t n, const char* what) {
   return i;
 }
 
+// Bytes of the UTF-8 character at s[i]; a byte that starts no character counts as one.
+size_t char_bytes(std::string_view s, size_t i) {
+  unsigned n = llvm::getNumBytesForUTF8(s[i]);
+  return n == 0 || i + n > s.size() ? 1 : n;
+}
+
 // The UTF-8 characters of s, one string each.
 std::vector<std::string> characters(const std::string& s) {
   std::vector<std::string> out;
-  for (size_t i = 0; i < s.size();) {
-    unsigned n = llvm::getNumBytesForUTF8(s[i]);
-    if (n == 0 || i + n > s.size()) n = 1;
-    out.push_back(s.substr(i, n));
-    i += n;
-  }
+  for (size_t i = 0; i < s.size(); i += char_bytes(s, i)) out.push_back(s.substr(i, char_bytes(s, i)));
   return out;
 }
 
 } // namespace
+
+int64_t char_count(std::string_view s) {
+  int64_t n = 0;
+  for (size_t i = 0; i < s.size(); i += char_bytes(s, i)) n++;
+  return n;
+}
 
 std::optional<Value> Interp::try_getattr(const Value& obj, llvm::StringRef name) {
   switch (obj.type()) {

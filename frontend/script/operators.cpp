@@ -136,9 +136,16 @@ Value repeat(const Value& seq, int64_t n) {
 
 int order(Interp& in, const Value& a, const Value& b, const char* op);
 
+// Items of containers compare equal when they are the same object, without calling ==, as in Python: a list that
+// holds itself equals itself.
+bool same_or_equal(Interp& in, const Value& a, const Value& b) {
+  return (a.obj() && a.obj() == b.obj()) || in.equal(a, b);
+}
+
 int seq_order(Interp& in, const std::vector<Value>& x, const std::vector<Value>& y, const char* op) {
+  DepthGuard guard(in, "in comparison");
   for (size_t i = 0; i < x.size() && i < y.size(); i++)
-    if (!in.equal(x[i], y[i])) return order(in, x[i], y[i], op);
+    if (!same_or_equal(in, x[i], y[i])) return order(in, x[i], y[i], op);
   return x.size() < y.size() ? -1 : x.size() > y.size() ? 1 : 0;
 }
 
@@ -226,18 +233,20 @@ bool Interp::equal(const Value& a, const Value& b) {
   case Type::Str: return a.as<StrObj>().s == b.as<StrObj>().s;
   case Type::List:
   case Type::Tuple: {
+    DepthGuard guard(*this, "in comparison");
     auto &x = a.as<ListObj>().items, &y = b.as<ListObj>().items;
     if (x.size() != y.size()) return false;
     for (size_t i = 0; i < x.size(); i++)
-      if (!equal(x[i], y[i])) return false;
+      if (!same_or_equal(*this, x[i], y[i])) return false;
     return true;
   }
   case Type::Dict: {
+    DepthGuard guard(*this, "in comparison");
     auto &x = a.as<DictObj>(), &y = b.as<DictObj>();
     if (x.entries.size() != y.entries.size()) return false;
     for (auto& [k, v] : x.entries) {
       Value* w = y.find(k);
-      if (!w || !equal(v, *w)) return false;
+      if (!w || !same_or_equal(*this, v, *w)) return false;
     }
     return true;
   }
@@ -271,7 +280,7 @@ bool Interp::contains(const Value& c, const Value& item) {
   }
   default:
     for (const Value& x : iterate(c))
-      if ((x.obj() && x.obj() == item.obj()) || equal(x, item)) return true;
+      if (same_or_equal(*this, x, item)) return true;
     return false;
   }
 }

@@ -1,4 +1,5 @@
-// Values: dictionary hashing and equality (Python's: 1 == 1.0 == True are one key), attribute maps, constructors.
+// Values: dictionary hashing and equality (Python's: 1 == 1.0 == True are one key), attribute maps, constructors,
+// destruction without recursion.
 #include "frontend/script/interp.h"
 #include <cmath>
 
@@ -15,13 +16,65 @@ bool AttrMap::erase(llvm::StringRef name) {
 
 namespace {
 
+thread_local bool releasing = false;    // a Releaser is active on this thread
+thread_local std::vector<Value> doomed; // the values it will drop
+
+// Tuples are hashed and compared for dict keys recursively; a tuple can be nested deeper than the stack allows.
+struct TupleDepth {
+  static inline thread_local int depth = 0;
+  explicit TupleDepth(const char* doing) {
+    if (++depth > Interp::max_nesting) {
+      depth--;
+      raise("RecursionError", std::string("maximum recursion depth exceeded while ") + doing + " a tuple");
+    }
+  }
+  ~TupleDepth() { depth--; }
+};
+
 void check_hashable(const Value& v) {
   if (v.is(Type::List) || v.is(Type::Dict)) raise("TypeError", std::string("unhashable type: '") + type_name(v) + "'");
-  if (v.is(Type::Tuple))
+  if (v.is(Type::Tuple)) {
+    TupleDepth guard("hashing");
     for (const Value& x : v.as<ListObj>().items) check_hashable(x);
+  }
 }
 
 } // namespace
+
+Releaser::Releaser() : outermost_(!releasing) { releasing = true; }
+
+Releaser::~Releaser() {
+  if (!outermost_) return;
+  while (!doomed.empty()) {
+    Value v = std::move(doomed.back());
+    doomed.pop_back();
+  } // v's object may die here; its destructor queues what it held
+  releasing = false;
+}
+
+void Releaser::operator()(Value& v) {
+  if (v.is(Type::List) || v.is(Type::Tuple) || v.is(Type::Dict) || v.is(Type::Instance)) doomed.push_back(std::move(v));
+}
+
+ListObj::~ListObj() {
+  Releaser release;
+  for (Value& v : items) release(v);
+  items.clear(); // while the Releaser is active: what dies here queues its values too
+}
+
+DictObj::~DictObj() {
+  Releaser release;
+  index.clear();
+  for (auto& [k, v] : entries) release(k), release(v);
+  entries.clear();
+}
+
+void AttrMap::release() {
+  Releaser release;
+  index_.clear();
+  for (auto& entry : entries_) release(entry.second);
+  entries_.clear();
+}
 
 size_t ValueHash::operator()(const Value& v) const {
   switch (v.type()) {
@@ -35,6 +88,7 @@ size_t ValueHash::operator()(const Value& v) const {
   }
   case Type::Str: return std::hash<std::string>()(v.as<StrObj>().s);
   case Type::Tuple: {
+    TupleDepth guard("hashing");
     size_t h = 0x345678;
     for (const Value& x : v.as<ListObj>().items) h = h * 1000003 ^ (*this)(x);
     return h;
@@ -54,6 +108,7 @@ bool ValueEq::operator()(const Value& a, const Value& b) const {
   case Type::None: return true;
   case Type::Str: return a.as<StrObj>().s == b.as<StrObj>().s;
   case Type::Tuple: {
+    TupleDepth guard("comparing");
     auto &x = a.as<ListObj>().items, &y = b.as<ListObj>().items;
     if (x.size() != y.size()) return false;
     for (size_t i = 0; i < x.size(); i++)

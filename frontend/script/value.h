@@ -1,6 +1,6 @@
 // Script values: None, bool, int and float inline; everything else a reference-counted object shared by copies, as
 // Python's are. Reference cycles (an object holding itself) are not collected: a script's objects live as long as
-// the run.
+// the run. Containers are destroyed without recursion (Releaser), so no depth of nesting exhausts the stack.
 #pragma once
 #include "frontend/script/ast.h"
 #include "frontend/tensor.h"
@@ -97,6 +97,7 @@ public:
     dead.swap(entries_); // destroyed after the map is consistent again
   }
   const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }
+  void release(); // empties it without recursion, as a container's destructor does (Releaser)
 
 private:
   std::vector<std::pair<std::string, Value>> entries_;
@@ -119,10 +120,27 @@ struct StrObj : Object {
   explicit StrObj(std::string v) : Object(Type::Str), s(std::move(v)) {}
 };
 
+// Destroying a container destroys what only it held, which destroys what only that held...: one C++ frame per level,
+// so freeing a list nested 10^7 deep, or a long chain of instances, would exhaust the stack. The destructors of
+// lists, tuples, dicts and instances hand their values to a Releaser instead: it queues those that hold a container,
+// and the outermost Releaser drops the queue one value at a time (a destructor run from there queues its own).
+class Releaser {
+public:
+  Releaser();
+  ~Releaser();
+  Releaser(const Releaser&) = delete;
+  Releaser& operator=(const Releaser&) = delete;
+  void operator()(Value& v); // moves v to the queue if it holds a container; v is left for the caller to clear
+
+private:
+  bool outermost_;
+};
+
 struct ListObj : Object { // a list or a tuple
   std::vector<Value> items;
   const char* view = nullptr; // dict_keys, dict_values, dict_items: a list that prints as Python's views
   ListObj(Type t, std::vector<Value> v) : Object(t), items(std::move(v)) {}
+  ~ListObj() override;
 };
 
 struct ValueHash {
@@ -135,6 +153,7 @@ struct DictObj : Object {
   std::vector<std::pair<Value, Value>> entries; // insertion order
   std::unordered_map<Value, size_t, ValueHash, ValueEq> index;
   DictObj() : Object(Type::Dict) {}
+  ~DictObj() override;
   Value* find(const Value& key);
   void set(const Value& key, Value v);
   bool erase(const Value& key);
@@ -185,6 +204,7 @@ struct InstanceObj : Object {
   llvm::IntrusiveRefCntPtr<ClassObj> cls;
   AttrMap attrs;
   explicit InstanceObj(llvm::IntrusiveRefCntPtr<ClassObj> c) : Object(Type::Instance), cls(std::move(c)) {}
+  ~InstanceObj() override { attrs.release(); }
 };
 
 struct ModuleObj : Object {
@@ -237,6 +257,7 @@ Value make_tuple(std::vector<Value> v);
 Value make_tensor(Tensor t);
 
 const char* type_name(const Value& v); // Python's type(v).__name__
+int64_t char_count(std::string_view s); // the UTF-8 characters of a str: its len()
 bool truthy(Interp& in, const Value& v);
 
 } // namespace patgrad::script
