@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace patgrad::script {
@@ -289,6 +290,9 @@ struct DelStmt : Stmt {
   std::vector<Expr*> targets;
   DelStmt() : Stmt(StmtKind::Del) {}
 };
+
+// A UTF-8 byte-order mark at the start of a file is skipped, as Python does: columns count from after it.
+constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
 
 // A parsed file (or REPL input): its text, for error carets, and every node.
 struct AstModule {

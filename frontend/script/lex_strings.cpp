@@ -36,8 +36,9 @@ Loc position_in_token(const LexState& st, std::string_view text, size_t offset) 
 } // namespace
 
 std::string LexState::unescape(std::string_view body, bool raw) {
-  if (raw) return std::string(body);
+  if (raw || body.find('\\') == std::string_view::npos) return std::string(body);
   std::string out;
+  out.reserve(body.size());
   for (size_t i = 0; i < body.size(); i++) {
     if (body[i] != '\\' || i + 1 == body.size()) {
       out += body[i];
@@ -184,7 +185,7 @@ Expr* LexState::concat(Expr* a, Expr* b) {
 }
 
 std::string AstModule::line_text(int line) const {
-  size_t pos = 0;
+  size_t pos = source.starts_with(utf8_bom) ? utf8_bom.size() : 0;
   for (int l = 1; l < line && pos != std::string::npos; l++) {
     pos = source.find('\n', pos);
     if (pos != std::string::npos) pos++;

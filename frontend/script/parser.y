@@ -391,9 +391,9 @@ atom    : NAME                                      { auto* e = st.mod.make<Name
         | '[' bracket_body ']'                      { $$ = $2; }
         | '{' brace_body '}'                        { $$ = $2; }
         ;
-strings : STRING                                    { auto* e = constant(st, @1, ConstExpr::Str); e->s = $1; $$ = e; }
+strings : STRING                                    { auto* e = constant(st, @1, ConstExpr::Str); e->s = std::move($1); $$ = e; }
         | FSTRING                                   { $$ = $1; }
-        | strings STRING                            { auto* e = constant(st, @2, ConstExpr::Str); e->s = $2; $$ = st.concat($1, e); }
+        | strings STRING                            { auto* e = constant(st, @2, ConstExpr::Str); e->s = std::move($2); $$ = st.concat($1, e); }
         | strings FSTRING                           { $$ = st.concat($1, $2); }
         ;
 paren_body : %empty                                 { $$ = st.mod.make<SeqExpr>(@$, ExprKind::Tuple); }

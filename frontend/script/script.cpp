@@ -2,8 +2,9 @@
 #include "frontend/script/script.h"
 #include "frontend/script/interp.h"
 #include <fmt/format.h>
-#include <fstream>
 #include <iostream>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/Path.h>
 #include <llvm/Support/thread.h>
 #include <sstream>
@@ -117,16 +118,16 @@ int run_source(const std::string& name, const std::string& source, std::ostream&
 }
 
 int run_file(const std::string& path, const std::vector<std::string>& args) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    fmt::print(stderr, "patgrad: cannot open '{}'\n", path);
+  // a directory would read as an empty script: refuse it by name
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buf = std::make_error_code(std::errc::is_a_directory);
+  if (!llvm::sys::fs::is_directory(path)) buf = llvm::MemoryBuffer::getFile(path);
+  if (!buf) {
+    fmt::print(stderr, "patgrad: cannot open '{}': {}\n", path, buf.getError().message());
     return 1;
   }
-  std::stringstream ss;
-  ss << f.rdbuf();
   std::vector<std::string> argv{path};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run_text(path, ss.str(), std::cout, std::cerr, argv);
+  return run_text(path, (*buf)->getBuffer().str(), std::cout, std::cerr, argv);
 }
 
 void repl(std::istream& input, std::ostream& out, bool prompts) {
@@ -136,19 +137,13 @@ void repl(std::istream& input, std::ostream& out, bool prompts) {
     EnvRef env = in.new_module_env("__main__");
     std::string text, line;
     int lines = 0;
-    while (true) {
-      if (prompts) out << (lines ? "... " : ">>> ") << std::flush;
-      if (!std::getline(input, line)) break;
-      text += line + "\n";
-      lines++;
-      if (text.find_first_not_of(" \t\n") == std::string::npos) {
-        text.clear(), lines = 0;
-        continue;
-      }
+    // Runs the entry, or reports its syntax error; at the end of input an entry still waiting for more runs as it
+    // is, as in Python.
+    auto run_entry = [&](bool at_end) {
       SyntaxError se;
       auto mod = parse_module("<stdin>", text, se);
-      if (!mod && needs_more(text, se, lines)) continue;
-      if (mod && opens_block(text) && !text.ends_with("\n\n")) continue;
+      if (!at_end && !mod && needs_more(text, se, lines)) return;
+      if (!at_end && mod && opens_block(text) && !text.ends_with("\n\n")) return;
       if (!mod) {
         AstModule holder;
         holder.path = "<stdin>";
@@ -162,8 +157,19 @@ void repl(std::istream& input, std::ostream& out, bool prompts) {
         }
       }
       text.clear(), lines = 0;
+    };
+    while (true) {
+      if (prompts) out << (lines ? "... " : ">>> ") << std::flush;
+      if (!std::getline(input, line)) break;
+      text += line + "\n";
+      lines++;
+      if (text.find_first_not_of(" \t\n") == std::string::npos)
+        text.clear(), lines = 0;
+      else
+        run_entry(false);
     }
     if (prompts) out << "\n";
+    if (lines) run_entry(true);
   });
 }
 
