@@ -3,6 +3,7 @@
 #pragma once
 #include "rewriter/rules.h"
 #include <deque>
+#include <map>
 
 namespace patgrad::rewriter {
 
@@ -70,12 +71,23 @@ struct AstFile {
   }
 };
 
-// Diagnostics: `file:line:col: error: message`, the source line and a caret. One function formats them all.
+// Diagnostics: `file:line:col: error: message`, the source line and a caret. One function formats them all, with
+// bytes that would not print (control bytes, broken UTF-8) escaped as \x01. After max_per_file errors in one file
+// (binary garbage gives thousands), one line counts the rest.
 struct Diagnostics {
+  static constexpr int max_per_file = 50;
   std::vector<std::string> messages;
   int errors = 0;
   void error(const Loc& loc, const std::string& message);
-  void note(const Loc& loc, const std::string& message);
+  void note(const Loc& loc, const std::string& message); // about the last error: dropped with it
+
+private:
+  struct FileCount {
+    int errors = 0;
+    size_t summary = 0; // the index of its "... and N more errors" line in messages
+  };
+  std::map<const SourceFile*, FileCount> per_file_;
+  bool dropped_ = false; // the last error was over the file's limit
 };
 
 // parser.y: parses source into file; syntax errors go to diags (parsing resumes at the next ';' or '}').

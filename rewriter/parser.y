@@ -20,10 +20,38 @@ using yyscan_t = void*;
 }
 %code {
 #include "rewriter/lex_state.h"
-#define yylex pat_lex
+#include <fmt/format.h>
+// Bison's C++ parser grows its stack without bound: each open bracket, unary operator or `a:` binding holds an entry
+// (about 2 KB) until its expression ends. Past max_stack entries the next token is a syntax error instead, which
+// error recovery skips to the next ';' or '}'. (yylex is called inside Parser::parse, where yystack_ is the stack.)
+constexpr size_t max_stack = 10000;
+#define yylex(scanner)                                                                                                 \
+  (yystack_.size() > max_stack ? throw syntax_error(st.token_loc(), "expression nested too deeply") : pat_lex(scanner))
 namespace {
 using namespace patgrad::rewriter;
 using E = AstExpr;
+
+// The checker and the matcher compiler recurse over a rule's expressions: one nested deeper than this is an error
+// here, where no input can exhaust the stack. Parentheses add no level; real rules nest under 10.
+constexpr int max_depth = 256;
+
+// Whether every expression of r nests at most max_depth deep; if not, an error at the first node too deep.
+bool shallow_enough(const AstRule& r, Diagnostics& diags) {
+  std::vector<std::pair<const AstExpr*, int>> todo; // an explicit stack: this walk must not recurse either
+  for (const AstExpr* root : {r.pattern, r.guard, r.result})
+    if (root) todo.push_back({root, 1});
+  while (!todo.empty()) {
+    auto [e, depth] = todo.back();
+    todo.pop_back();
+    if (depth > max_depth) {
+      diags.error(e->loc, fmt::format("expression nested deeper than {} levels", max_depth));
+      return false;
+    }
+    for (const AstExpr* k : e->kids) todo.push_back({k, depth + 1});
+    if (e->argb) todo.push_back({e->argb, depth + 1});
+  }
+  return true;
+}
 }
 }
 
@@ -90,7 +118,7 @@ names   : IDENT                                     { $$.push_back({$1, @1}); }
 tmaps   : %empty { } | tmaps IDENT '=' STRING ';'   { $$ = $1; $$.push_back({AstOption{$2, "", @2}, $4}); } ;
 
 rules   : %empty { }
-        | rules rule                                { $$ = std::move($1); $$.push_back(std::move($2)); }
+        | rules rule                                { $$ = std::move($1); if (shallow_enough($2, st.diags)) $$.push_back(std::move($2)); }
         | rules error ';'                           { $$ = std::move($1); }
         ;
 rule    : label expr guard ARROW expr ';'           { $$ = AstRule{@2, $1, $2, $3, $5}; if (!$1.empty()) $$.loc = $1[0].loc; } ;

@@ -138,3 +138,60 @@ TEST_CASE("no mutation of a real pattern file crashes the checker", "[diagnostic
     if (!lib) CHECK(llvm::toString(lib.takeError()).find("mutant.pat:") != std::string::npos);
   }
 }
+
+TEST_CASE("binary garbage gives at most 50 errors and a count of the rest and no raw control bytes", "[diagnostics]") {
+  std::mt19937 rng(7);
+  std::string garbage;
+  for (int i = 0; i < 20000; i++) garbage += char(rng() % 256);
+  auto lib = load_text("garbage.pat", garbage, false);
+  REQUIRE(!lib);
+  std::string errors = llvm::toString(lib.takeError());
+  size_t shown = 0;
+  for (size_t at = 0; (at = errors.find("garbage.pat:", at)) != std::string::npos; at++) shown++;
+  CHECK(shown == 51); // 50 errors, then "garbage.pat: ... and N more errors"
+  CHECK(errors.find("garbage.pat: ... and ") != std::string::npos);
+  for (char c : errors) {
+    INFO(int(c));
+    bool prints = c == '\n' || c == '\t' || (uint8_t(c) >= 0x20 && c != 0x7f);
+    CHECK(prints);
+  }
+}
+
+TEST_CASE("a byte that does not print is escaped in the message and the line under an aligned caret", "[diagnostics]") {
+  std::string errors = errors_of("group g { [r] x<ints> + 0 => x \x01 ; }");
+  CHECK(errors.find("bad.pat:2:32: error: unexpected character '\\x01'\n"
+                    "  group g { [r] x<ints> + 0 => x \\x01 ; }\n"
+                    "                                 ^") != std::string::npos);
+  // a UTF-8 character prints as itself and takes one column; a broken one is escaped
+  errors = errors_of("# \xc3\xa9\xc3\ngroup g { [r] FOO(x) => x; }");
+  CHECK(errors.find("  group g { [r] FOO(x) => x; }") != std::string::npos);
+  errors = errors_of("group g { [r] \xc3\xa9 FOO(x) => x; }");
+  CHECK(errors.find("\n  group g { [r] \xc3\xa9 FOO(x) => x; }\n                  ^") != std::string::npos);
+}
+
+TEST_CASE("expressions nested deeper than the parser allows are errors and not stack overflows", "[diagnostics]") {
+  auto repeat = [](const std::string& s, int n) {
+    std::string out;
+    for (int i = 0; i < n; i++) out += s;
+    return out;
+  };
+  const int n = 100000;
+  const std::pair<std::string, const char*> deep[] = {
+      {"group g { [r] " + repeat("NEG(", n) + "x" + repeat(")", n) + " => x; }", "expression nested too deeply"},
+      {"group g { [r] " + repeat("(", n) + "x<ints>" + repeat(")", n) + " + 0 => x; }", "expression nested too deeply"},
+      {"group g { [r] x<ints> + 0 => " + repeat("-", n) + "x; }", "expression nested too deeply"},
+      {"group g { [r] x<ints> + 0 if " + repeat("!", n) + "x => x; }", "expression nested too deeply"},
+      {"group g { [r] x<ints>" + repeat(" + x", n) + " => x; }", "expression nested deeper than 256 levels"},
+      {"group g { [r] x<ints> + 0 => x" + repeat(".vmin", n) + "; }", "expression nested deeper than 256 levels"},
+  };
+  for (auto& [text, message] : deep) {
+    INFO(text.substr(0, 40));
+    std::string errors = errors_of(text);
+    INFO(errors.substr(0, 1000));
+    CHECK(errors.find("bad.pat:2:") != std::string::npos);
+    CHECK(errors.find(message) != std::string::npos);
+  }
+  // at the limits, a rule still loads
+  std::string ok = "group g { [r] " + repeat("NEG(", 200) + "x" + repeat(")", 200) + " => x; }";
+  CHECK(errors_of(ok).find("nested") == std::string::npos);
+}
