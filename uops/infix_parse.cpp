@@ -43,9 +43,12 @@ Prec spelling_prec(std::string_view s) {
   return Prec::ATOM;
 }
 
+// c as an error message shows it: a byte that does not print as \x01.
+std::string printable(char c) { return llvm::isPrint(c) ? std::string(1, c) : fmt::format("\\x{:02x}", uint8_t(c)); }
+
 std::string quoted(std::string_view s) {
   std::string out = "'";
-  for (char c : s) out += llvm::isPrint(c) ? std::string(1, c) : fmt::format("\\x{:02x}", uint8_t(c));
+  for (char c : s) out += printable(c);
   return out + "'";
 }
 
@@ -63,9 +66,13 @@ Location locate(std::string_view text, size_t offset) {
 llvm::Error error_at(std::string_view text, size_t offset, std::string_view msg) {
   Location at = locate(text, offset);
   std::string_view line = text.substr(at.line_start, text.find('\n', offset) - at.line_start);
-  std::string caret;
-  for (char c : line.substr(0, at.col - 1)) caret += c == '\t' ? '\t' : ' '; // tabs keep the caret aligned
-  return llvm::createStringError(fmt::format("{}:{}: error: {}\n{}\n{}^", at.line, at.col, msg, line, caret));
+  std::string shown, caret;
+  for (size_t i = 0; i < line.size(); i++) {
+    std::string c = line[i] == '\t' ? "\t" : printable(line[i]);
+    shown += c;
+    if (i + 1 < at.col) caret += line[i] == '\t' ? "\t" : std::string(c.size(), ' '); // aligned under escapes and tabs
+  }
+  return llvm::createStringError(fmt::format("{}:{}: error: {}\n{}\n{}^", at.line, at.col, msg, shown, caret));
 }
 
 // The tokens of text, ending with an END token; the first character that starts no token is an error.

@@ -122,6 +122,8 @@ TEST_CASE("errors give line:col, what was expected and what was found, then the 
   CHECK(error_of("true+1") == "1:5: error: invalid operands of '+': ADD is not defined on bool\ntrue+1\n    ^");
   CHECK(error_of("a +\n\tmax(a,b c)") ==
         "2:10: error: expected ')' after arguments of max, found 'c'\n\tmax(a,b c)\n\t        ^");
+  // bytes that do not print are escaped in the echoed line too, and the caret stays under its column
+  CHECK(error_of("a\v+ $") == "1:5: error: unexpected character '$'\na\\x0b+ $\n       ^");
 
   struct Case {
     const char* text;
