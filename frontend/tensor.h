@@ -2,6 +2,7 @@
 // Wrong shapes, bad axes and dtype mismatches throw TensorError with a message naming the op and the shapes.
 #pragma once
 #include "runtime/device.h"
+#include <concepts>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -82,8 +83,8 @@ public:
   static Tensor scalar(double value, DType dtype = DType::f32) { return full({}, value, dtype); }
   static Tensor arange(double start, double stop, double step = 1, DType dtype = DType::i32);
   static Tensor arange(int64_t stop) { return arange(0, double(stop)); }
-  static Tensor linspace(double start, double stop, int64_t steps, DType dtype = DType::f32);
-  static Tensor eye(int64_t n, int64_t m = -1, DType dtype = DType::f32); // m < 0: square
+  static Tensor linspace(double start, double stop, int64_t steps, DType dtype = DType::f32); // 1 step: start
+  static Tensor eye(int64_t n, int64_t m = -1, DType dtype = DType::f32);                     // m < 0: square
   // of t's shape and device; dtype: t's unless given
   static Tensor full_like(const Tensor& t, double value, std::optional<DType> dtype = std::nullopt);
   static Tensor zeros_like(const Tensor& t, std::optional<DType> dtype = std::nullopt) {
@@ -142,7 +143,13 @@ public:
   // floats: C's pow (a negative base with a non-integer exponent is NaN); integers: exact with wraparound, and a
   // negative exponent gives the integer part of 1 / x**-e (0 unless x is 1 or -1); bool is an error
   Tensor pow(const Tensor& exponent) const;
+  // A scalar exponent promotes as a Python scalar does: a float one (even 2.0) makes an integer or bool base f32, as
+  // in PyTorch and tinygrad; an integer one keeps an integer base's dtype (bool computes in i32).
   Tensor pow(double exponent) const;
+  template <std::integral I>
+  Tensor pow(I exponent) const {
+    return pow_int(int64_t(exponent));
+  }
   Tensor le(const Tensor& o) const;
   Tensor gt(const Tensor& o) const;
   Tensor ge(const Tensor& o) const;
@@ -240,7 +247,7 @@ public:
   // Products promote both operands to one dtype, multiply and sum in sum()'s accumulator (f32 for f16/bf16, i32 for
   // bool and narrow integers) and round once to that dtype; on bool they are "any of the ands". All dtypes.
   Tensor matmul(const Tensor& o) const; // numpy's matmul: batch axes broadcast, a 1-D operand is a vector
-  Tensor dot(const Tensor& o) const;    // numpy's dot: the last axis of this with o's second-to-last (or only) one
+  Tensor dot(const Tensor& o) const;    // matmul, as tinygrad's and PyTorch's (not numpy's dot on 3-d and larger)
   // Two operands, each index at most once per operand, e.g. "bij,bjk->bik"; without "->" the output is the indices
   // seen once, in alphabetical order (numpy's implicit mode)
   static Tensor einsum(const std::string& spec, const Tensor& a, const Tensor& b);
@@ -331,6 +338,7 @@ public:
 private:
   explicit Tensor(std::shared_ptr<detail::TensorImpl> impl) : impl_(std::move(impl)) {}
   static void realize_group(runtime::Device dev, llvm::ArrayRef<std::shared_ptr<detail::TensorImpl>> impls);
+  Tensor pow_int(int64_t exponent) const;
   void copy_out(void* dst) const;
   std::shared_ptr<detail::TensorImpl> impl_;
 };

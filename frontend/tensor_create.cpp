@@ -50,13 +50,14 @@ Tensor Tensor::arange(double start, double stop, double step, DType dtype) {
   return from_vector(v).cast(dtype);
 }
 
-// PyTorch's: the first half steps up from start, the second half down from stop, so both ends are exact
+// PyTorch's: the first half steps up from start, the second half down from stop, so both ends are exact; one step
+// is start (in the first half), as numpy, PyTorch and tinygrad give
 Tensor Tensor::linspace(double start, double stop, int64_t steps, DType dtype) {
   if (steps < 0) throw TensorError(fmt::format("linspace: steps must be non-negative, got {}", steps));
   double step = steps > 1 ? (stop - start) / double(steps - 1) : 0;
+  int64_t half = std::max<int64_t>(1, steps / 2);
   std::vector<double> v(static_cast<size_t>(steps));
-  for (int64_t i = 0; i < steps; i++)
-    v[i] = i < steps / 2 ? start + step * double(i) : stop - step * double(steps - 1 - i);
+  for (int64_t i = 0; i < steps; i++) v[i] = i < half ? start + step * double(i) : stop - step * double(steps - 1 - i);
   // bf16 goes through f32, as PyTorch computes it: the CPU cannot convert f64 to bf16 (no __truncdfbf2 in the JIT)
   if (dtype == DType::bf16) return from_vector(std::vector<float>(v.begin(), v.end())).cast(dtype);
   return from_vector(v).cast(dtype);

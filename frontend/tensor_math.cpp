@@ -229,14 +229,19 @@ Tensor Tensor::pow(const Tensor& exponent) const {
   if (uops::is_int(x.dtype())) return int_pow(x, e);
   return float_math(x, [&](const Tensor& b) { return binary(Op::POW, b, e.cast(b.dtype()), "pow"); });
 }
-// A float exponent keeps the precision of the computation (f32 for f16 and bf16), as PyTorch's scalar does.
+// A float exponent keeps the precision of the computation (f32 for f16 and bf16), as PyTorch's scalar does; integer
+// and bool bases compute in f32 and stay there, whole exponents too (int ** 2.0 is float in Python).
 Tensor Tensor::pow(double exponent) const {
-  Tensor e = scalar_like(*this, exponent);
-  if (uops::is_int(promote(dtype(), e.dtype())))
-    return pow(from_vector(std::vector<double>{exponent}, Shape{}).to(device()).cast(e.dtype())); // see int_pow
   return float_math(*this, [&](const Tensor& x) {
     return binary(Op::POW, x, Tensor::full({}, exponent, x.dtype()).to(device()), "pow");
   });
+}
+// An integer exponent is exact on integers (in i32 for bool) and a float one on floats. It is passed in a buffer, as
+// data: see int_pow.
+Tensor Tensor::pow_int(int64_t exponent) const {
+  if (uops::is_float(dtype())) return pow(double(exponent));
+  DType d = uops::is_bool(dtype()) ? DType::i32 : dtype();
+  return cast(d).pow(from_vector(std::vector<int64_t>{exponent}, Shape{}).to(device()).cast(d));
 }
 
 Tensor Tensor::logical_and(const Tensor& o) const { return binary(Op::AND, to_bool(*this), to_bool(o), "logical_and"); }

@@ -40,13 +40,37 @@ Tensor product_sum(const Tensor& a, const Tensor& b, const Shape& axes) {
 }
 
 // Batch axes broadcast as numpy's; the message names the operands as the caller wrote them.
-void check_batch(const Shape& a, const Shape& b, const Tensor& x, const Tensor& y) {
+void check_batch(const Shape& a, const Shape& b, const Tensor& x, const Tensor& y, const char* what) {
   for (size_t i = 1; i <= std::min(a.size(), b.size()); i++) {
     int64_t p = a[a.size() - i], q = b[b.size() - i];
     if (p != q && p != 1 && q != 1)
-      throw TensorError(fmt::format("matmul: cannot broadcast the batch dimensions of {} and {}", shape_str(x.shape()),
-                                    shape_str(y.shape())));
+      throw TensorError(fmt::format("{}: cannot broadcast the batch dimensions of {} and {}", what,
+                                    shape_str(x.shape()), shape_str(y.shape())));
   }
+}
+
+// numpy's matmul of l and r, the op named `what` in messages (matmul, or dot, which tinygrad and PyTorch define so)
+Tensor matrix_product(const Tensor& l, const Tensor& r, const char* what) {
+  if (l.ndim() == 0 || r.ndim() == 0)
+    throw TensorError(
+        fmt::format("{}: cannot multiply {} by {}: a 0-d operand", what, shape_str(l.shape()), shape_str(r.shape())));
+  Tensor a = l.ndim() == 1 ? l.reshape({1, l.shape()[0]}) : l, b = r.ndim() == 1 ? r.reshape({r.shape()[0], 1}) : r;
+  const Shape &as = a.shape(), &bs = b.shape();
+  int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
+  if (k != bs[bs.size() - 2])
+    throw TensorError(fmt::format("{}: cannot multiply {} by {}", what, shape_str(l.shape()), shape_str(r.shape())));
+  Shape abatch(as.begin(), as.end() - 2), bbatch(bs.begin(), bs.end() - 2);
+  check_batch(abatch, bbatch, l, r, what);
+  // (..., m, 1, k) * (..., 1, n, k), summed over k
+  Shape border;
+  for (int64_t i = 0; i < b.ndim(); i++) border.push_back(i);
+  std::swap(border[border.size() - 1], border[border.size() - 2]);
+  Tensor x = a.reshape(concat(abatch, {m, 1, k})), y = b.permute(border).reshape(concat(bbatch, {1, n, k}));
+  Tensor p = product_sum(x, y, {-1});
+  Shape out(p.shape().begin(), p.shape().end() - 2);
+  if (l.ndim() != 1) out.push_back(m);
+  if (r.ndim() != 1) out.push_back(n);
+  return p.reshape(out);
 }
 
 // Pads the trailing axes with value, then crops where a pad is negative: [lo][x][hi] with a negative part cutting
@@ -183,40 +207,9 @@ Tensor convolve(const Tensor& input, const Tensor& weight, const std::optional<T
 
 } // namespace
 
-Tensor Tensor::matmul(const Tensor& o) const {
-  if (ndim() == 0 || o.ndim() == 0)
-    throw TensorError(
-        fmt::format("matmul: cannot multiply {} by {}: a 0-d operand", shape_str(shape()), shape_str(o.shape())));
-  Tensor a = ndim() == 1 ? reshape({1, shape()[0]}) : *this, b = o.ndim() == 1 ? o.reshape({o.shape()[0], 1}) : o;
-  const Shape &as = a.shape(), &bs = b.shape();
-  int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
-  if (k != bs[bs.size() - 2])
-    throw TensorError(fmt::format("matmul: cannot multiply {} by {}", shape_str(shape()), shape_str(o.shape())));
-  Shape abatch(as.begin(), as.end() - 2), bbatch(bs.begin(), bs.end() - 2);
-  check_batch(abatch, bbatch, *this, o);
-  // (..., m, 1, k) * (..., 1, n, k), summed over k
-  Shape border;
-  for (int64_t i = 0; i < b.ndim(); i++) border.push_back(i);
-  std::swap(border[border.size() - 1], border[border.size() - 2]);
-  Tensor x = a.reshape(concat(abatch, {m, 1, k})), y = b.permute(border).reshape(concat(bbatch, {1, n, k}));
-  Tensor r = product_sum(x, y, {-1});
-  Shape out(r.shape().begin(), r.shape().end() - 2);
-  if (ndim() != 1) out.push_back(m);
-  if (o.ndim() != 1) out.push_back(n);
-  return r.reshape(out);
-}
+Tensor Tensor::matmul(const Tensor& o) const { return matrix_product(*this, o, "matmul"); }
 
-Tensor Tensor::dot(const Tensor& o) const {
-  if (ndim() == 0 || o.ndim() == 0) return product_sum(*this, o, {});
-  int64_t k = o.ndim() == 1 ? o.shape()[0] : o.shape()[o.shape().size() - 2];
-  if (shape().back() != k)
-    throw TensorError(fmt::format("dot: cannot multiply {} by {}", shape_str(shape()), shape_str(o.shape())));
-  if (o.ndim() == 1) return product_sum(*this, o, {-1});
-  // (a..., 1 per batch axis of o, k, 1) against o's (b..., k, n), summed over k
-  Shape a(shape().begin(), shape().end() - 1);
-  a.insert(a.end(), size_t(o.ndim() - 2), 1);
-  return product_sum(reshape(concat(a, {k, 1})), o, {-2});
-}
+Tensor Tensor::dot(const Tensor& o) const { return matrix_product(*this, o, "dot"); }
 
 Tensor Tensor::einsum(const std::string& spec, const Tensor& a, const Tensor& b) {
   auto fail = [&](const std::string& why) { return TensorError(fmt::format("einsum: '{}': {}", spec, why)); };

@@ -71,6 +71,10 @@ Tensor scalar_like(const Tensor& t, const Value& v) {
   return Tensor::full({}, v.as_float(), d).to(t.device());
 }
 
+Tensor pow_scalar(const Tensor& t, const Value& exponent) {
+  return exponent.is_int_like() ? t.pow(exponent.as_int()) : t.pow(exponent.as_float());
+}
+
 Tensor to_tensor(Interp& in, const Value& v, const Tensor* like, const char* what) {
   if (v.is(Type::Tensor)) return t_of(v);
   if (v.is_number() && like) return scalar_like(*like, v);
@@ -194,7 +198,7 @@ std::optional<Value> tensor_binary(Interp& in, BinOp op, const Value& a, const V
   bool a_t = a.is(Type::Tensor), b_t = b.is(Type::Tensor);
   if ((!a_t && !a.is_number()) || (!b_t && !b.is_number())) return std::nullopt;
   const Tensor& like = a_t ? t_of(a) : t_of(b);
-  if (op == BinOp::Pow && a_t && !b_t) return make_tensor(t_of(a).pow(b.as_float()));
+  if (op == BinOp::Pow && a_t && !b_t) return make_tensor(pow_scalar(t_of(a), b));
   Tensor x = to_tensor(in, a, &like, "operand"), y = to_tensor(in, b, &like, "operand");
   switch (op) {
   case BinOp::Add: return make_tensor(x.add(y));

@@ -13,6 +13,8 @@ Shape to_axes(Interp& in, const Value& v, const char* what); // None: every axis
 // A Python scalar meeting a tensor takes its dtype, unless a float meets an integer tensor (f32) or an int a bool one
 Tensor scalar_like(const Tensor& t, const Value& v);
 Tensor to_tensor(Interp& in, const Value& v, const Tensor* like, const char* what);
+// t ** a Python number: an int keeps an integer tensor's dtype, a float (even 2.0) makes it float, as in PyTorch
+Tensor pow_scalar(const Tensor& t, const Value& exponent);
 Tensor tensor_from_data(Interp& in, const Value& data, std::optional<DType> dtype);
 Value tensor_tolist(const Tensor& t);
 std::string shape_str(const Shape& s);

@@ -248,7 +248,7 @@ const std::pair<const char*, BuiltinFn> other_methods[] = {
      }},
     {"pow", [](Interp& in, const Value& self, CallArgs& args) {
        Value e = bind("pow", args, {"exponent"})[0];
-       if (e.is_number()) return wrap(self_t(self).pow(e.as_float()));
+       if (e.is_number()) return wrap(pow_scalar(self_t(self), e));
        return wrap(self_t(self).pow(to_tensor(in, e, &self_t(self), "exponent")));
      }},
     {"clip", [](Interp&, const Value& self, CallArgs& args) {

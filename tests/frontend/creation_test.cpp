@@ -86,7 +86,8 @@ TEST_CASE("linspace steps from both ends like PyTorch, in every float dtype and 
         std::vector<double> expected;
         double step = c.steps > 1 ? (c.stop - c.start) / double(c.steps - 1) : 0;
         for (int64_t i = 0; i < c.steps; i++) {
-          double v = i < c.steps / 2 ? c.start + step * double(i) : c.stop - step * double(c.steps - 1 - i);
+          bool first_half = i < c.steps / 2 || c.steps == 1; // one step is start
+          double v = first_half ? c.start + step * double(i) : c.stop - step * double(c.steps - 1 - i);
           expected.push_back(d == DType::i32 ? std::trunc(v) : v);
         }
         Tensor t = Tensor::linspace(c.start, c.stop, c.steps, d).to(dev);
@@ -95,6 +96,17 @@ TEST_CASE("linspace steps from both ends like PyTorch, in every float dtype and 
         if (c.steps > 1 && d == DType::f64) CHECK(t.to_vector<double>().back() == c.stop);
       }
   fails([] { Tensor::linspace(0, 1, -1); }, "linspace: steps must be non-negative, got -1");
+}
+
+TEST_CASE("linspace of one step is start and of none is empty, as numpy", "[create]") {
+  for (Device dev : devices) { // numpy.linspace's values
+    check_close(Tensor::linspace(5, 10, 1).to(dev), {1}, {5}, 0);
+    check_close(Tensor::linspace(10, 5, 1).to(dev), {1}, {10}, 0);
+    check_close(Tensor::linspace(-2.5, 10, 1, DType::i32).to(dev), {1}, {-2}, 0);
+    check_close(Tensor::linspace(5, 10, 0).to(dev), {0}, {}, 0);
+    check_close(Tensor::linspace(5, 10, 2).to(dev), {2}, {5, 10}, 0);
+    check_close(Tensor::linspace(5, 10, 3).to(dev), {3}, {5, 7.5, 10}, 0);
+  }
 }
 
 TEST_CASE("eye has ones on the diagonal of any n x m, in every dtype", "[create]") {

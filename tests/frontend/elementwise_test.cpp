@@ -377,6 +377,31 @@ TEST_CASE("float pow is C's pow: NaN for a negative base and a fractional expone
   }
 }
 
+TEST_CASE("a float exponent makes an integer or bool base float, whole values too, as a Python float", "[math]") {
+  for (Device dev : devices) {
+    for (DType d : {DType::i8, DType::i32, DType::i64, DType::u8}) {
+      Tensor i = Tensor::from_vector<int32_t>({1, 2, 3, 4}).cast(d).to(dev);
+      INFO(uops::name(d));
+      CHECK(i.pow(-1.0).dtype() == DType::f32);
+      check_close(i.pow(-1.0), {4}, {1, 0.5, 1 / 3., 0.25}, 1e-7, 1e-7); // not [1, 0, 0, 0]
+      CHECK(i.pow(2.0).dtype() == DType::f32);
+      check_close(i.pow(2.0), {4}, {1, 4, 9, 16}, 0);
+      CHECK(i.pow(2).dtype() == d); // an integer exponent keeps the integer dtype, exactly
+      check_close(i.pow(2), {4}, {1, 4, 9, 16}, 0);
+      if (uops::is_signed(d)) check_close(i.pow(-1), {4}, {1, 0, 0, 0}, 0); // unsigned: -1 wraps to the max
+    }
+    Tensor b = Tensor::from_vector<bool>({true, false}).to(dev);
+    CHECK(b.pow(2.0).dtype() == DType::f32);
+    check_close(b.pow(2.0), {2}, {1, 0}, 0);
+    CHECK(b.pow(3).dtype() == DType::i32);
+    check_close(b.pow(0), {2}, {1, 1}, 0);
+    Tensor h = Tensor::from_vector<float>({2, 3}).cast(DType::f16).to(dev); // floats keep their dtype either way
+    CHECK(h.pow(2).dtype() == DType::f16);
+    CHECK(h.pow(-1.0).dtype() == DType::f16);
+    check_close(h.pow(3), {2}, {8, 27}, 0);
+  }
+}
+
 TEST_CASE("division edge cases: by zero and MIN // -1 are defined, not traps", "[math]") {
   for (Device dev : devices) {
     // i8: every pair of these, including -128 // -1, which overflows and wraps to -128

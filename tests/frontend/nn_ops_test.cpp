@@ -295,27 +295,32 @@ TEST_CASE("conv2d with bias and relu, and each pool, schedule to one kernel", "[
     CHECK(lowering::schedule({t.uop()}, runtime::new_buffer).kernels.size() == 1);
 }
 
-TEST_CASE("dot follows numpy: scalars multiply, last axis against second-to-last", "[nn]") {
+TEST_CASE("dot is matmul, as in tinygrad and PyTorch: batch axes pair up instead of numpy's outer product", "[nn]") {
   std::mt19937_64 rng(5);
   for (auto dev : devices) {
-    Values a = grid_values(rng, 2 * 3 * 4), b = grid_values(rng, 5 * 4 * 2), v = grid_values(rng, 4);
-    Tensor ta = tensor_of(a, {2, 3, 4}, DType::f64, dev), tb = tensor_of(b, {5, 4, 2}, DType::f64, dev);
-    Values ref(2 * 3 * 5 * 2); // dot(a, b)[i, j, k, m] = sum_l a[i, j, l] * b[k, l, m]
-    for (int64_t ij = 0; ij < 6; ij++)
-      for (int64_t k = 0; k < 5; k++)
-        for (int64_t m = 0; m < 2; m++)
-          for (int64_t l = 0; l < 4; l++)
-            ref[size_t((ij * 5 + k) * 2 + m)] += a[size_t(ij * 4 + l)] * b[size_t((k * 4 + l) * 2 + m)];
-    check_close(ta.dot(tb), {2, 3, 5, 2}, ref, 0);
-    Values av(6); // dot(a, v) contracts the last axis
-    for (int64_t ij = 0; ij < 6; ij++)
-      for (int64_t l = 0; l < 4; l++) av[size_t(ij)] += a[size_t(ij * 4 + l)] * v[size_t(l)];
-    check_close(ta.dot(tensor_of(v, {4}, DType::f64, dev)), {2, 3}, av, 0);
-    check_close(tensor_of(v, {4}, DType::f64, dev).dot(tensor_of(v, {4}, DType::f64, dev)), {},
-                {v[0] * v[0] + v[1] * v[1] + v[2] * v[2] + v[3] * v[3]}, 0);
-    Values twice(a.size());
-    for (size_t i = 0; i < a.size(); i++) twice[i] = a[i] * 2;
-    check_close(Tensor::scalar(2, DType::f64).to(dev).dot(ta), {2, 3, 4}, twice, 0);
+    Values a = grid_values(rng, 2 * 4 * 6), b = grid_values(rng, 2 * 6 * 5), v = grid_values(rng, 6);
+    Tensor ta = tensor_of(a, {2, 4, 6}, DType::f64, dev), tb = tensor_of(b, {2, 6, 5}, DType::f64, dev);
+    Values ref(2 * 4 * 5); // dot(a, b)[i, j, m] = sum_l a[i, j, l] * b[i, l, m]; numpy's dot gives (2, 4, 2, 5)
+    for (int64_t i = 0; i < 2; i++)
+      for (int64_t j = 0; j < 4; j++)
+        for (int64_t m = 0; m < 5; m++)
+          for (int64_t l = 0; l < 6; l++)
+            ref[size_t((i * 4 + j) * 5 + m)] += a[size_t((i * 4 + j) * 6 + l)] * b[size_t((i * 6 + l) * 5 + m)];
+    check_close(ta.dot(tb), {2, 4, 5}, ref, 0);
+    CHECK(ta.dot(tb).to_vector<double>() == ta.matmul(tb).to_vector<double>());
+    Values first(2 * 4 * 5); // batch axes broadcast: o's first matrix against both of a's
+    for (int64_t i = 0; i < 2; i++)
+      for (int64_t j = 0; j < 4; j++)
+        for (int64_t m = 0; m < 5; m++)
+          for (int64_t l = 0; l < 6; l++)
+            first[size_t((i * 4 + j) * 5 + m)] += a[size_t((i * 4 + j) * 6 + l)] * b[size_t(l * 5 + m)];
+    check_close(ta.dot(tb.shrink({{0, 1}, {0, 6}, {0, 5}})), {2, 4, 5}, first, 0);
+    Values av(8); // a vector on the right contracts the last axis
+    for (int64_t ij = 0; ij < 8; ij++)
+      for (int64_t l = 0; l < 6; l++) av[size_t(ij)] += a[size_t(ij * 6 + l)] * v[size_t(l)];
+    check_close(ta.dot(tensor_of(v, {6}, DType::f64, dev)), {2, 4}, av, 0);
+    check_close(tensor_of(v, {6}, DType::f64, dev).dot(tensor_of(v, {6}, DType::f64, dev)), {},
+                {v[0] * v[0] + v[1] * v[1] + v[2] * v[2] + v[3] * v[3] + v[4] * v[4] + v[5] * v[5]}, 0);
   }
 }
 
@@ -560,6 +565,11 @@ TEST_CASE("bad shapes and arguments raise TensorError naming the op", "[nn]") {
       {[&] { return Tensor::scalar(1).matmul(m43); }, "matmul: cannot multiply () by (4,3): a 0-d operand"},
       {[&] { return Tensor::zeros({3}).matmul(Tensor::zeros({4})); }, "matmul: cannot multiply (3,) by (4,)"},
       {[&] { return m43.dot(m43); }, "dot: cannot multiply (4,3) by (4,3)"},
+      {[&] { return Tensor::scalar(2).dot(m43); }, "dot: cannot multiply () by (4,3): a 0-d operand"},
+      {[&] {
+         return Tensor::ones({2, 4, 3}).dot(Tensor::ones({3, 3, 5}));
+       },
+       "dot: cannot broadcast the batch dimensions of (2,4,3) and (3,3,5)"},
       {[&] { return Tensor::einsum("ij->i", m43, m43); }, "needs exactly two operands"},
       {[&] { return Tensor::einsum("ij,jk,kl->il", m43, m43); }, "needs exactly two operands"},
       {[&] { return Tensor::einsum("ii,ij->j", m43, m43); }, "index 'i' repeats in operand 0"},
