@@ -46,7 +46,8 @@ void Tensor::realize_group(runtime::Device dev, llvm::ArrayRef<std::shared_ptr<d
     return it == remembered().end() ? UOp() : it->second;
   };
   auto start = std::chrono::steady_clock::now();
-  lowering::Schedule s = lowering::schedule(roots, runtime::new_buffer, known);
+  auto new_buffer = [](DType dtype, int64_t size) { return detail::new_buffer(dtype, size, "realize"); };
+  lowering::Schedule s = lowering::schedule(roots, new_buffer, known);
   totals.schedule_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (auto e = runtime::run(s, dev, &totals)) throw TensorError(llvm::toString(std::move(e)));
   for (const lowering::Kernel& k : s.kernels) {

@@ -1,4 +1,4 @@
-// The Tensor core: wrapping nodes, reading data back.
+// The Tensor core: wrapping nodes, checking sizes, allocating buffers, reading data back.
 #include "frontend/tensor_internal.h"
 #include <fmt/format.h>
 
@@ -12,10 +12,32 @@ detail::TensorImpl::TensorImpl(UOp u, runtime::Device dev)
 
 Tensor::Tensor(UOp u, runtime::Device dev) : impl_(std::make_shared<detail::TensorImpl>(std::move(u), dev)) {}
 
+namespace detail {
+
+void check_shape(llvm::ArrayRef<int64_t> shape, DType dtype, const char* what) {
+  auto str = [&] { return shape_str(Shape(shape.begin(), shape.end())); };
+  for (int64_t d : shape)
+    if (d < 0) throw TensorError(fmt::format("{}: negative dimension {} in {}", what, d, str()));
+  std::optional<int64_t> n = uops::checked_prod(shape);
+  int64_t bytes;
+  if (!n) throw TensorError(fmt::format("{}: {} has more than 2^63-1 elements", what, str()));
+  if (__builtin_mul_overflow(*n, std::max(1, uops::bits(dtype) / 8), &bytes))
+    throw TensorError(fmt::format("{}: {} of {} has more than 2^63-1 bytes", what, str(), uops::name(dtype)));
+}
+
+UOp new_buffer(DType dtype, int64_t size, const char* what) {
+  llvm::Expected<UOp> b = runtime::allocate_buffer(dtype, size);
+  if (!b) throw OutOfMemory(fmt::format("{}: out of memory: {}", what, llvm::toString(b.takeError())));
+  return std::move(*b);
+}
+
+} // namespace detail
+
 Tensor Tensor::make(Op op, DType dtype, llvm::ArrayRef<UOp> src, uops::Arg arg, runtime::Device dev, const char* what) {
   if (std::string why = uops::invalid_reason(op, dtype, src, arg); !why.empty())
     throw TensorError(fmt::format("{}: {}", what, why));
   UOp u = UOp::make(op, dtype, src, std::move(arg));
+  detail::check_shape(u->shape, dtype, what); // invalid_reason counted the elements; the bytes need the dtype
   if (!detail::grad_enabled() && op != Op::DETACH) u = UOp::make(Op::DETACH, dtype, {u});
   return Tensor(std::move(u), dev);
 }

@@ -1,5 +1,6 @@
 // Tensor: a lazy n-dimensional array. Every method builds UOps; nothing runs until realize() (or reading data).
-// Wrong shapes, bad axes and dtype mismatches throw TensorError with a message naming the op and the shapes.
+// Wrong shapes, bad axes and dtype mismatches throw TensorError with a message naming the op and the shapes, and so
+// does a shape whose element count or byte size does not fit in int64, when the tensor is made.
 #pragma once
 #include "runtime/device.h"
 #include <concepts>
@@ -15,6 +16,11 @@ using Shape = std::vector<int64_t>;
 
 struct TensorError : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+// A buffer's memory could not be had (making a tensor from data, or realizing one); the message names the op, the
+// bytes and the elements. Nothing stays allocated: freeing other tensors and trying again may work.
+struct OutOfMemory : TensorError {
+  using TensorError::TensorError;
 };
 
 template <typename T>

@@ -1,5 +1,5 @@
 // Creating tensors: from host data (a new buffer) or from a constant (a CONST broadcast to the shape: no memory).
-#include "frontend/tensor.h"
+#include "frontend/tensor_internal.h"
 #include <cmath>
 #include <fmt/format.h>
 
@@ -8,25 +8,16 @@ namespace patgrad {
 using uops::Op;
 using uops::UOp;
 
-namespace {
-
-void check_shape(const Shape& shape, const char* what) {
-  for (int64_t d : shape)
-    if (d < 0) throw TensorError(fmt::format("{}: negative dimension {}", what, d));
-}
-
-} // namespace
-
 Tensor Tensor::from_data(const void* data, DType dtype, const Shape& shape) {
-  check_shape(shape, "from_data");
+  detail::check_shape(shape, dtype, "from_data");
   int64_t n = uops::prod(shape);
-  UOp buf = runtime::new_buffer(dtype, n);
+  UOp buf = detail::new_buffer(dtype, n, "from_data");
   if (n > 0) std::memcpy(runtime::buffer(buf).data, data, size_t(n) * std::max(1, uops::bits(dtype) / 8)); // data may be null
   return Tensor(UOp::make(Op::RESHAPE, dtype, {buf}, uops::Ints(shape.begin(), shape.end())), default_device());
 }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
-  check_shape(shape, "full");
+  detail::check_shape(shape, dtype, "full");
   uops::Value v = uops::is_float(dtype) ? uops::float_value(dtype, value) : uops::int_value(dtype, __int128(value));
   if (!uops::is_float(dtype) && !std::isfinite(value))
     throw TensorError(fmt::format("full: {} is not a {} value", value, uops::name(dtype)));
@@ -36,14 +27,17 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
 }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
-  check_shape(shape, "empty");
-  UOp buf = runtime::new_buffer(dtype, uops::prod(shape));
+  detail::check_shape(shape, dtype, "empty");
+  UOp buf = detail::new_buffer(dtype, uops::prod(shape), "empty");
   return Tensor(UOp::make(Op::RESHAPE, dtype, {buf}, uops::Ints(shape.begin(), shape.end())), default_device());
 }
 
 Tensor Tensor::arange(double start, double stop, double step, DType dtype) {
   if (step == 0) throw TensorError("arange: step is zero");
-  int64_t n = std::max<int64_t>(0, int64_t(std::ceil((stop - start) / step)));
+  double count = std::ceil((stop - start) / step);
+  if (!(count < 0x1p62)) // NaN too: converting it, or a count past int64, to int64_t is undefined
+    throw TensorError(fmt::format("arange: {} to {} by {} is not a countable number of elements", start, stop, step));
+  int64_t n = std::max<int64_t>(0, int64_t(count));
   // start + step * i over an index range, from a cumulative count: i is the position in a flat index buffer
   std::vector<double> v(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; i++) v[i] = start + step * double(i);

@@ -1,5 +1,5 @@
-// Shared inside frontend/: how messages spell shapes, bit views used where adding zeros must be exact, and whether
-// new tensors carry gradients.
+// Shared inside frontend/: how messages spell shapes, bit views used where adding zeros must be exact, whether new
+// tensors carry gradients, the checks of sizes and indices, and where buffers come from.
 #pragma once
 #include "frontend/tensor.h"
 
@@ -29,5 +29,11 @@ inline Tensor from_bits(const Tensor& t, DType d) { return uops::is_bool(d) ? t.
 
 // False while a Tensor::NoGrad is alive on this thread (autograd.cpp).
 bool grad_enabled();
+
+// tensor.cpp: a TensorError unless every size is non-negative and the element count and the byte size of shape in
+// dtype fit in int64, so that no count downstream can wrap.
+void check_shape(llvm::ArrayRef<int64_t> shape, DType dtype, const char* what);
+// A fresh zeroed buffer of size elements, or OutOfMemory naming what wanted it.
+uops::UOp new_buffer(DType dtype, int64_t size, const char* what);
 
 } // namespace patgrad::detail

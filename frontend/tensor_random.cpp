@@ -2,7 +2,7 @@
 // element's 64 random bits are splitmix64's output for the state key + index * gamma, computed by the tensor program
 // from the element's index. The values depend only on the seed, the call's position and the index, so every device
 // computes the same ones, and nothing but the key lives on the host.
-#include "frontend/tensor.h"
+#include "frontend/tensor_internal.h"
 #include <atomic>
 #include <cmath>
 #include <fmt/format.h>
@@ -85,11 +85,6 @@ void require_float(DType d, const char* what) {
   if (!uops::is_float(d)) throw TensorError(fmt::format("{}: needs a float dtype, got {}", what, uops::name(d)));
 }
 
-void check_shape(const Shape& shape, const char* what) {
-  for (int64_t d : shape)
-    if (d < 0) throw TensorError(fmt::format("{}: negative dimension {}", what, d));
-}
-
 } // namespace
 
 void Tensor::manual_seed(uint64_t seed) {
@@ -99,14 +94,14 @@ void Tensor::manual_seed(uint64_t seed) {
 
 Tensor Tensor::rand(const Shape& shape, DType dtype) {
   require_float(dtype, "rand");
-  check_shape(shape, "rand");
+  detail::check_shape(shape, dtype, "rand");
   return unit_interval(random_bits(shape, next_key()), dtype);
 }
 
 // Box-Muller: sqrt(-2 log u1) cos(2 pi u2) with u1 in (0, 1], in f32 (f64 for f64); two streams from one key.
 Tensor Tensor::randn(const Shape& shape, DType dtype) {
   require_float(dtype, "randn");
-  check_shape(shape, "randn");
+  detail::check_shape(shape, dtype, "randn");
   DType work = dtype == DType::f64 ? DType::f64 : DType::f32;
   uint64_t key = next_key();
   Tensor u1 = 1 - unit_interval(random_bits(shape, key), work);
@@ -129,7 +124,7 @@ Tensor Tensor::randint(const Shape& shape, int64_t low, int64_t high, DType dtyp
   if (low >= high) throw TensorError(fmt::format("randint: low ({}) must be less than high ({})", low, high));
   if (low < uops::dtype_min(dtype) || __int128(high) - 1 > uops::dtype_max(dtype))
     throw TensorError(fmt::format("randint: [{}, {}) does not fit {}", low, high, uops::name(dtype)));
-  check_shape(shape, "randint");
+  detail::check_shape(shape, dtype, "randint");
   Tensor bits = random_bits(shape, next_key());
   Tensor offset = bits.mod(u64(uint64_t(high) - uint64_t(low)));
   return (offset + u64(uint64_t(low))).cast(dtype);

@@ -21,7 +21,9 @@ struct Buffer {
   int64_t size; // elements
   void* data;   // at least one element, 64-byte aligned, zeroed
 };
-UOp new_buffer(DType dtype, int64_t size); // a BUFFER node of a fresh buffer
+// A BUFFER node of a fresh buffer, or an error naming the size when the memory cannot be had.
+llvm::Expected<UOp> allocate_buffer(DType dtype, int64_t size);
+UOp new_buffer(DType dtype, int64_t size); // the same, for tests and tools: running out of memory is fatal
 Buffer& buffer(const UOp& buffer_node);
 size_t live_buffers();
 

@@ -2,6 +2,7 @@
 // args fit the source. Kernel nodes have no shape; their sources are checked here too (memory and loop structure).
 #include "uops/uop.h"
 #include <fmt/format.h>
+#include <llvm/ADT/STLExtras.h>
 
 namespace patgrad::uops {
 namespace {
@@ -14,12 +15,20 @@ std::string str(llvm::ArrayRef<int64_t> s) {
 
 const Ints* ints(const Arg& arg) { return std::get_if<Ints>(&arg); }
 
+// A shape the op makes must count its elements in int64: kernels index with it, and a wrapped count (2^64 is 0)
+// would pass every later check.
+std::string count_error(Op op, llvm::ArrayRef<int64_t> s) {
+  if (checked_prod(s)) return "";
+  return fmt::format("{} to {} has more than 2^63-1 elements", op_info(op).name, str(s));
+}
+
 std::string movement_error(Op op, const Shape& in, const Ints& a) {
   size_t n = in.size();
   switch (op) {
   case Op::RESHAPE:
     for (int64_t d : a)
       if (d < 0) return fmt::format("RESHAPE to {} has a negative size", str(a));
+    if (std::string e = count_error(op, a); !e.empty()) return e;
     if (prod(a) != prod(in)) return fmt::format("cannot RESHAPE {} to {}", str(in), str(a));
     return "";
   case Op::PERMUTE: {
@@ -35,15 +44,21 @@ std::string movement_error(Op op, const Shape& in, const Ints& a) {
     if (a.size() != n) return fmt::format("cannot EXPAND {} to {}", str(in), str(a));
     for (size_t i = 0; i < n; i++)
       if (a[i] < 0 || (in[i] != a[i] && in[i] != 1)) return fmt::format("cannot EXPAND {} to {}", str(in), str(a));
-    return "";
-  case Op::PAD: case Op::SHRINK:
+    return count_error(op, a);
+  case Op::PAD:
+  case Op::SHRINK: {
     if (a.size() != 2 * n) return fmt::format("{} of {} needs 2 numbers per axis", op_info(op).name, str(in));
+    Shape out = in;
     for (size_t i = 0; i < n; i++) {
       if (op == Op::PAD && (a[2 * i] < 0 || a[2 * i + 1] < 0)) return fmt::format("PAD {} is negative", str(a));
       if (op == Op::SHRINK && !(0 <= a[2 * i] && a[2 * i] <= a[2 * i + 1] && a[2 * i + 1] <= in[i]))
         return fmt::format("SHRINK {} does not fit {}", str(a), str(in));
+      if (op == Op::PAD &&
+          (__builtin_add_overflow(in[i], a[2 * i], &out[i]) || __builtin_add_overflow(out[i], a[2 * i + 1], &out[i])))
+        return fmt::format("PAD {} of {} has more than 2^63-1 elements", str(a), str(in));
     }
-    return "";
+    return op == Op::PAD ? count_error(op, out) : "";
+  }
   case Op::FLIP:
     if (a.size() != n) return fmt::format("FLIP {} of {} needs one flag per axis", str(a), str(in));
     return "";
@@ -73,6 +88,15 @@ bool is_movement(Op op) {
 int64_t prod(llvm::ArrayRef<int64_t> shape) {
   int64_t p = 1;
   for (int64_t d : shape) p *= d;
+  return p;
+}
+
+std::optional<int64_t> checked_prod(llvm::ArrayRef<int64_t> shape) {
+  if (llvm::any_of(shape, [](int64_t d) { return d < 0; })) return std::nullopt;
+  if (llvm::is_contained(shape, 0)) return 0; // (2^32, 2^32, 0) has no elements, though its prefix overflows
+  int64_t p = 1;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(p, d, &p)) return std::nullopt;
   return p;
 }
 

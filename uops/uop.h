@@ -101,7 +101,8 @@ std::vector<UOp> toposort(llvm::ArrayRef<UOp> roots, llvm::function_ref<bool(con
 // shape.cpp: the shape of a tensor-graph node, and why a node's shapes do not fit ("" if they do)
 Shape compute_shape(Op op, llvm::ArrayRef<UOp> src, const Arg& arg);
 std::string shape_error(Op op, llvm::ArrayRef<UOp> src, const Arg& arg);
-int64_t prod(llvm::ArrayRef<int64_t> shape);
+int64_t prod(llvm::ArrayRef<int64_t> shape);                        // of a valid shape: no check
+std::optional<int64_t> checked_prod(llvm::ArrayRef<int64_t> shape); // empty if a size is negative or it overflows
 
 // range.cpp: the value range of a node from its sources' ranges (sound: every value the node can take lies inside)
 std::pair<__int128, __int128> compute_range(Op op, DType dtype, llvm::ArrayRef<UOp> src, const Arg& arg);

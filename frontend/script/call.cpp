@@ -149,6 +149,8 @@ Value Interp::call(const Value& fn, CallArgs& args) {
     try {
       if (fn.is(Type::Builtin)) return fn.as<BuiltinObj>().fn(*this, fn.as<BuiltinObj>().self, args);
       return fn.as<BuiltinTypeObj>().ctor(*this, fn, args);
+    } catch (const OutOfMemory& e) {
+      raise("MemoryError", e.what());
     } catch (const TensorError& e) {
       raise("TensorError", e.what());
     } catch (const std::bad_alloc&) {

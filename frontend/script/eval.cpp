@@ -131,6 +131,8 @@ Value Interp::eval(const Expr* e, Env& env) {
   } catch (ScriptError& err) {
     if (!err.mod) throw locate(std::move(err), e->loc);
     throw;
+  } catch (const OutOfMemory& err) {
+    throw locate(ScriptError{"MemoryError", err.what()}, e->loc);
   } catch (const TensorError& err) { // from an operator: calls convert their own
     throw locate(ScriptError{"TensorError", err.what()}, e->loc);
   } catch (const std::bad_alloc&) {

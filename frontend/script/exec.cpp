@@ -214,6 +214,8 @@ Interp::Flow Interp::exec(const Stmt* s, Env& env, Value& ret) {
   } catch (ScriptError& err) {
     if (!err.mod) throw locate(std::move(err), s->loc);
     throw;
+  } catch (const OutOfMemory& err) {
+    throw locate(ScriptError{"MemoryError", err.what()}, s->loc);
   } catch (const TensorError& err) { // from an operator: calls convert their own
     throw locate(ScriptError{"TensorError", err.what()}, s->loc);
   } catch (const std::bad_alloc&) {
