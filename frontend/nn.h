@@ -175,7 +175,8 @@ struct GroupNorm : Module {
 };
 
 // Rows of weight (num, dim) from N(0, 1), picked by an integer index tensor: out has index's shape plus (dim,).
-// An index outside [0, num) gives a row of zeros (it is data, known only when the kernel runs; PyTorch raises).
+// An index outside [0, num) is an error when the index is host data (a realized buffer); in a lazy index it gives a
+// row of zeros, unless PATGRAD_CHECK=1 (detail::check_indices in frontend/tensor_internal.h).
 struct Embedding : Module {
   Tensor weight;
   Embedding(int64_t num_embeddings, int64_t embedding_dim, DType dtype = DType::f32);
@@ -225,16 +226,17 @@ enum class Reduction { mean, sum, none };
 
 // Class-index targets: input (N, C, d1, ...) or (C,), target (N, d1, ...) or () of an integer dtype. Targets equal to
 // ignore_index add nothing and do not count in the mean. label_smoothing mixes the one-hot target with the uniform
-// distribution over the classes. An out-of-range target (other than ignore_index) contributes only its smoothing
-// term: it is data, unknown until the kernel runs (PyTorch raises). A float target of input's shape holds class
-// probabilities instead (ignore_index does not apply; the mean is over the samples).
+// distribution over the classes. A target outside [0, C) (other than ignore_index) is an error when the target is
+// host data (a realized buffer, as a DataLoader's batches are); in a lazy target it contributes only its smoothing
+// term and counts in the mean, unless PATGRAD_CHECK=1 (detail::check_indices). A float target of input's shape holds
+// class probabilities instead (ignore_index does not apply; the mean is over the samples).
 struct CrossEntropyOptions {
   Reduction reduction = Reduction::mean;
   int64_t ignore_index = -100;
   double label_smoothing = 0;
 };
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyOptions& opts = {});
-// input holds log-probabilities (N, C, ...) or (C,)
+// input holds log-probabilities (N, C, ...) or (C,); targets as cross_entropy's (a lazy out-of-range one adds 0)
 Tensor nll_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean,
                 int64_t ignore_index = -100);
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean);
@@ -246,7 +248,9 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
                                         Reduction reduction = Reduction::mean,
                                         const std::optional<Tensor>& pos_weight = std::nullopt);
 
-// i64 (..., num_classes): 1 where the class is the index; num_classes < 0 reads the largest index from the data.
+// i64 (..., num_classes): 1 where the class is the index; num_classes < 0 reads the largest index from the data. An
+// index outside [0, num_classes) is an error when the index is host data; in a lazy index it gives a row of zeros,
+// unless PATGRAD_CHECK=1.
 Tensor one_hot(const Tensor& index, int64_t num_classes = -1);
 
 // softmax(q k^T * scale + mask) v over q (..., L, E), k (..., S, E), v (..., S, Ev); scale defaults to 1/sqrt(E).

@@ -36,8 +36,9 @@ void check_same_shape(const Tensor& input, const Tensor& target, const char* wha
                                   shape_str(target.shape())));
 }
 
-// The class axis of input (N, C, ...) or (C,), after checking that target is input's shape without it.
-int64_t class_axis(const Tensor& input, const Tensor& target, const char* what) {
+// The class axis of input (N, C, ...) or (C,), after checking that target is input's shape without it and that its
+// values, when known, are classes or ignore_index (detail::check_indices).
+int64_t class_axis(const Tensor& input, const Tensor& target, int64_t ignore_index, const char* what) {
   check_float(input, what, "input");
   check_integer(target, what, "target");
   if (input.ndim() == 0) throw TensorError(fmt::format("{}: input is 0-d; it needs a class axis", what));
@@ -47,6 +48,11 @@ int64_t class_axis(const Tensor& input, const Tensor& target, const char* what) 
   if (target.shape() != want)
     throw TensorError(fmt::format("{}: target {} is not input {} without its class axis {}", what,
                                   shape_str(target.shape()), shape_str(input.shape()), shape_str(want)));
+  int64_t classes = input.shape()[size_t(axis)];
+  detail::check_indices(
+      target, classes,
+      [&](const std::string& v) { return fmt::format("{}: target {} out of range for {} classes", what, v, classes); },
+      ignore_index);
   return axis;
 }
 
@@ -100,7 +106,7 @@ void check_affine(const std::optional<Tensor>& p, const Shape& shape, const char
 } // namespace
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, Reduction reduction, int64_t ignore_index) {
-  int64_t axis = class_axis(input, target, "nll_loss");
+  int64_t axis = class_axis(input, target, ignore_index, "nll_loss");
   Tensor valid = target.ne(Tensor::scalar(double(ignore_index), target.dtype()).to(target.device()));
   return reduce_counted(picked_nll(input, target, valid, axis), valid, reduction);
 }
@@ -115,7 +121,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
     Tensor t = eps > 0 ? target * (1 - eps) + eps / double(classes) : target;
     return reduce(-(t * input.log_softmax(axis)).sum({axis}), opts.reduction);
   }
-  int64_t axis = class_axis(input, target, "cross_entropy");
+  int64_t axis = class_axis(input, target, opts.ignore_index, "cross_entropy");
   Tensor logp = input.log_softmax(axis);
   Tensor valid = target.ne(Tensor::scalar(double(opts.ignore_index), target.dtype()).to(target.device()));
   Tensor loss = picked_nll(logp, target, valid, axis);
@@ -164,6 +170,9 @@ Tensor one_hot(const Tensor& index, int64_t num_classes) {
     if (index.numel() == 0) throw TensorError("one_hot: cannot infer the number of classes from an empty index");
     num_classes = int64_t(index.max().item()) + 1;
   }
+  detail::check_indices(index, num_classes, [&](const std::string& v) {
+    return fmt::format("one_hot: index {} out of range for {} classes", v, num_classes);
+  });
   Tensor classes = Tensor::arange(0, double(num_classes), 1, DType::i64).to(index.device());
   return index.unsqueeze(-1).eq(classes).cast(DType::i64);
 }

@@ -192,6 +192,9 @@ Tensor Embedding::forward(const Tensor& index) const {
   if (!uops::is_int(index.dtype()) || index.dtype() == DType::index)
     throw TensorError(fmt::format("Embedding: index is {}, not an integer dtype", uops::name(index.dtype())));
   int64_t num = weight.shape()[0];
+  detail::check_indices(index, num, [&](const std::string& v) {
+    return fmt::format("Embedding: index {} out of range for {} embeddings", v, num);
+  });
   // a one-hot selection summed over the rows: where() passes the gradient to the picked row only
   Tensor rows = Tensor::arange(0, double(num), 1, DType::i64).to(index.device());
   Tensor hit = index.unsqueeze(-1).eq(rows).unsqueeze(-1); // (..., num, 1)

@@ -217,8 +217,9 @@ public:
   };
   Tensor slice(const std::vector<Slice>& slices) const; // fewer slices than axes: the rest are whole
   // PyTorch's gather: out[i][j][k] = this[index[i][j][k]][j][k] for axis 0; index has this's number of axes and is
-  // no larger on the others; out has index's shape. Index values are data, known only when a kernel runs, so one
-  // outside [0, size of axis) cannot raise (PyTorch does): it gives 0. Exact for every dtype; index is an integer.
+  // no larger on the others; out has index's shape. Exact for every dtype; index is an integer. An index outside
+  // [0, size of axis) is an error when the index is host data (a realized buffer); a lazy index is not computed to
+  // check it, and there such a value gives 0, unless PATGRAD_CHECK=1 (see detail::check_indices).
   Tensor gather(int64_t axis, const Tensor& index) const;
   // @movement: more movement ops go above this line (tensor_movement.cpp)
 

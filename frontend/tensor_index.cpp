@@ -1,6 +1,8 @@
-// Indexing: Python slices (movement ops only, so they fuse) and gather (a one-hot selection summed over the axis).
+// Indexing: Python slices (movement ops only, so they fuse) and gather (a one-hot selection summed over the axis),
+// and the range check of index values that every op selecting by them shares.
 #include "frontend/tensor_internal.h"
 #include <cmath>
+#include <cstdlib>
 #include <fmt/format.h>
 
 namespace patgrad {
@@ -10,6 +12,7 @@ namespace {
 using detail::from_bits;
 using detail::shape_str;
 using detail::to_bits;
+using uops::Op;
 
 // Which positions of an axis of size n a slice takes: start + k * step for k < count.
 struct Taken {
@@ -34,7 +37,78 @@ Taken positions(const Tensor::Slice& s, int64_t n) {
   return {start, step, start > stop ? (start - stop - step - 1) / -step : 0};
 }
 
+// Read at each check rather than once, so that a test can turn it on for one scope.
+bool checks_wanted() {
+  const char* s = std::getenv("PATGRAD_CHECK");
+  return s && *s && std::string_view(s) != "0";
+}
+
+// Where an index's values are known without running a kernel: a buffer, and the integer casts (innermost first)
+// between it and the index. Every other op on the way keeps each value: moves (a non-empty expand repeats values),
+// detaching. A cast between integers (or from bool) maps each value on its own, wrapping, as the host does below.
+struct KnownValues {
+  uops::UOp buffer; // null when the values are not known
+  llvm::SmallVector<DType, 2> casts;
+};
+
+KnownValues known_values(const Tensor& index) {
+  KnownValues k;
+  if (index.numel() == 0) return k;
+  uops::UOp u = index.uop();
+  for (;; u = u->src[0]) {
+    if (u->op == Op::CAST && uops::is_fixed_int(u->dtype) &&
+        (uops::is_fixed_int(u->src[0]->dtype) || uops::is_bool(u->src[0]->dtype)))
+      k.casts.insert(k.casts.begin(), u->dtype);
+    else if (u->op != Op::RESHAPE && u->op != Op::PERMUTE && u->op != Op::EXPAND && u->op != Op::FLIP &&
+             u->op != Op::DETACH)
+      break;
+  }
+  if (u->op == Op::BUFFER)
+    k.buffer = u;
+  else
+    k.casts.clear(); // PATGRAD_CHECK computes the index itself
+  return k;
+}
+
+// Calls visit on each element of a buffer of T until it returns true.
+template <typename T>
+void scan(const runtime::Buffer& b, llvm::function_ref<bool(__int128)> visit) {
+  const T* v = static_cast<const T*>(b.data);
+  for (int64_t i = 0; i < b.size && !visit(v[i]); i++) {
+  }
+}
+
 } // namespace
+
+void detail::check_indices(const Tensor& index, int64_t size,
+                           llvm::function_ref<std::string(const std::string&)> message,
+                           std::optional<int64_t> ignored) {
+  KnownValues k = known_values(index);
+  if (!k.buffer && !checks_wanted()) return;
+  const runtime::Buffer& b = runtime::buffer(k.buffer ? k.buffer : index.buffer());
+  auto in_dtype = [](DType d, __int128 v) { return uops::as_wide(d, uops::int_value(d, v)); };
+  // ignore_index is compared in the index's dtype, as the ops compare it (-100 is 156 in u8)
+  std::optional<__int128> skip = ignored ? std::optional(in_dtype(index.dtype(), *ignored)) : std::nullopt;
+  std::optional<__int128> bad;
+  auto visit = [&](__int128 v) {
+    for (DType c : k.casts) v = in_dtype(c, v);
+    if (v != skip && (v < 0 || v >= size)) bad = v;
+    return bad.has_value();
+  };
+  switch (b.dtype) {
+  case DType::bool_:
+  case DType::u8: scan<uint8_t>(b, visit); break;
+  case DType::i8: scan<int8_t>(b, visit); break;
+  case DType::i16: scan<int16_t>(b, visit); break;
+  case DType::i32: scan<int32_t>(b, visit); break;
+  case DType::i64: scan<int64_t>(b, visit); break;
+  case DType::u16: scan<uint16_t>(b, visit); break;
+  case DType::u32: scan<uint32_t>(b, visit); break;
+  case DType::u64: scan<uint64_t>(b, visit); break;
+  default: llvm_unreachable("index values are integers: the ops check the dtype, and only integer casts are seen");
+  }
+  if (bad) throw TensorError(message(uops::format_wide(*bad)));
+}
 
 Tensor Tensor::slice(const std::vector<Slice>& slices) const {
   if (slices.size() > shape().size())
@@ -76,6 +150,10 @@ Tensor Tensor::gather(int64_t axis, const Tensor& index) const {
   int64_t n = ndim(), a = axis < 0 ? axis + std::max<int64_t>(n, 1) : axis;
   if (a < 0 || a >= std::max<int64_t>(n, 1))
     throw TensorError(fmt::format("gather: axis {} is out of range for {}", axis, shape_str(shape())));
+  int64_t size = n == 0 ? 1 : shape()[a];
+  detail::check_indices(index, size, [&](const std::string& v) {
+    return fmt::format("gather: index {} out of range for dimension {} of size {}", v, a, size);
+  });
   if (index.device() != device()) return gather(axis, index.to(device()));
   if (n == 0) return reshape({1}).gather(0, index.reshape({1})).reshape({});
   std::vector<std::pair<int64_t, int64_t>> ranges;

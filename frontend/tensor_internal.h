@@ -2,6 +2,7 @@
 // tensors carry gradients, the checks of sizes and indices, and where buffers come from.
 #pragma once
 #include "frontend/tensor.h"
+#include <llvm/ADT/STLFunctionalExtras.h>
 
 namespace patgrad::detail {
 
@@ -35,5 +36,14 @@ bool grad_enabled();
 void check_shape(llvm::ArrayRef<int64_t> shape, DType dtype, const char* what);
 // A fresh zeroed buffer of size elements, or OutOfMemory naming what wanted it.
 uops::UOp new_buffer(DType dtype, int64_t size, const char* what);
+
+// tensor_index.cpp. An op that selects by index values (gather, Embedding, one_hot, nll_loss, cross_entropy) checks
+// them against [0, size), skipping `ignored`, when they are known: when the index is a realized buffer (host data:
+// a tensor made from a list, a DataLoader batch), or a reshape, permute, expand, flip or integer cast of one, its
+// values are scanned on the host, and the first value outside is a TensorError with message(value). A lazy index is not
+// computed for the check (that would cost a kernel and a buffer in every training step); its out-of-range values
+// give the result the op documents, unless the environment has PATGRAD_CHECK=1, which realizes every index first.
+void check_indices(const Tensor& index, int64_t size, llvm::function_ref<std::string(const std::string&)> message,
+                   std::optional<int64_t> ignored = std::nullopt);
 
 } // namespace patgrad::detail
