@@ -8,8 +8,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${PATGRAD_FUZZ_BUILD:-$root/build-libfuzz}
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPATGRAD_FUZZ=ON \
   -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 >/dev/null
-cmake --build "$build" --target fuzz_script_parser fuzz_pattern_parser -j "${JOBS:-2}"
-for f in script pattern; do
+cmake --build "$build" --target fuzz_script_parser fuzz_pattern_parser fuzz_infix_parser fuzz_safetensors_parser -j "${JOBS:-2}"
+for f in script pattern infix safetensors; do
   corpus="$build/corpus-$f"
   mkdir -p "$corpus"
   cp "$root/tests/fuzz/corpus/$f"/* "$corpus/"
