@@ -86,9 +86,13 @@ Tensor tensor_from_data(Interp& in, const Value& data, std::optional<DType> dtyp
   if (data.is(Type::Tensor)) return dtype ? t_of(data).cast(*dtype) : t_of(data);
   Shape shape;
   std::vector<Value> leaves;
-  // the shape from the first path down, then every leaf with its depth checked
+  // the shape from the first path down, then every leaf with its depth checked (walk recurses once per dimension:
+  // a list that holds itself would never end)
+  constexpr size_t max_dims = 64; // numpy's
   for (Value v = data; v.is(Type::List) || v.is(Type::Tuple);) {
     auto& items = v.as<ListObj>().items;
+    if (shape.size() == max_dims)
+      raise("ValueError", fmt::format("Tensor(): lists nested more than {} deep", max_dims));
     shape.push_back(int64_t(items.size()));
     if (items.empty()) break;
     Value first = items[0];
