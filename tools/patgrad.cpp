@@ -3,7 +3,10 @@
 #include "rewriter/rewriter.h"
 #include "runtime/cpu_jit.h"
 #include "uops/infix.h"
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <iostream>
@@ -170,7 +173,9 @@ int cmd_rules(const Options& o) {
     std::ifstream file;
     if (o.args[1] != "-") {
       file.open(o.args[1]);
-      if (!file) return fail(fmt::format("cannot read '{}'", o.args[1]));
+      // a directory opens and reads as empty: refuse it by name
+      int error = std::filesystem::is_directory(o.args[1]) ? EISDIR : file ? 0 : errno;
+      if (error) return fail(fmt::format("cannot read '{}': {}", o.args[1], std::strerror(error)));
       in = &file;
     }
     for (std::string line; std::getline(*in, line);) {

@@ -1,4 +1,5 @@
 // The patgrad command, run as a user runs it: output text and exit codes.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -107,4 +108,65 @@ TEST_CASE("passes prints the pipeline", "[cli]") {
   Run r = patgrad("passes");
   CHECK(r.code == 0);
   CHECK(r.out.find("sym          = symbolic (order=post, fixpoint, limit=250000)") != std::string::npos);
+}
+
+TEST_CASE("run and rules refuse a directory or a missing file with a message and exit 1", "[cli]") {
+  auto dir = std::filesystem::temp_directory_path() / "patgrad_cli_dir";
+  std::filesystem::create_directories(dir);
+  Run run_dir = patgrad("run " + dir.string());
+  CHECK(run_dir.code == 1);
+  CHECK(run_dir.out == "patgrad: cannot open '" + dir.string() + "': Is a directory\n");
+  Run run_missing = patgrad("run " + (dir / "missing.pg").string());
+  CHECK(run_missing.code == 1);
+  CHECK(run_missing.out.find("missing.pg': No such file or directory") != std::string::npos);
+  Run rules_dir = patgrad("rules " + dir.string());
+  CHECK(rules_dir.code == 1);
+  CHECK(rules_dir.out == "patgrad: cannot read '" + dir.string() + "': Is a directory\n");
+  Run rules_missing = patgrad("rules " + (dir / "missing.txt").string());
+  CHECK(rules_missing.code == 1);
+  CHECK(rules_missing.out.find("missing.txt': No such file or directory") != std::string::npos);
+  Run check_dir = patgrad("check " + dir.string());
+  CHECK(check_dir.code == 1);
+  CHECK(check_dir.out.find("error: cannot read pattern file '" + dir.string() + "'") != std::string::npos);
+}
+
+TEST_CASE("check on binary garbage caps the errors and prints no control bytes", "[cli]") {
+  auto path = std::filesystem::temp_directory_path() / "patgrad_cli_garbage.pat";
+  std::string garbage;
+  for (int i = 0; i < 30000; i++) garbage += char((i * 7919 + i / 13) % 256);
+  std::ofstream(path, std::ios::binary) << garbage;
+  Run r = patgrad("check " + path.string());
+  CHECK(r.code == 1);
+  CHECK(r.out.find(path.string() + ": ... and ") != std::string::npos);
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') < 200);
+  auto control = [](char c) { return (uint8_t(c) < 0x20 && c != '\n' && c != '\t') || c == 0x7f; };
+  CHECK(std::none_of(r.out.begin(), r.out.end(), control));
+}
+
+TEST_CASE("a pattern file or a script nested 100000 deep is an error with its location and not a crash", "[cli]") {
+  auto dir = std::filesystem::temp_directory_path() / "patgrad_cli_deep";
+  std::filesystem::create_directories(dir);
+  const int n = 100000;
+  std::string neg, brackets, minus;
+  for (int i = 0; i < n; i++) neg += "NEG(";
+  std::ofstream(dir / "deep.pat") << "group g { [r] " << neg << "x" << std::string(n, ')') << " => x; }\n";
+  std::ofstream(dir / "brackets.pg") << "x = " << std::string(n, '[') << std::string(n, ']') << "\n";
+  std::ofstream(dir / "minus.pg") << "print(1)\nx = " << std::string(n, '-') << "1\n";
+  Run pat = patgrad("check " + (dir / "deep.pat").string());
+  CHECK(pat.code == 1);
+  CHECK(pat.out.find((dir / "deep.pat").string() + ":1:") != std::string::npos);
+  CHECK(pat.out.find("error: expression nested too deeply") != std::string::npos);
+  Run script = patgrad("run " + (dir / "brackets.pg").string());
+  CHECK(script.code == 1);
+  CHECK(script.out.starts_with((dir / "brackets.pg").string() + ":1:205: SyntaxError: too many nested parentheses"));
+  script = patgrad("run " + (dir / "minus.pg").string());
+  CHECK(script.code == 1);
+  CHECK(script.out.find((dir / "minus.pg").string() + ":2:") != std::string::npos);
+  CHECK(script.out.find("RecursionError: maximum recursion depth exceeded") != std::string::npos);
+}
+
+TEST_CASE("the prompt runs a block left open when its input ends", "[cli]") {
+  Run r = patgrad("", "printf 'if 1:\\n  print(5)' |");
+  CHECK(r.code == 0);
+  CHECK(r.out.ends_with("\n5\n"));
 }
