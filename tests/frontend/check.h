@@ -4,6 +4,7 @@
 #include "frontend/tensor.h"
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <functional>
 #include <random>
 
 namespace patgrad::testing {
@@ -37,6 +38,17 @@ inline void check_close(const Tensor& got, const Shape& shape, const std::vector
       CHECK(v[i] == expected[i]);
     else
       CHECK(std::fabs(v[i] - expected[i]) <= atol + rtol * std::fabs(expected[i]));
+  }
+}
+
+// f throws a TensorError whose message contains fragment.
+inline void fails(const std::function<void()>& f, const std::string& fragment) {
+  INFO("expected: " << fragment);
+  try {
+    f();
+    FAIL("no TensorError");
+  } catch (const TensorError& e) {
+    CHECK_THAT(e.what(), Catch::Contains(fragment));
   }
 }
 

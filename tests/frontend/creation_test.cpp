@@ -7,21 +7,12 @@ using namespace patgrad;
 using patgrad::testing::check_close;
 using patgrad::testing::devices;
 using runtime::Device;
+using testing::fails;
 
 namespace {
 
 const DType all_dtypes[] = {DType::bool_, DType::i8,  DType::i16, DType::i32,  DType::i64, DType::u8, DType::u16,
                             DType::u32,   DType::u64, DType::f16, DType::bf16, DType::f32, DType::f64};
-
-void fails(const std::function<void()>& f, const std::string& fragment) {
-  INFO("expected: " << fragment);
-  try {
-    f();
-    FAIL("no TensorError");
-  } catch (const TensorError& e) {
-    CHECK_THAT(e.what(), Catch::Contains(fragment));
-  }
-}
 
 // Reads every element back through a kernel on dev (a flip: the data moves through index arithmetic).
 std::vector<double> through(const Tensor& t, Device dev) {

@@ -515,15 +515,7 @@ TEST_CASE("cast converts values as C does; bitcast keeps the bits", "[math]") {
 }
 
 TEST_CASE("elementwise errors are TensorErrors naming the op", "[math]") {
-  auto fails = [](const std::function<void()>& f, const std::string& fragment) {
-    INFO("expected: " << fragment);
-    try {
-      f();
-      FAIL("no TensorError");
-    } catch (const TensorError& e) {
-      CHECK_THAT(e.what(), Catch::Contains(fragment));
-    }
-  };
+  using testing::fails;
   Tensor f = Tensor::ones({2, 3}), i = Tensor::ones({2, 3}, DType::i32), b = Tensor::ones({3}, DType::bool_);
   fails([&] { f.maximum(Tensor::ones({4})); }, "maximum: cannot broadcast (2,3) with (4,)");
   fails([&] { f.gt(Tensor::ones({2, 2})); }, "gt: cannot broadcast (2,3) with (2,2)");

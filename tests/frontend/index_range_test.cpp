@@ -10,6 +10,7 @@
 using namespace patgrad;
 using testing::check_close;
 using testing::devices;
+using testing::fails;
 namespace F = nn::functional;
 
 namespace {
@@ -61,16 +62,6 @@ std::vector<Case> cases() {
       {[=](const Tensor& i) { return F::one_hot(i, 4); }, {3, 4}, "one_hot: index 4 out of range for 4 classes"},
       {[=](const Tensor& i) { return F::one_hot(i); }, {-1, 2}, "one_hot: index -1 out of range for 3 classes"},
   };
-}
-
-void fails(const std::function<void()>& f, const std::string& fragment) {
-  INFO("expected: " << fragment);
-  try {
-    f();
-    FAIL("no TensorError");
-  } catch (const TensorError& e) {
-    CHECK_THAT(e.what(), Catch::Contains(fragment));
-  }
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 // and zero-size tensors go through every op.
 #include "frontend/nn.h"
 #include "tests/frontend/check.h"
+#include "tests/shell.h"
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,18 +14,9 @@
 using namespace patgrad;
 using testing::check_close;
 using testing::devices;
+using testing::fails;
 
 namespace {
-
-void fails(const std::function<void()>& f, const std::string& fragment) {
-  INFO("expected: " << fragment);
-  try {
-    f();
-    FAIL("no TensorError");
-  } catch (const TensorError& e) {
-    CHECK_THAT(e.what(), Catch::Contains(fragment));
-  }
-}
 
 constexpr int64_t two_32 = int64_t(1) << 32;
 
@@ -42,14 +34,10 @@ Run run_patgrad(const std::string& args, const std::string& input) {
   std::filesystem::path in =
       std::filesystem::temp_directory_path() / ("patgrad-limits-test-" + std::to_string(getpid()) + ".in");
   std::ofstream(in) << input;
-  FILE* p = popen((PATGRAD_BINARY " " + args + " < " + in.string() + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  int status = pclose(p);
+  Run r;
+  r.code = testing::shell(PATGRAD_BINARY " " + args + " < " + in.string(), &r.out);
   std::filesystem::remove(in);
-  return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+  return r;
 }
 
 } // namespace

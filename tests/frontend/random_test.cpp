@@ -7,6 +7,7 @@
 using namespace patgrad;
 using patgrad::testing::devices;
 using runtime::Device;
+using testing::fails;
 
 namespace {
 
@@ -31,16 +32,6 @@ Stats stats(const std::vector<double>& v) {
   for (double x : v) s.var += (x - s.mean) * (x - s.mean);
   s.var /= double(v.size() - 1);
   return s;
-}
-
-void fails(const std::function<void()>& f, const std::string& fragment) {
-  INFO("expected: " << fragment);
-  try {
-    f();
-    FAIL("no TensorError");
-  } catch (const TensorError& e) {
-    CHECK_THAT(e.what(), Catch::Contains(fragment));
-  }
 }
 
 // The same lazy tensor run on each device gives the same bits.

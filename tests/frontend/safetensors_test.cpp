@@ -1,6 +1,7 @@
 // safetensors: round trips of every dtype, a file built here byte by byte, the writer's exact bytes, one error per
 // kind of corruption, what is not a regular file, and saves racing each other and loads, in several processes.
 #include "frontend/safetensors.h"
+#include "tests/shell.h"
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -38,26 +39,8 @@ std::string file_bytes(const std::string& header, const std::string& data) {
 
 void write_file(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
-// The names in dir, sorted.
-std::vector<std::string> files_in(const std::string& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec))
-    names.push_back(llvm::sys::path::filename(it->path()).str());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-// Runs a shell command; its exit code, and its standard output and error together in out.
-int shell(const std::string& command, std::string* out = nullptr) {
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;)
-    if (out) out->append(buf, n);
-  int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+using testing::files_in;
+using testing::shell;
 
 std::string read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

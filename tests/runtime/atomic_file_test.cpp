@@ -1,6 +1,7 @@
 // write_file_atomically: whole files or none, errors that keep the old file, writers racing on one path, and the
 // temporaries of killed writers.
 #include "runtime/atomic_file.h"
+#include "tests/shell.h"
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -36,14 +37,7 @@ llvm::Error write_text(const std::string& path, const std::string& text) {
   });
 }
 
-std::vector<std::string> files_in(const std::string& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec))
-    names.push_back(llvm::sys::path::filename(it->path()).str());
-  std::sort(names.begin(), names.end());
-  return names;
-}
+using patgrad::testing::files_in;
 
 // A file with a modification time age_seconds ago.
 void make_old_file(const std::string& path, int age_seconds) {

@@ -4,6 +4,7 @@
 #include "runtime/cpu_internal.h"
 #include "runtime/cpu_jit.h"
 #include "runtime/lru_cache.h"
+#include "tests/shell.h"
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -50,16 +51,7 @@ void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
 
-// Runs a shell command: its exit code, and its standard output and error together in out.
-int shell(const std::string& command, std::string* out = nullptr) {
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;)
-    if (out) out->append(buf, n);
-  int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+using patgrad::testing::shell;
 
 bool has_temporary(const std::string& dir) {
   for (const auto& entry : std::filesystem::directory_iterator(dir))

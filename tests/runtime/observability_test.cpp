@@ -4,6 +4,7 @@
 // Lowered and compiled kernels are cached per process, so each test builds a kernel no other test builds (its own
 // constant) to see it lowered and compiled.
 #include "frontend/tensor.h"
+#include "tests/shell.h"
 #include <array>
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -70,11 +71,7 @@ std::vector<float> scaled_sum(float c, runtime::Device dev) {
 // stdout and stderr of a shell command
 std::string output_of(const std::string& command) {
   std::string out;
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  std::array<char, 4096> buf;
-  for (size_t n; (n = fread(buf.data(), 1, buf.size(), p)) > 0;) out.append(buf.data(), n);
-  pclose(p);
+  patgrad::testing::shell(command, &out);
   return out;
 }
 
