@@ -36,7 +36,8 @@ Shape distinct_axes(const Tensor& t, const Shape& axes, const char* what) {
 } // namespace
 
 Tensor Tensor::reshape(Shape s) const {
-  int64_t infer = -1, known = 1;
+  int64_t infer = -1;
+  Shape given;
   for (size_t i = 0; i < s.size(); i++) {
     if (s[i] == -1) {
       if (infer >= 0) throw TensorError(fmt::format("reshape: more than one -1 in {}", shape_str(s)));
@@ -44,15 +45,18 @@ Tensor Tensor::reshape(Shape s) const {
     } else if (s[i] < 0)
       throw TensorError(fmt::format("reshape: negative size in {}", shape_str(s)));
     else
-      known *= s[i];
+      given.push_back(s[i]);
   }
+  // a product past int64 can never match this tensor's count: checked, so it cannot wrap around to it
+  std::optional<int64_t> known = uops::checked_prod(given);
+  if (!known) throw TensorError(fmt::format("reshape: {} has more than 2^63-1 elements", shape_str(s)));
   if (infer >= 0) {
-    if (known == 0 || numel() % known)
+    if (*known == 0 || numel() % *known)
       throw TensorError(fmt::format("reshape: cannot reshape {} to {}", shape_str(shape()), shape_str(s)));
-    s[infer] = numel() / known;
+    s[infer] = numel() / *known;
   }
   if (s == shape()) return *this;
-  if (uops::prod(s) != numel())
+  if (infer < 0 && *known != numel())
     throw TensorError(fmt::format("reshape: cannot reshape {} to {}", shape_str(shape()), shape_str(s)));
   return make(Op::RESHAPE, dtype(), {uop()}, uops::Ints(s.begin(), s.end()), device(), "reshape");
 }
