@@ -134,8 +134,10 @@ struct KernelBuilder {
     const uops::Shape& in = n->src[0]->shape;
     has_reduce = true;
     Op op = Op(a[0]);
-    int64_t count = 1;
-    for (size_t k = 1; k < a.size(); k++) count *= in[a[k]];
+    Ints reduced;
+    for (size_t k = 1; k < a.size(); k++) reduced.push_back(in[a[k]]);
+    // past int64 only where another axis is 0: then there is nothing to sum, a tree or not
+    int64_t count = uops::checked_prod(reduced).value_or(0);
     if (op == Op::ADD && uops::is_float(n->dtype) && count > sum_block) return tree_sum(n, idx, valid, a);
     llvm::SmallVector<UOp, 4> src{UOp()};
     for (size_t k = 1; k < a.size(); k++) {
