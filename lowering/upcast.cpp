@@ -42,12 +42,13 @@ UOp upcast(const UOp& ast, int64_t limit) {
   int64_t trips = 0; // of the longest reduction
   for (const UOp& n : order)
     if (n->op == Op::REDUCE) {
-      int64_t t = 1;
+      uops::Ints sizes;
       for (size_t i = 1; i < n->src.size(); i++) {
         reduce_ranges.insert(n->src[i].get());
-        t *= n->src[i]->src[0]->op == Op::CONST ? int64_t(n->src[i]->src[0]->value().i) : 1;
+        sizes.push_back(n->src[i]->src[0]->op == Op::CONST ? int64_t(n->src[i]->src[0]->value().i) : 1);
       }
-      trips = std::max(trips, t);
+      // past int64 only beside an empty output axis: nothing runs
+      trips = std::max(trips, uops::checked_prod(sizes).value_or(0));
     }
   // LLVM vectorizes elementwise loops by itself; a short reduction (a sum over a few overlapping windows) gains less
   // from shared loads than its copies' index arithmetic costs
