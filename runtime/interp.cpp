@@ -81,7 +81,8 @@ llvm::Error interpret(const std::vector<UOp>& program, llvm::ArrayRef<Buffer*> b
     case Op::REDUCE: {
       auto acc = acc_of.find(u.get());
       if (acc == acc_of.end()) return fail("a REDUCE without its accumulator's loop", u);
-      vals[u.get()] = vals[acc->second];
+      Value v = vals[acc->second]; // a copy: inserting u may grow the map under a reference
+      vals[u.get()] = v;
       break;
     }
     case Op::LOAD: {
