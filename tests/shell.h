@@ -1,10 +1,13 @@
-// For tests that run commands or look at files: a shell command's exit code and output, a directory's names.
+// For tests that reach outside the process: a shell command's exit code and output, a temporary directory, a
+// directory's names, an environment variable set for one scope.
 #pragma once
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/Path.h>
+#include <optional>
 #include <string>
 #include <sys/wait.h>
 #include <vector>
@@ -31,5 +34,27 @@ inline std::vector<std::string> files_in(const std::string& dir) {
   std::sort(names.begin(), names.end());
   return names;
 }
+
+// A new empty directory, removed with everything in it at the end of the scope.
+struct TempDir {
+  TempDir() { REQUIRE(!llvm::sys::fs::createUniqueDirectory("patgrad-test", path)); }
+  ~TempDir() { llvm::sys::fs::remove_directories(path); }
+  std::string str() const { return std::string(path); }
+  llvm::SmallString<128> path;
+};
+
+// Sets (or, with nullptr, unsets) an environment variable for one scope.
+class ScopedEnv {
+public:
+  ScopedEnv(const char* name, const char* value) : name(name) {
+    if (const char* old = std::getenv(name)) saved = old;
+    value ? setenv(name, value, 1) : unsetenv(name);
+  }
+  ~ScopedEnv() { saved ? setenv(name, saved->c_str(), 1) : unsetenv(name); }
+
+private:
+  const char* name;
+  std::optional<std::string> saved;
+};
 
 } // namespace patgrad::testing

@@ -3,6 +3,7 @@
 // computing it for a check), and an error again under PATGRAD_CHECK=1.
 #include "frontend/nn.h"
 #include "tests/frontend/check.h"
+#include "tests/shell.h"
 #include <functional>
 #include <memory>
 #include <optional>
@@ -15,19 +16,7 @@ namespace F = nn::functional;
 
 namespace {
 
-// Sets (or, with nullptr, unsets) an environment variable for one scope.
-class ScopedEnv {
-public:
-  ScopedEnv(const char* name, const char* value) : name(name) {
-    if (const char* old = std::getenv(name)) saved = old;
-    value ? setenv(name, value, 1) : unsetenv(name);
-  }
-  ~ScopedEnv() { saved ? setenv(name, saved->c_str(), 1) : unsetenv(name); }
-
-private:
-  const char* name;
-  std::optional<std::string> saved;
-};
+using patgrad::testing::ScopedEnv;
 
 struct Case {
   std::function<Tensor(const Tensor& index)> op; // the op, given an index tensor

@@ -18,12 +18,7 @@ using namespace patgrad::runtime;
 
 namespace {
 
-struct TempDir {
-  TempDir() { REQUIRE(!llvm::sys::fs::createUniqueDirectory("patgrad-atomic-file-test", path)); }
-  ~TempDir() { llvm::sys::fs::remove_directories(path); }
-  std::string str() const { return std::string(path); }
-  llvm::SmallString<128> path;
-};
+using patgrad::testing::TempDir;
 
 std::string read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

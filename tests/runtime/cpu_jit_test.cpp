@@ -2,6 +2,7 @@
 // the line; the memory and disk caches skip compiles, and a damaged disk entry is recompiled.
 #include "runtime/cpu_jit.h"
 #include "runtime/thread_pool.h"
+#include "tests/shell.h"
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -100,26 +101,9 @@ std::string error_text(llvm::Error err) {
   return llvm::toString(std::move(err));
 }
 
-// Sets (or, with nullptr, unsets) an environment variable for one scope.
-class ScopedEnv {
-public:
-  ScopedEnv(const char* name, const char* value) : name(name) {
-    if (const char* old = std::getenv(name)) saved = old;
-    value ? setenv(name, value, 1) : unsetenv(name);
-  }
-  ~ScopedEnv() { saved ? setenv(name, saved->c_str(), 1) : unsetenv(name); }
+using patgrad::testing::ScopedEnv;
 
-private:
-  const char* name;
-  std::optional<std::string> saved;
-};
-
-struct TempDir {
-  TempDir() { REQUIRE(!llvm::sys::fs::createUniqueDirectory("patgrad-cpu-jit-test", path)); }
-  ~TempDir() { llvm::sys::fs::remove_directories(path); }
-  std::string str() const { return std::string(path); }
-  llvm::SmallString<128> path;
-};
+using patgrad::testing::TempDir;
 
 std::vector<std::filesystem::path> files_in(const std::string& dir) {
   std::vector<std::filesystem::path> files;

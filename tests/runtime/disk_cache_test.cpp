@@ -32,12 +32,7 @@ int64_t call(const CompiledProgram& program) {
   return reinterpret_cast<int64_t (*)()>(expect_ok(program.function("k")))();
 }
 
-struct TempDir {
-  TempDir() { REQUIRE(!llvm::sys::fs::createUniqueDirectory("patgrad-disk-cache-test", path)); }
-  ~TempDir() { llvm::sys::fs::remove_directories(path); }
-  std::string str() const { return std::string(path); }
-  llvm::SmallString<128> path;
-};
+using patgrad::testing::TempDir;
 
 std::string host() { return target_id(host_target()); }
 std::string entry_file(const std::string& dir, const CacheKey& key) { return dir + "/" + key.name() + ".pgobj"; }
