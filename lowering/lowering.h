@@ -47,4 +47,13 @@ std::vector<UOp> linearize(const UOp& ast);
 // inside the REDUCE's innermost loop (two reductions of one value over different ranges have one source each).
 llvm::DenseMap<const uops::Node*, const uops::Node*> accumulators(const std::vector<UOp>& program);
 
+// pipeline.cpp: a kernel through every stage of the library's pipeline for a target ("CPU", "INTERP"): the linear
+// program, and the program text where the target has a render group (empty otherwise: INTERP runs the program).
+struct Lowered {
+  std::vector<UOp> program;
+  std::string source;
+};
+llvm::Expected<Lowered> lower_kernel(const Kernel& k, std::string_view target, const rewriter::Library& lib,
+                                     const rewriter::RewriteOptions& opts = {});
+
 } // namespace patgrad::lowering

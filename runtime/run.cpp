@@ -64,6 +64,7 @@ Cost estimate_cost(const std::vector<UOp>& program) {
 struct Compiled {
   UOp ast; // keeps the key alive
   std::vector<UOp> program;
+  std::string source; // the target's program text
   Cost cost;
   std::unique_ptr<CompiledProgram> cpu; // null until the CPU needs it
   KernelFn fn = nullptr;
@@ -151,11 +152,12 @@ llvm::Expected<Compiled*> prepare(const lowering::Kernel& k, RunStats* stats) {
     static const bool registered = std::atexit(print_rule_stats) == 0;
     (void)registered;
   }
-  auto lowered = lowering::lower(lowering::upcast(k.ast, lowering::upcast_limit()), lib, opts);
+  auto lowered = lowering::lower_kernel(k, "CPU", lib, opts);
   if (!lowered) return lowered.takeError();
   auto c = std::make_unique<Compiled>();
   c->ast = k.ast;
-  c->program = lowering::linearize(*lowered);
+  c->program = std::move(lowered->program);
+  c->source = std::move(lowered->source);
   c->cost = estimate_cost(c->program);
   if (!c->program.empty() && c->program[0]->op == uops::Op::RANGE) c->outer = int64_t(c->program[0]->src[0]->vmax);
   if (debug_level() >= 5) print_program(c->program);
@@ -167,8 +169,7 @@ llvm::Expected<Compiled*> prepare(const lowering::Kernel& k, RunStats* stats) {
 llvm::Error compile_cpu(Compiled& c, const std::string& name, RunStats* stats) {
   if (c.fn) return llvm::Error::success();
   auto t = Clock::now();
-  auto ir = renderers::render_llvm(c.program, name, rewriter::builtin_library());
-  if (!ir) return ir.takeError();
+  const std::string* ir = &c.source;
   if (debug_level() >= 4) fmt::print(stderr, "{}\n", *ir);
   if (!cache().compiler) {
     auto comp = CpuCompiler::create();
