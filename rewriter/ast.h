@@ -52,13 +52,15 @@ struct AstRule {
 };
 
 struct AstItem {
-  enum Kind { INCLUDE, OPSET, DTYPES, HOOK, GROUP, RENDER, EXTEND, TYPEMAP, PASS } kind;
+  enum Kind { INCLUDE, OPSET, DTYPES, HOOK, GROUP, RENDER, EXTEND, TYPEMAP, PASS, TARGET } kind;
   Loc loc;
   std::string name;                              // include: the path
-  std::vector<std::pair<std::string, Loc>> names; // opset/dtypes members, hook params, extends, pass groups
+  std::vector<std::pair<std::string, Loc>> names; // opset/dtypes members, hook params, extends, pass groups, a
+                                                  // target's render group
   std::vector<AstRule> rules;                    // group, render, extend
   std::vector<AstOption> options;                // pass options
   std::vector<std::pair<AstOption, std::string>> typemap; // key: dtype, value: its spelling
+  bool native = false;                           // pass NAME = native;
 };
 
 struct AstFile {

@@ -26,6 +26,7 @@ struct Loader {
   std::vector<GroupDecl> decls;
   llvm::StringMap<bool> loaded;    // path -> done (false: being loaded, for cycles)
   std::vector<std::string> stack;  // include chain
+  std::vector<std::pair<const Pass*, Loc>> pass_targets; // target=NAME options, checked once every file is in
 
   GroupDecl* decl(const Group* g) {
     for (GroupDecl& d : decls)
@@ -128,6 +129,7 @@ struct Loader {
       break;
     }
     case AstItem::PASS: declare_pass(item); break;
+    case AstItem::TARGET: declare_target(item); break;
     }
   }
 
@@ -184,30 +186,67 @@ struct Loader {
     auto pass = std::make_unique<Pass>();
     pass->name = item.name;
     pass->loc = item.loc;
+    pass->native = item.native;
     for (auto& [n, loc] : item.names) {
       auto it = scope.groups.find(n);
       if (it == scope.groups.end()) diags.error(loc, fmt::format("unknown group '{}'", n));
       else if (it->second->render) diags.error(loc, fmt::format("'{}' is a render group; a pass runs rewrite groups", n));
       else pass->groups.push_back(it->second);
     }
+    const AstOption *place = nullptr, *target = nullptr; // before= or after=; target=
     for (const AstOption& o : item.options) {
-      if (o.key == "order" && (o.value == "post" || o.value == "pre" || o.value == "walk"))
+      bool traversal = o.key == "order" || o.key == "fixpoint" || o.key == "once" || o.key == "limit";
+      if (traversal && pass->native)
+        diags.error(o.loc, fmt::format("option '{}' is for rule passes: a native pass runs C++, not rules", o.key));
+      else if (o.key == "order" && (o.value == "post" || o.value == "pre" || o.value == "walk"))
         pass->order = o.value == "post" ? Order::POST : o.value == "pre" ? Order::PRE : Order::WALK;
       else if (o.key == "fixpoint" && o.value.empty()) pass->fixpoint = true;
       else if (o.key == "once" && o.value.empty()) pass->fixpoint = false;
       else if (o.key == "stage" && (o.value == "kernel" || o.value == "tensor")) pass->kernel = o.value == "kernel";
       else if (o.key == "limit" && !o.value.empty() && o.value[0] != '-' && std::isdigit(o.value[0]))
         pass->limit = std::stoull(o.value);
-      else diags.error(o.loc, fmt::format("bad pass option '{}{}{}': expected order=post|pre|walk, fixpoint, once, limit=N or stage=kernel|tensor",
+      else if ((o.key == "before" || o.key == "after") && !o.value.empty()) {
+        if (place) diags.error(o.loc, fmt::format("pass '{}' goes either before or after one stage, not both", item.name));
+        else place = &o;
+      } else if (o.key == "target" && !o.value.empty()) pass->target = o.value, target = &o;
+      else diags.error(o.loc, fmt::format("bad pass option '{}{}{}': expected order=post|pre|walk, fixpoint, once, limit=N, "
+                                          "stage=kernel|tensor, before=PASS, after=PASS or target=NAME",
                                           o.key, o.value.empty() ? "" : "=", o.value));
     }
-    if (std::find_if(lib.passes.begin(), lib.passes.end(), [&](auto& p) { return p->name == item.name; }) != lib.passes.end())
+    auto named = [&](const std::string& name) {
+      return std::find_if(lib.passes.begin(), lib.passes.end(), [&](auto& p) { return p->name == name; });
+    };
+    if (named(item.name) != lib.passes.end()) {
       diags.error(item.loc, fmt::format("pass '{}' is declared twice", item.name));
-    else lib.passes.push_back(std::move(pass));
+      return;
+    }
+    // before=/after= let a later file (a user's) put a pass between two stages declared earlier
+    auto at = lib.passes.end();
+    if (place && (at = named(place->value)) == lib.passes.end())
+      diags.error(place->loc, fmt::format("unknown stage '{}': {}= names a pass declared earlier", place->value, place->key));
+    else if (place && place->key == "after") ++at;
+    if (target) pass_targets.push_back({pass.get(), target->loc}); // targets may be declared later: checked in finish
+    lib.passes.insert(at, std::move(pass));
   }
 
-  // Flattens groups (extended groups' rules first, then the group's own) and reports shadowed rules.
+  void declare_target(const AstItem& item) {
+    const Group* render = nullptr;
+    for (auto& [n, loc] : item.names) {
+      auto it = scope.groups.find(n);
+      if (it == scope.groups.end()) diags.error(loc, fmt::format("unknown group '{}'", n));
+      else if (!it->second->render) diags.error(loc, fmt::format("'{}' is a rewrite group; render= names a render group", n));
+      else render = it->second;
+    }
+    if (fresh("target", item.name, lib.targets.count(item.name), item.loc)) lib.targets[item.name] = render;
+  }
+
+  // Checks the passes' targets; flattens groups (extended groups' rules first, then the group's own) and reports
+  // shadowed rules.
   void finish() {
+    for (auto& [pass, loc] : pass_targets)
+      if (!lib.targets.count(pass->target))
+        diags.error(loc, fmt::format("unknown target '{}': declare it with `target {} (render=GROUP);`", pass->target,
+                                     pass->target));
     for (GroupDecl& d : decls) {
       for (Group* base : d.extends) d.group->rules.insert(d.group->rules.end(), base->rules.begin(), base->rules.end());
       d.group->rules.insert(d.group->rules.end(), d.own.begin(), d.own.end());

@@ -58,6 +58,7 @@ bool shallow_enough(const AstRule& r, Diagnostics& diags) {
 %token END 0 "end of file"
 %token INCLUDE "include" OPSET "opset" DTYPES "dtypes" HOOK "hook" GROUP "group" RENDER "render"
 %token EXTENDS "extends" EXTEND "extend" PASS "pass" TYPEMAP "typemap" IF "if" TRUE "true" FALSE "false"
+%token TARGET "target" NATIVE "native"
 %token ARROW "=>" ELLIPSIS "..." OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">=" SHL "<<" SHR ">>" IDIV "//"
 %token RBRACE_T "}"
 %token <std::string> IDENT "name" IDENT_T "typed name" OPNAME "op name" OPNAME_T "typed op name" CPPNAME "hook call"
@@ -68,6 +69,7 @@ bool shallow_enough(const AstRule& r, Diagnostics& diags) {
 %type <AstExpr*> expr postfix primary node srcitem
 %type <std::vector<AstExpr*>> srclist args args_opt
 %type <std::vector<std::pair<std::string, Loc>>> names names_opt extends ophead_names
+%type <std::pair<std::string, Loc>> tname
 %type <std::vector<AstOption>> kvs popts label
 %type <AstOption> kv
 %type <TySpec> tyspec
@@ -103,6 +105,10 @@ item    : INCLUDE STRING ';'                        { st.file.items.push_back({A
                                                       st.file.items.push_back(std::move(it)); }
         | PASS IDENT '=' names popts ';'            { AstItem it{AstItem::PASS, @2, $2, $4}; it.options = std::move($5);
                                                       st.file.items.push_back(std::move(it)); }
+        | PASS IDENT '=' NATIVE popts ';'           { AstItem it{AstItem::PASS, @2, $2}; it.native = true;
+                                                      it.options = std::move($5); st.file.items.push_back(std::move(it)); }
+        | TARGET tname ';'                          { st.file.items.push_back({AstItem::TARGET, $2.second, $2.first}); }
+        | TARGET tname '(' RENDER '=' IDENT ')' ';' { st.file.items.push_back({AstItem::TARGET, $2.second, $2.first, {{$6, @6}}}); }
         | error ';'
         | error '}'
         ;
@@ -115,6 +121,7 @@ names   : IDENT                                     { $$.push_back({$1, @1}); }
         | names ',' IDENT                           { $$ = $1; $$.push_back({$3, @3}); }
         | names ',' OPNAME                          { $$ = $1; $$.push_back({$3, @3}); }
         ;
+tname   : IDENT { $$ = {$1, @1}; } | OPNAME { $$ = {$1, @1}; } ; /* a target: `cpu` or `CPU` */
 tmaps   : %empty { } | tmaps IDENT '=' STRING ';'   { $$ = $1; $$.push_back({AstOption{$2, "", @2}, $4}); } ;
 
 rules   : %empty { }
@@ -130,6 +137,7 @@ kv      : IDENT                                     { $$ = AstOption{$1, "", @1}
         | IDENT '=' '-' INT                         { $$ = AstOption{$1, "-" + std::to_string($4), @1}; }
         | IDENT '=' IDENT                           { $$ = AstOption{$1, $3, @1}; }
         | IDENT '=' STRING                          { $$ = AstOption{$1, $3, @1}; }
+        | TARGET '=' tname                          { $$ = AstOption{"target", $3.first, @1}; }
         ;
 
 expr    : expr OROR expr                            { $$ = st.file.make(E::BINARY, @2); $$->text = "||"; $$->kids = {$1, $3}; }

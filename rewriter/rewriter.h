@@ -11,8 +11,9 @@ struct Library {
   std::vector<std::unique_ptr<SourceFile>> files;
   std::vector<std::unique_ptr<Rule>> rules;
   std::vector<std::unique_ptr<Group>> groups;
-  std::vector<std::unique_ptr<Pass>> passes; // in declaration order: the pipeline
+  std::vector<std::unique_ptr<Pass>> passes; // the pipeline: in declaration order, except where before=/after= say
   std::map<std::string, std::map<DType, std::string>> typemaps;
+  std::map<std::string, const Group*> targets; // `target NAME (render=GROUP);`; null: the target renders nothing
 
   const Group* group(std::string_view name) const;
   const Pass* pass(std::string_view name) const;

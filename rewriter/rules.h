@@ -129,6 +129,8 @@ enum class Order { POST, PRE, WALK };
 struct Pass {
   std::string name;
   Loc loc;
+  bool native = false;               // `pass NAME = native;`: C++ the driver finds by name; no groups
+  std::string target;                // `target=NAME`: runs for that target only; empty: for every target
   std::vector<const Group*> groups;
   Order order = Order::POST;
   bool fixpoint = true;

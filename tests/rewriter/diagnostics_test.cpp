@@ -66,6 +66,17 @@ const Case cases[] = {
     {"group g { [r] ADD<bool>(x, y) => x + y; }", "bad.pat:2:15", "no dtype satisfies this pattern's constraints"},
     {"group g { [r] -x => x; }", "bad.pat:2:15", "unary operators cannot appear in a pattern"},
     {"group g { [r] x<ints> + 0 => choose(x, x); }", "bad.pat:2:30", "choose takes 3 arguments, not 2"},
+    // pipeline declarations
+    {"group g { }\npass p = g (before=nope);", "bad.pat:3:13", "unknown stage 'nope': before= names a pass declared earlier"},
+    {"group g { }\npass p = g (after=q);\npass q = g;", "bad.pat:3:13", "unknown stage 'q': after= names a pass declared"},
+    {"group g { }\npass a = g;\npass p = g (before=a, after=a);", "bad.pat:4:23", "pass 'p' goes either before or after one stage, not both"},
+    {"pass p = native (order=pre);", "bad.pat:2:18", "option 'order' is for rule passes: a native pass runs C++"},
+    {"pass p = native;\npass p = native;", "bad.pat:3:6", "pass 'p' is declared twice"},
+    {"pass p = native (target=gpu);", "bad.pat:2:18", "unknown target 'gpu': declare it with `target gpu (render=GROUP);`"},
+    {"render r { }\ntarget cpu (render=r);\ntarget cpu;", "bad.pat:4:8", "target 'cpu' is declared twice"},
+    {"group g { }\ntarget cpu (render=g);", "bad.pat:3:20", "'g' is a rewrite group; render= names a render group"},
+    {"target cpu (render=nope);", "bad.pat:2:20", "unknown group 'nope'"},
+    {"group g { }\npass p = g, native;", "bad.pat:3:13", "syntax error, unexpected native"},
 };
 
 } // namespace
