@@ -25,7 +25,8 @@ struct AstExpr {
     BINARY,   // text: the operator ("+", "&&", ...)
     UNARY,    // text: "-" or "!"
     FIELD,    // kids[0].text
-    ELLIPSIS, // ...rest (text: the name or "")
+    ELLIPSIS, // ...rest (text: the name or ""), or ...f(args) (kids[0]: the CALL)
+    TUPLE,    // (a, b, ...rest): an arg that is a list of integers
   } kind;
   Loc loc;
   std::string text;
@@ -43,12 +44,19 @@ struct AstOption {
   Loc loc;
 };
 
+struct AstBinding {
+  std::string name; // `where name = value`
+  Loc loc;
+  AstExpr* value = nullptr;
+};
+
 struct AstRule {
   Loc loc;
   std::vector<AstOption> label;
   AstExpr* pattern = nullptr;
   AstExpr* guard = nullptr;
   AstExpr* result = nullptr;
+  std::vector<AstBinding> wheres;
 };
 
 struct AstItem {

@@ -40,16 +40,27 @@ DTypeSet op_result_dtypes(const OpMask& ops, const std::vector<DTypeSet>& srcs) 
   return out;
 }
 
+// What a name of a rule holds: a node (a capture or a `where` binding), a captured source list (`...rest`), or an
+// integer list captured from an arg (`REDUCE_AXIS[(MAX, ...axes)]`).
+enum class Slot { NODE, LIST, INTS };
+
+// Whether a value is a number or a list of integers, as far as the checker can tell (a capture's arg can be either).
+enum class Kind { NUMBER, LIST, EITHER };
+
 struct RuleChecker {
-  const Scope& scope;
+  Scope& scope;
   Diagnostics& diags;
   Rule& rule;
   bool render;
   bool ok = true;
+  bool in_result = false; // checking the bindings or the result, where fresh() may appear
   llvm::StringMap<int> slots;
-  std::vector<int> uses;            // per slot: occurrences in pattern, guard and result
+  std::vector<int> uses;            // per slot: occurrences in pattern, guard, bindings and result
   std::vector<DTypeSet> slot_dtypes; // per slot: what the pattern allows
-  std::vector<bool> slot_is_list;
+  std::vector<Slot> slot_kind;
+  std::vector<bool> slot_is_binding;
+  std::vector<Loc> slot_loc;
+  llvm::StringMap<bool> pending; // `where` names not defined yet
   llvm::StringMap<int> dtype_vars;
   DTypeSet all_dtypes = 0; // every dtype some pattern value can have: the rule's domain
 
@@ -58,14 +69,35 @@ struct RuleChecker {
     ok = false;
   }
 
-  int new_slot(const std::string& name, bool list = false) {
+  int new_slot(const std::string& name, const Loc& loc, Slot kind = Slot::NODE) {
     int s = int(rule.slot_names.size());
     slots[name] = s;
     rule.slot_names.push_back(name);
     uses.push_back(0);
     slot_dtypes.push_back(~DTypeSet(0));
-    slot_is_list.push_back(list);
+    slot_kind.push_back(kind);
+    slot_is_binding.push_back(false);
+    slot_loc.push_back(loc);
     return s;
+  }
+
+  // The slot of a name of kind `kind`, or -1.
+  int slot_of(const std::string& name, Slot kind) {
+    auto it = slots.find(name);
+    return it != slots.end() && slot_kind[it->second] == kind ? it->second : -1;
+  }
+
+  // A name that is not bound where it is used: a binding defined later, or an error of its own.
+  void unbound(const Loc& loc, const std::string& name, const std::string& otherwise) {
+    if (!pending.count(name)) error(loc, otherwise);
+    else if (in_result) error(loc, fmt::format("binding '{}' is used before it is defined", name));
+    else error(loc, fmt::format("the guard runs before the where bindings: it cannot use '{}'", name));
+  }
+
+  // `ADD` alone, as an arg or a list element: the op.
+  static std::optional<Op> op_name(const AstExpr* e) {
+    if (e->kind != AstExpr::NODE || e->opnames.size() != 1 || e->has_srcs || e->ty || e->argb) return std::nullopt;
+    return uops::parse_op(e->opnames[0].first);
   }
 
   std::optional<DTypeSet> resolve_dtypes(const std::string& name) {
@@ -186,10 +218,10 @@ struct RuleChecker {
 
   void bind(Pat& p, const std::string& name) {
     if (auto it = slots.find(name); it != slots.end()) {
-      if (slot_is_list[it->second]) error(p.loc, fmt::format("'{}' names a source list, not a node", name));
+      if (slot_kind[it->second] != Slot::NODE) error(p.loc, fmt::format("'{}' names a list, not a node", name));
       p.slot = it->second;
       rule.nonlinear = true;
-    } else p.slot = new_slot(name);
+    } else p.slot = new_slot(name, p.loc);
     uses[p.slot]++;
   }
 
@@ -223,7 +255,9 @@ struct RuleChecker {
           continue;
         }
         if (i + 1 != e->kids.size()) error(k->loc, "'...' must be the last source of a node");
-        p.rest = k->text.empty() ? -2 : new_slot(k->text, true);
+        if (!k->kids.empty()) error(k->loc, "a pattern captures its sources with ...name; a list function builds results");
+        if (slots.count(k->text)) error(k->loc, fmt::format("'{}' is bound twice", k->text));
+        p.rest = k->text.empty() ? -2 : new_slot(k->text, k->loc, Slot::LIST);
         if (p.rest >= 0) uses[p.rest]++;
       }
       check_arity(p.ops, p.src.size(), p.rest != -1, e->loc);
@@ -233,10 +267,30 @@ struct RuleChecker {
         if (p.ops != OpMask().set(int(Op::CONST))) error(e->argb->loc, "only CONST can match a literal arg");
         p.literal = lit->first;
         p.literal_is_float = lit->second;
-      } else if (e->argb->kind == AstExpr::NAME && p.slot < 0) bind(p, e->argb->text);
-      else error(e->argb->loc, "an arg in a pattern must be a literal or a new name");
+      } else if (auto op = op_name(e->argb)) p.arg_int = int64_t(*op);
+      else if (e->argb->kind == AstExpr::TUPLE) arg_tuple(p, e->argb);
+      else if (e->argb->kind == AstExpr::NAME && p.slot < 0) bind(p, e->argb->text);
+      else error(e->argb->loc, "an arg in a pattern must be a literal, an op name, a tuple or a new name");
     }
     return finish(p);
+  }
+
+  // [(MAX, ...axes)]: the arg is a list that starts with these integers (op names are their numbers); `...axes`
+  // binds the rest, `...` allows any rest, nothing after the last element: no rest.
+  void arg_tuple(Pat& p, const AstExpr* t) {
+    p.arg_ints.emplace();
+    for (size_t i = 0; i < t->kids.size(); i++) {
+      const AstExpr* k = t->kids[i];
+      auto lit = literal(k);
+      if (k->kind == AstExpr::ELLIPSIS && k->kids.empty() && i + 1 == t->kids.size()) {
+        if (slots.count(k->text)) error(k->loc, fmt::format("'{}' is bound twice", k->text));
+        p.arg_rest = k->text.empty() ? -2 : new_slot(k->text, k->loc, Slot::INTS);
+        if (p.arg_rest >= 0) uses[p.arg_rest]++;
+      } else if (lit && !lit->second && k->kind != AstExpr::TRUE_ && k->kind != AstExpr::FALSE_)
+        p.arg_ints->push_back(lit->first.i);
+      else if (auto op = op_name(k)) p.arg_ints->push_back(int64_t(*op));
+      else error(k->loc, "an arg tuple in a pattern holds integers and op names, and may end with ...name");
+    }
   }
 
   // ---- guards and computed values
@@ -253,18 +307,24 @@ struct RuleChecker {
     switch (e->kind) {
     case AstExpr::TRUE_: case AstExpr::FALSE_: x->kind = Expr::BOOL; x->ival = e->kind == AstExpr::TRUE_; return x;
     case AstExpr::NAME:
-      if (auto it = slots.find(e->text); it != slots.end() && !slot_is_list[it->second]) {
-        x->kind = Expr::CAPTURE;
+      if (auto it = slots.find(e->text); it != slots.end()) {
+        if (slot_kind[it->second] == Slot::LIST)
+          error(e->loc, fmt::format("'{}' is a source list: a value is a node, a number or an integer list", e->text));
+        x->kind = slot_kind[it->second] == Slot::INTS ? Expr::INTS : Expr::CAPTURE;
         x->slot = it->second;
         uses[x->slot]++;
       } else if (auto d = uops::parse_dtype(e->text)) {
         x->kind = Expr::DTYPE;
         x->dtype = *d;
-      } else error(e->loc, fmt::format("unknown capture '{}'", e->text));
+      } else if (auto v = dtype_vars.find(e->text); v != dtype_vars.end()) {
+        x->kind = Expr::DTYPE_VAR;
+        x->slot = v->second;
+      } else unbound(e->loc, e->text, fmt::format("unknown capture '{}'", e->text));
       return x;
     case AstExpr::FIELD: {
       static const std::pair<const char*, Expr::Field> fields[] = {
-          {"vmin", Expr::VMIN}, {"vmax", Expr::VMAX}, {"val", Expr::VAL}, {"dtype", Expr::DTYPE_OF}, {"op", Expr::OP_OF}};
+          {"vmin", Expr::VMIN},   {"vmax", Expr::VMAX}, {"val", Expr::VAL}, {"dtype", Expr::DTYPE_OF},
+          {"op", Expr::OP_OF},    {"shape", Expr::SHAPE}, {"arg", Expr::ARG}};
       x->kind = Expr::FIELD;
       auto inner = value(e->kids[0]);
       if (inner->kind != Expr::CAPTURE) {
@@ -275,7 +335,8 @@ struct RuleChecker {
       bool known = false;
       for (auto& [n, f] : fields)
         if (e->text == n) x->field = f, known = true;
-      if (!known) error(e->loc, fmt::format("unknown field '{}': expected vmin, vmax, val, dtype or op", e->text));
+      if (!known)
+        error(e->loc, fmt::format("unknown field '{}': expected vmin, vmax, val, dtype, op, shape or arg", e->text));
       return x;
     }
     case AstExpr::BINARY:
@@ -297,18 +358,67 @@ struct RuleChecker {
     case AstExpr::CALL: return call(e, std::move(x));
     case AstExpr::CPP: error(e->loc, "a hook can only compute a result, not a guard value"); return x;
     case AstExpr::NODE:
-      if (e->opnames.size() == 1 && !e->has_srcs && !e->ty && !e->argb) {
-        if (auto op = uops::parse_op(e->opnames[0].first)) {
-          x->kind = Expr::OP;
-          x->op = *op;
-          return x;
-        }
+      if (auto op = op_name(e)) {
+        x->kind = Expr::OP;
+        x->op = *op;
+        return x;
       }
       error(e->loc, "a node pattern cannot appear in a guard; write an op name alone to compare with x.op");
+      return x;
+    case AstExpr::TUPLE:
+      x->kind = Expr::TUPLE;
+      for (const AstExpr* k : e->kids) {
+        if (k->kind != AstExpr::ELLIPSIS) {
+          x->kids.push_back(value(k));
+          if (kind_of(*x->kids.back()) == Kind::LIST) error(k->loc, "a list inside a tuple is spread: write ...l");
+          continue;
+        }
+        auto spread = std::make_unique<Expr>();
+        spread->kind = Expr::SPREAD;
+        spread->loc = k->loc;
+        if (k->kids.empty() && k->text.empty()) {
+          error(k->loc, "'...' in a tuple spreads a list: write ...name");
+          continue;
+        }
+        AstExpr name{AstExpr::NAME, k->loc, k->text};
+        spread->kids.push_back(value(k->kids.empty() ? &name : k->kids[0]));
+        if (kind_of(*spread->kids[0]) == Kind::NUMBER) error(k->loc, "'...' spreads a list; this is a number");
+        x->kids.push_back(std::move(spread));
+      }
       return x;
     case AstExpr::STRING: error(e->loc, "a string cannot appear in a guard"); return x;
     default: error(e->loc, "unexpected expression in a guard"); return x;
     }
+  }
+
+  static bool list_builtin(Expr::Builtin b) {
+    return b == Expr::INVERSE || b == Expr::DIFFER || b == Expr::EVENS || b == Expr::ODDS || b == Expr::INTERLEAVE;
+  }
+
+  static Kind kind_of(const Expr& e) {
+    switch (e.kind) {
+    case Expr::INTS: case Expr::TUPLE: return Kind::LIST;
+    case Expr::CAPTURE: return Kind::EITHER;
+    case Expr::FIELD: return e.field == Expr::SHAPE ? Kind::LIST : e.field == Expr::ARG ? Kind::EITHER : Kind::NUMBER;
+    case Expr::UNARY: return e.logical_not ? Kind::NUMBER : kind_of(*e.kids[0]);
+    case Expr::BINARY: {
+      if (uops::op_info(e.op).typing == uops::Typing::CMP) return Kind::NUMBER;
+      Kind a = kind_of(*e.kids[0]), b = kind_of(*e.kids[1]);
+      return a == Kind::LIST || b == Kind::LIST ? Kind::LIST : a == Kind::EITHER || b == Kind::EITHER ? Kind::EITHER : Kind::NUMBER;
+    }
+    case Expr::CALL: return list_builtin(e.builtin) ? Kind::LIST : Kind::NUMBER;
+    default: return Kind::NUMBER;
+    }
+  }
+
+  // fresh(acc): a new number from the pass's counter `acc` at each evaluation
+  std::unique_ptr<Expr> fresh(const AstExpr* e, std::unique_ptr<Expr> x) {
+    x->builtin = Expr::FRESH;
+    if (!in_result) error(e->loc, "fresh() numbers what a result builds; it cannot appear in a guard");
+    else if (e->kids.size() != 1 || e->kids[0]->kind != AstExpr::NAME)
+      error(e->loc, "fresh takes the name of a counter: fresh(acc)");
+    else x->ival = scope.counters.try_emplace(e->kids[0]->text, int(scope.counters.size())).first->second;
+    return x;
   }
 
   std::unique_ptr<Expr> call(const AstExpr* e, std::unique_ptr<Expr> x) {
@@ -319,8 +429,11 @@ struct RuleChecker {
     } builtins[] = {{"is_pow2", Expr::IS_POW2, 1}, {"log2", Expr::LOG2, 1},       {"gcd", Expr::GCD, 2},
                     {"defined", Expr::DEFINED, 3}, {"eval", Expr::EVAL, 3},       {"min", Expr::MIN, 2},
                     {"max", Expr::MAX, 2},         {"abs", Expr::ABS, 1},         {"is_const", Expr::IS_CONST, 1},
-                    {"before", Expr::BEFORE, 2},   {"bits", Expr::BITS, 1}};
+                    {"before", Expr::BEFORE, 2},   {"bits", Expr::BITS, 1},       {"lowest", Expr::LOWEST, 1},
+                    {"inverse", Expr::INVERSE, 1}, {"differ", Expr::DIFFER, 2},   {"evens", Expr::EVENS, 1},
+                    {"odds", Expr::ODDS, 1},       {"interleave", Expr::INTERLEAVE, 2}};
     x->kind = Expr::CALL;
+    if (e->text == "fresh") return fresh(e, std::move(x));
     for (auto& b : builtins) {
       if (e->text != b.name) continue;
       x->builtin = b.b;
@@ -335,10 +448,19 @@ struct RuleChecker {
       if (b.b == Expr::IS_CONST || b.b == Expr::BEFORE || b.b == Expr::BITS)
         for (size_t i = 0; i < x->kids.size(); i++)
           if (x->kids[i]->kind != Expr::CAPTURE) error(e->kids[i]->loc, fmt::format("{} takes captures", b.name));
+      if (b.b == Expr::LOWEST && x->kids[0]->kind != Expr::DTYPE && x->kids[0]->kind != Expr::DTYPE_VAR)
+        error(e->kids[0]->loc, "lowest takes a dtype: lowest(t) or lowest(f32)");
+      for (size_t i = 0; i < x->kids.size(); i++) {
+        Kind k = kind_of(*x->kids[i]);
+        if (list_builtin(b.b) && k == Kind::NUMBER) error(e->kids[i]->loc, fmt::format("{} takes lists", b.name));
+        if (!list_builtin(b.b) && k == Kind::LIST) error(e->kids[i]->loc, fmt::format("{} takes numbers, not lists", b.name));
+      }
       return x;
     }
-    error(e->loc, e->text == "choose" ? "choose() picks a result; it cannot appear in a guard"
-                                      : fmt::format("unknown builtin '{}'", e->text));
+    if (e->text == "choose") error(e->loc, "choose() picks a result; it cannot appear in a guard");
+    else if (e->text == "ranges" || e->text == "without")
+      error(e->loc, fmt::format("{}() is a list of nodes: splice it into a node's sources with ...{}(...)", e->text, e->text));
+    else error(e->loc, fmt::format("unknown builtin '{}'", e->text));
     return x;
   }
 
@@ -356,10 +478,8 @@ struct RuleChecker {
     switch (e->kind) {
     case AstExpr::NAME:
       b.kind = Build::CAPTURE;
-      if (auto it = slots.find(e->text); it != slots.end() && !slot_is_list[it->second]) {
-        b.slot = it->second;
-        uses[b.slot]++;
-      } else error(e->loc, fmt::format("capture '{}' is not bound by the pattern", e->text));
+      if ((b.slot = slot_of(e->text, Slot::NODE)) >= 0) uses[b.slot]++;
+      else unbound(e->loc, e->text, fmt::format("capture '{}' is not bound by the pattern", e->text));
       return b;
     case AstExpr::TYPED: error(e->loc, "a dtype constraint belongs in the pattern; write CAST<dtype>(x) to convert"); return b;
     case AstExpr::NODE: return node_result(e);
@@ -386,11 +506,15 @@ struct RuleChecker {
       b.src.push_back(result(e->kids[0]));
       return b;
     case AstExpr::CALL:
-      if (auto it = slots.find(e->text); it != slots.end() && !slot_is_list[it->second]) {
+      if (int slot = slot_of(e->text, Slot::NODE); slot >= 0) {
         b.kind = Build::NODE;
-        b.op_of_slot = b.dtype_of_slot = it->second;
-        uses[it->second]++;
+        b.op_of_slot = b.dtype_of_slot = slot;
+        uses[slot]++;
         for (const AstExpr* k : e->kids) b.src.push_back(result(k));
+        return b;
+      }
+      if (e->text == "ranges" || e->text == "without") {
+        error(e->loc, fmt::format("{}() is a list of nodes: splice it into a node's sources with ...{}(...)", e->text, e->text));
         return b;
       }
       if (e->text != "choose") {
@@ -410,6 +534,7 @@ struct RuleChecker {
     case AstExpr::STRING: error(e->loc, "a string result belongs in a render group"); return b;
     case AstExpr::BIND: error(e->loc, "a result cannot name a node; names are bound in the pattern"); return b;
     case AstExpr::FIELD: error(e->loc, "a field is a guard value; write CONST[x.vmin] to build a constant"); return b;
+    case AstExpr::TUPLE: error(e->loc, "a tuple is an arg: write it inside a node's [...]"); return b;
     default: error(e->loc, "unexpected expression in a result"); return b;
     }
   }
@@ -442,21 +567,75 @@ struct RuleChecker {
         b.src.push_back(result(k));
         continue;
       }
-      Build s;
-      s.kind = Build::SPLICE;
-      s.loc = k->loc;
       splices = true;
-      if (auto it = slots.find(k->text); it != slots.end() && slot_is_list[it->second]) {
-        s.slot = it->second;
-        uses[s.slot]++;
-      } else error(k->loc, fmt::format("'...{}' is not a source list bound by the pattern", k->text));
-      b.src.push_back(std::move(s));
+      b.src.push_back(k->kids.empty() ? captured_list(k->text, k->loc) : node_list(k->kids[0]));
     }
     if (ops && ops->count() == 1 && !splices) check_arity(*ops, b.src.size(), false, e->loc);
     if (e->argb) b.value_expr = value(e->argb);
     if (op_info(b.op).typing == uops::Typing::CONVERT && !b.dtype && b.dtype_var < 0)
       error(e->loc, fmt::format("{} needs its dtype: {}<f32>(x)", op_info(b.op).name, op_info(b.op).name));
     return b;
+  }
+
+  // ...rest in a result: the sources the pattern captured
+  Build captured_list(const std::string& name, const Loc& loc) {
+    Build s;
+    s.kind = Build::SPLICE;
+    s.loc = loc;
+    if ((s.slot = slot_of(name, Slot::LIST)) >= 0) uses[s.slot]++;
+    else unbound(loc, name, fmt::format("'...{}' is not a source list bound by the pattern", name));
+    return s;
+  }
+
+  // A list of nodes: a captured list's name, ranges(x) or without(a, b).
+  Build node_list(const AstExpr* e) {
+    Build s;
+    s.kind = Build::SPLICE;
+    s.loc = e->loc;
+    if (e->kind == AstExpr::NAME) return captured_list(e->text, e->loc);
+    if (e->kind == AstExpr::ELLIPSIS) {
+      error(e->loc, "a list argument is written without '...': without(rs, ranges(x))");
+      return s;
+    }
+    size_t arity = e->text == "ranges" ? 1 : e->text == "without" ? 2 : 0;
+    if (e->kind != AstExpr::CALL || arity == 0) {
+      error(e->loc, "expected a list of nodes: a source list's name, ranges(x) or without(a, b)");
+      return s;
+    }
+    if (e->kids.size() != arity) {
+      error(e->loc, fmt::format("{} takes {} argument{}, not {}", e->text, arity, arity == 1 ? "" : "s", e->kids.size()));
+      return s;
+    }
+    if (e->text == "without") {
+      s.list = Build::WITHOUT;
+      s.src.push_back(node_list(e->kids[0]));
+      s.src.push_back(node_list(e->kids[1]));
+      return s;
+    }
+    s.list = Build::RANGES;
+    const AstExpr* x = e->kids[0];
+    if (x->kind == AstExpr::NAME && (s.slot = slot_of(x->text, Slot::NODE)) >= 0) uses[s.slot]++;
+    else if (x->kind == AstExpr::NAME) unbound(x->loc, x->text, fmt::format("capture '{}' is not bound by the pattern", x->text));
+    else error(x->loc, "ranges takes a capture or a binding: ranges(x)");
+    return s;
+  }
+
+  // where name = build
+  void binding(const AstBinding& w) {
+    Build b = result(w.value);
+    pending.erase(w.name);
+    if (auto it = slots.find(w.name); it != slots.end()) {
+      error(w.loc, slot_is_binding[it->second] ? fmt::format("binding '{}' is defined twice", w.name)
+                                               : fmt::format("binding '{}' has the name of a capture", w.name));
+      return;
+    }
+    if (b.kind == Build::CONST && !b.dtype && b.dtype_var < 0)
+      error(w.value->loc, "a bound constant needs its dtype: CONST<t>[...]");
+    int s = new_slot(w.name, w.loc);
+    slot_is_binding[s] = true;
+    uses[s]++;
+    slot_dtypes[s] = build_dtypes(b);
+    rule.bindings.push_back({s, std::move(b)});
   }
 
   Build hook_result(const AstExpr* e) {
@@ -496,7 +675,7 @@ struct RuleChecker {
     return ~DTypeSet(0);
   }
 
-  // ---- render templates: {self}, {name}, {ty}, {ty(name)}; {{ and }} are literal braces
+  // ---- render templates: {self}, {name}, {ty}, {ty(name)}, {label(name)}, {arg}; {{ and }} are literal braces
 
   void check_template(const std::string& text, const Loc& loc) {
     for (size_t i = 0; i < text.size(); i++) {
@@ -518,9 +697,10 @@ struct RuleChecker {
         name = paren == std::string::npos ? "ty" : "ty" + name.substr(paren);
       }
       if (name.starts_with("ty(") && name.ends_with(")")) name = name.substr(3, name.size() - 4);
-      if (name != "self" && name != "ty") {
+      else if (name.starts_with("label(") && name.ends_with(")")) name = name.substr(6, name.size() - 7);
+      if (name != "self" && name != "ty" && name != "arg") {
         auto it = slots.find(name);
-        if (it == slots.end()) error(at, fmt::format("unknown placeholder '{{{}}}': expected self, ty, ty(x), tm:map, tm:map(x) or a capture", name));
+        if (it == slots.end()) error(at, fmt::format("unknown placeholder '{{{}}}': expected self, ty, ty(x), label(x), arg, tm:map, tm:map(x) or a capture", name));
         else uses[it->second]++;
       }
       i = end;
@@ -538,7 +718,12 @@ struct RuleChecker {
     if (rule.name.empty()) error(ast.loc, "a rule needs a name: write [name] before its pattern");
     rule.pattern = pattern(ast.pattern);
     if (ok && rule.pattern.ops.none() && !render) error(ast.pattern->loc, "a pattern's root must be an op, not a bare capture");
+    for (const AstBinding& w : ast.wheres) pending[w.name] = true;
     if (ast.guard) rule.guard = value(ast.guard);
+    in_result = true;
+    if (render && !ast.wheres.empty()) error(ast.wheres[0].loc, "a render rule has no where bindings");
+    else
+      for (const AstBinding& w : ast.wheres) binding(w);
     if (render) {
       if (ast.result->kind != AstExpr::STRING) error(ast.result->loc, "a render rule's result is a text template");
       else check_template(rule.template_text = ast.result->text, ast.result->loc);
@@ -552,7 +737,9 @@ struct RuleChecker {
     }
     bool clean = ok; // after another error, an unused capture is likely its echo
     for (size_t s = 0; clean && s < uses.size(); s++)
-      if (uses[s] == 1 && !rule.slot_names[s].starts_with("_"))
+      if (uses[s] == 1 && !rule.slot_names[s].starts_with("_") && slot_is_binding[s])
+        error(slot_loc[s], fmt::format("binding '{}' is never used", rule.slot_names[s]));
+      else if (uses[s] == 1 && !rule.slot_names[s].starts_with("_"))
         error(ast.loc, fmt::format("capture '{}' is bound but never used: name it _{} if that is meant",
                                    rule.slot_names[s], rule.slot_names[s]));
     rule.num_slots = int(rule.slot_names.size());
@@ -570,6 +757,8 @@ struct RuleChecker {
 
 bool subsumes(const Pat& a, const Pat& b) {
   if (a.ops.any() && (b.ops.none() || (b.ops & ~a.ops).any())) return false;
+  if (a.arg_int && a.arg_int != b.arg_int) return false;
+  if (a.arg_ints && (a.arg_ints != b.arg_ints || (a.arg_rest == -1 && b.arg_rest != -1))) return false;
   if (b.dtypes & ~a.dtypes) return false;
   if (a.literal && (!b.literal || !(*a.literal == *b.literal) || a.literal_is_float != b.literal_is_float)) return false;
   if (a.any_src) return true;
@@ -603,7 +792,7 @@ const char* domain_name(Domain d) {
   return "?";
 }
 
-std::unique_ptr<Rule> check_rule(const AstRule& ast, bool render, const Scope& scope, Diagnostics& diags) {
+std::unique_ptr<Rule> check_rule(const AstRule& ast, bool render, Scope& scope, Diagnostics& diags) {
   auto rule = std::make_unique<Rule>();
   rule->loc = ast.loc;
   RuleChecker c{scope, diags, *rule, render};
@@ -624,6 +813,7 @@ std::string canonical_text(const AstRule& ast) {
   canon(ast.guard, out);
   out += "|";
   canon(ast.result, out);
+  for (const AstBinding& w : ast.wheres) canon(w.value, out += "|" + w.name + "=");
   return out;
 }
 

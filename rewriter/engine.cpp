@@ -37,6 +37,7 @@ struct Rewriter {
   const Matcher& m;
   const RewriteOptions& opts;
   uint64_t rewrites = 0;
+  PassContext ctx; // fresh() counters and ranges() memo: one per graph_rewrite call
   std::vector<const Rule*> recent; // the last rules that fired, to name them when a pass fails
   std::string failure;
 
@@ -48,7 +49,7 @@ struct Rewriter {
       auto start = opts.stats ? Clock::now() : Clock::time_point();
       Bindings b(*c.rule);
       std::optional<UOp> r;
-      if (match(c.pattern, node, b)) r = fire(*c.rule, b, node->dtype);
+      if (match(c.pattern, node, b)) r = fire(*c.rule, b, node->dtype, ctx);
       if (opts.stats) c.rule->nanos += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
       if (!r || *r == node) continue; // a rule that returns its input did not fire
       if ((*r)->dtype != node->dtype) {

@@ -27,6 +27,11 @@ struct Loader {
   llvm::StringMap<bool> loaded;    // path -> done (false: being loaded, for cycles)
   std::vector<std::string> stack;  // include chain
   std::vector<std::pair<const Pass*, Loc>> pass_targets; // target=NAME options, checked once every file is in
+  struct TargetRender {
+    std::string target, group;
+    Loc loc;
+  };
+  std::vector<TargetRender> target_renders; // render=GROUP of target declarations, resolved once every file is in
 
   GroupDecl* decl(const Group* g) {
     for (GroupDecl& d : decls)
@@ -229,20 +234,23 @@ struct Loader {
     lib.passes.insert(at, std::move(pass));
   }
 
+  // The render group is looked up in finish(), so that a target file can name it above the group's rules.
   void declare_target(const AstItem& item) {
-    const Group* render = nullptr;
-    for (auto& [n, loc] : item.names) {
-      auto it = scope.groups.find(n);
-      if (it == scope.groups.end()) diags.error(loc, fmt::format("unknown group '{}'", n));
-      else if (!it->second->render) diags.error(loc, fmt::format("'{}' is a rewrite group; render= names a render group", n));
-      else render = it->second;
-    }
-    if (fresh("target", item.name, lib.targets.count(item.name), item.loc)) lib.targets[item.name] = render;
+    if (!fresh("target", item.name, lib.targets.count(item.name), item.loc)) return;
+    lib.targets[item.name] = nullptr;
+    for (auto& [group, loc] : item.names) target_renders.push_back({item.name, group, loc});
   }
 
-  // Checks the passes' targets; flattens groups (extended groups' rules first, then the group's own) and reports
+  // Checks the passes' targets and the targets' render groups; flattens groups (extended groups' rules first, then the group's own) and reports
   // shadowed rules.
   void finish() {
+    for (const TargetRender& t : target_renders) {
+      auto it = scope.groups.find(t.group);
+      if (it == scope.groups.end()) diags.error(t.loc, fmt::format("unknown group '{}'", t.group));
+      else if (!it->second->render)
+        diags.error(t.loc, fmt::format("'{}' is a rewrite group; render= names a render group", t.group));
+      else lib.targets[t.target] = it->second;
+    }
     for (auto& [pass, loc] : pass_targets)
       if (!lib.targets.count(pass->target))
         diags.error(loc, fmt::format("unknown target '{}': declare it with `target {} (render=GROUP);`", pass->target,

@@ -1,4 +1,4 @@
-// One rule at run time: match its pattern against a node, evaluate its guard, build its result.
+// One rule at run time: match its pattern against a node, evaluate its guard, build its bindings and its result.
 #include "rewriter/internal.h"
 #include <cmath>
 #include <numeric>
@@ -27,13 +27,41 @@ bool match_srcs(const Pat& pat, const UOp& node, Bindings& b) {
   return true;
 }
 
-// A guard value: a number in a dtype (literals are index-typed and adopt the other operand's dtype), or a dtype.
+// REDUCE and END close the loops of their sources after the first. END is looked up by name until the op table
+// of every checkout has it (it arrives with the kernel layer's ops).
+bool closes_ranges(Op op) {
+  static const std::optional<Op> end = uops::parse_op("END");
+  return op == Op::REDUCE || op == end;
+}
+
+// A RANGE's loop number: what ranges() sorts by.
+int64_t range_number(const UOp& r) {
+  auto* i = std::get_if<int64_t>(&r->arg);
+  return i ? *i : 0;
+}
+
+bool match_arg(const Pat& pat, const UOp& node, Bindings& b) {
+  if (pat.arg_int) {
+    auto* i = std::get_if<int64_t>(&node->arg);
+    return i && *i == *pat.arg_int;
+  }
+  auto* l = std::get_if<uops::Ints>(&node->arg);
+  size_t n = pat.arg_ints->size();
+  if (!l || (pat.arg_rest == -1 ? l->size() != n : l->size() < n) || !std::equal(pat.arg_ints->begin(), pat.arg_ints->end(), l->begin()))
+    return false;
+  if (pat.arg_rest >= 0) b.ints[pat.arg_rest].assign(l->begin() + n, l->end());
+  return true;
+}
+
+// A guard value: a number in a dtype (literals are index-typed and adopt the other operand's dtype), a dtype, an op
+// or a list of integers.
 struct GVal {
   DType dtype = DType::index;
   Value v;
   bool literal = false;
   bool is_dtype = false;
-  std::optional<Op> op; // an op, to compare with another
+  std::optional<Op> op;           // an op, to compare with another
+  std::optional<uops::Ints> list; // a shape, an arg, a tuple
 };
 
 bool truthy(const GVal& g) { return uops::is_float(g.dtype) ? g.v.f != 0 : g.v.i != 0; }
@@ -41,6 +69,14 @@ bool truthy(const GVal& g) { return uops::is_float(g.dtype) ? g.v.f != 0 : g.v.i
 Wide wide(const GVal& g) { return uops::as_wide(g.dtype, g.v); }
 
 GVal make_int(DType d, Wide w) { return GVal{d, uops::int_value(d, w)}; }
+
+GVal make_list(uops::Ints l) {
+  GVal g;
+  g.list = std::move(l);
+  return g;
+}
+
+bool is_number(const GVal& g) { return !g.is_dtype && !g.op && !g.list; }
 
 // Converts a literal to the dtype of the value it meets.
 GVal adopt(const GVal& lit, DType d) {
@@ -79,6 +115,7 @@ int term_order(const UOp& a, const UOp& b) {
 
 struct Evaluator {
   const Bindings& b;
+  PassContext* ctx = nullptr; // for fresh(); none outside a rewrite
 
   std::optional<GVal> operator()(const Expr& e) {
     switch (e.kind) {
@@ -86,7 +123,13 @@ struct Evaluator {
     case Expr::FLOAT: return GVal{DType::f64, Value{0, e.fval}, true};
     case Expr::BOOL: return GVal{DType::bool_, Value{e.ival, 0}};
     case Expr::DTYPE: return GVal{e.dtype, {}, false, true};
+    case Expr::DTYPE_VAR:
+      if (!b.dtypes[e.slot]) return std::nullopt;
+      return GVal{*b.dtypes[e.slot], {}, false, true};
     case Expr::OP: return GVal{DType::index, {}, false, false, e.op};
+    case Expr::INTS: return make_list(b.ints[e.slot]);
+    case Expr::TUPLE: return tuple(e);
+    case Expr::SPREAD: return std::nullopt; // only inside a TUPLE
     case Expr::CAPTURE: return capture(b.nodes[e.slot]);
     case Expr::FIELD: return field(e);
     case Expr::UNARY: return unary(e);
@@ -107,7 +150,30 @@ struct Evaluator {
   static std::optional<GVal> capture(const UOp& u) {
     if (u->op == Op::CONST) return GVal{u->dtype, u->value()};
     if (auto* i = std::get_if<int64_t>(&u->arg)) return GVal{DType::index, Value{*i, 0}};
+    if (auto* l = std::get_if<uops::Ints>(&u->arg)) return make_list(*l);
     return std::nullopt;
+  }
+
+  // An integer as a list element: op names are their numbers.
+  static std::optional<int64_t> element(const GVal& g) {
+    if (g.op) return int64_t(*g.op);
+    if (!is_number(g) || uops::is_float(g.dtype)) return std::nullopt;
+    Wide w = wide(g);
+    if (w < INT64_MIN || w > INT64_MAX) return std::nullopt;
+    return int64_t(w);
+  }
+
+  std::optional<GVal> tuple(const Expr& e) {
+    uops::Ints out;
+    for (const auto& k : e.kids) {
+      auto v = (*this)(k->kind == Expr::SPREAD ? *k->kids[0] : *k);
+      if (!v) return std::nullopt;
+      if (k->kind == Expr::SPREAD && !v->list) return std::nullopt;
+      if (k->kind == Expr::SPREAD) out.insert(out.end(), v->list->begin(), v->list->end());
+      else if (auto i = element(*v)) out.push_back(*i);
+      else return std::nullopt;
+    }
+    return make_list(std::move(out));
   }
 
   std::optional<GVal> field(const Expr& e) {
@@ -119,13 +185,15 @@ struct Evaluator {
     case Expr::VAL: return capture(u);
     case Expr::DTYPE_OF: return GVal{u->dtype, {}, false, true};
     case Expr::OP_OF: return GVal{DType::index, {}, false, false, u->op};
+    case Expr::SHAPE: return make_list(uops::Ints(u->shape.begin(), u->shape.end()));
+    case Expr::ARG: return capture(u);
     }
     return std::nullopt;
   }
 
   std::optional<GVal> unary(const Expr& e) {
     auto a = (*this)(*e.kids[0]);
-    if (!a || a->is_dtype) return std::nullopt;
+    if (!a || !is_number(*a)) return std::nullopt;
     if (e.logical_not) return GVal{DType::bool_, Value{!truthy(*a), 0}};
     Value zero{};
     auto r = uops::eval(Op::SUB, a->dtype, a->dtype, std::array{zero, a->v});
@@ -140,7 +208,28 @@ struct Evaluator {
     return apply(op, *a, *c);
   }
 
+  // Lists: == and != compare them whole; arithmetic is elementwise on index, a number applying to every element.
+  static std::optional<GVal> apply_lists(Op op, const GVal& a, const GVal& c) {
+    if (op == Op::CMPEQ || op == Op::CMPNE) {
+      if (!a.list || !c.list) return std::nullopt;
+      return GVal{DType::bool_, Value{(*a.list == *c.list) == (op == Op::CMPEQ), 0}};
+    }
+    if (uops::op_info(op).typing == uops::Typing::CMP || (a.list && c.list && a.list->size() != c.list->size()))
+      return std::nullopt;
+    std::optional<int64_t> x = a.list ? 0 : element(a), y = c.list ? 0 : element(c);
+    if (!x || !y || a.op || c.op) return std::nullopt;
+    uops::Ints out;
+    for (size_t i = 0, n = a.list ? a.list->size() : c.list->size(); i < n; i++) {
+      Value l{a.list ? (*a.list)[i] : *x, 0}, r{c.list ? (*c.list)[i] : *y, 0};
+      auto v = uops::eval(op, DType::index, DType::index, std::array{l, r});
+      if (!v) return std::nullopt;
+      out.push_back(v->i);
+    }
+    return make_list(std::move(out));
+  }
+
   static std::optional<GVal> apply(Op op, GVal a, GVal c) {
+    if (a.list || c.list) return apply_lists(op, a, c);
     if (a.op || c.op) {
       if (!(a.op && c.op) || (op != Op::CMPEQ && op != Op::CMPNE)) return std::nullopt;
       return GVal{DType::bool_, Value{(*a.op == *c.op) == (op == Op::CMPEQ), 0}};
@@ -170,6 +259,10 @@ struct Evaluator {
     return GVal{a.dtype, *r, literal};
   }
 
+  static bool list_builtin(Expr::Builtin b) {
+    return b == Expr::INVERSE || b == Expr::DIFFER || b == Expr::EVENS || b == Expr::ODDS || b == Expr::INTERLEAVE;
+  }
+
   std::optional<GVal> call(const Expr& e) {
     std::vector<GVal> args;
     for (size_t i = 0; i < e.kids.size(); i++) {
@@ -180,10 +273,48 @@ struct Evaluator {
       }
       auto a = (*this)(*e.kids[i]);
       if (!a) return e.builtin == Expr::DEFINED ? std::optional(GVal{DType::bool_, Value{0, 0}}) : std::nullopt;
+      if (a->list.has_value() != list_builtin(e.builtin)) return std::nullopt; // x.arg can be either
       args.push_back(*a);
     }
     auto boolean = [](bool v) { return GVal{DType::bool_, Value{v, 0}}; };
     switch (e.builtin) {
+    case Expr::FRESH:
+      if (!ctx) return std::nullopt;
+      return GVal{DType::index, Value{ctx->fresh(int(e.ival)), 0}};
+    case Expr::LOWEST: {
+      DType d = args[0].dtype;
+      if (uops::is_float(d)) return GVal{d, Value{0, -INFINITY}};
+      return make_int(d, uops::dtype_min(d));
+    }
+    case Expr::INVERSE: {
+      const uops::Ints& a = *args[0].list;
+      uops::Ints out(a.size(), -1);
+      for (size_t i = 0; i < a.size(); i++) {
+        if (a[i] < 0 || size_t(a[i]) >= a.size() || out[a[i]] != -1) return std::nullopt; // not a permutation
+        out[a[i]] = int64_t(i);
+      }
+      return make_list(std::move(out));
+    }
+    case Expr::DIFFER: {
+      const uops::Ints &a = *args[0].list, &c = *args[1].list;
+      if (a.size() != c.size()) return std::nullopt;
+      uops::Ints out;
+      for (size_t i = 0; i < a.size(); i++)
+        if (a[i] != c[i]) out.push_back(int64_t(i));
+      return make_list(std::move(out));
+    }
+    case Expr::EVENS: case Expr::ODDS: {
+      uops::Ints out;
+      for (size_t i = e.builtin == Expr::ODDS; i < args[0].list->size(); i += 2) out.push_back((*args[0].list)[i]);
+      return make_list(std::move(out));
+    }
+    case Expr::INTERLEAVE: {
+      const uops::Ints &a = *args[0].list, &c = *args[1].list;
+      if (a.size() != c.size()) return std::nullopt;
+      uops::Ints out;
+      for (size_t i = 0; i < a.size(); i++) out.push_back(a[i]), out.push_back(c[i]);
+      return make_list(std::move(out));
+    }
     case Expr::IS_CONST: return boolean(b.nodes[e.kids[0]->slot]->op == Op::CONST);
     case Expr::BITS: return GVal{DType::index, Value{uops::bits(b.nodes[e.kids[0]->slot]->dtype), 0}, true};
     case Expr::BEFORE: return boolean(term_order(b.nodes[e.kids[0]->slot], b.nodes[e.kids[1]->slot]) < 0);
@@ -232,6 +363,7 @@ struct Evaluator {
 struct Builder {
   const Rule& rule;
   Bindings& b;
+  PassContext& ctx;
 
   std::optional<DType> static_dtype(const Build& x) {
     switch (x.kind) {
@@ -261,15 +393,15 @@ struct Builder {
     case Build::CAPTURE: return b.nodes[x.slot];
     case Build::CONST: {
       std::optional<DType> d = given(x) ? given(x) : want;
-      auto v = Evaluator{b}(*x.value_expr);
-      if (!d || !v || v->is_dtype) return std::nullopt;
+      auto v = Evaluator{b, &ctx}(*x.value_expr);
+      if (!d || !v || !is_number(*v)) return std::nullopt;
       if (uops::is_float(*d)) return UOp::constant(*d, uops::float_value(*d, uops::is_float(v->dtype) ? v->v.f : double(wide(*v))));
       if (uops::is_float(v->dtype)) return std::nullopt;
       return UOp::constant(*d, wide(*v));
     }
     case Build::CHOOSE: {
-      auto g = Evaluator{b}(*x.value_expr);
-      if (!g) return std::nullopt;
+      auto g = Evaluator{b, &ctx}(*x.value_expr);
+      if (!g || !is_number(*g)) return std::nullopt;
       return (*this)(x.src[truthy(*g) ? 0 : 1], want);
     }
     case Build::HOOK: {
@@ -285,6 +417,19 @@ struct Builder {
     case Build::NODE: return node(x, want);
     }
     return std::nullopt;
+  }
+
+  std::vector<UOp> list(const Build& s) {
+    switch (s.list) {
+    case Build::CAPTURED: return b.lists[s.slot];
+    case Build::RANGES: return ctx.ranges(b.nodes[s.slot]);
+    case Build::WITHOUT: {
+      std::vector<UOp> out = list(s.src[0]), minus = list(s.src[1]);
+      llvm::erase_if(out, [&](const UOp& u) { return llvm::is_contained(minus, u); });
+      return out;
+    }
+    }
+    return {};
   }
 
   std::optional<UOp> node(const Build& x, std::optional<DType> want) {
@@ -311,7 +456,8 @@ struct Builder {
     for (size_t i = 0; i < x.src.size(); i++) {
       const Build& s = x.src[i];
       if (s.kind == Build::SPLICE) {
-        src.append(b.lists[s.slot].begin(), b.lists[s.slot].end());
+        std::vector<UOp> l = list(s);
+        src.append(l.begin(), l.end());
         continue;
       }
       auto w = typing == uops::Typing::SELECT && i == 0 ? std::optional(DType::bool_) : operand;
@@ -322,9 +468,11 @@ struct Builder {
     if (!d) return std::nullopt;
     uops::Arg arg;
     if (x.value_expr) {
-      auto v = Evaluator{b}(*x.value_expr);
-      if (!v) return std::nullopt;
-      arg = int64_t(wide(*v));
+      auto v = Evaluator{b, &ctx}(*x.value_expr);
+      if (!v || v->is_dtype) return std::nullopt;
+      if (v->list) arg = *v->list;
+      else if (v->op) arg = int64_t(*v->op); // REDUCE[ADD]
+      else arg = int64_t(wide(*v));
     }
     // a rule whose result would be malformed does not fire (the fuzzer reports rules that never fire)
     if (!uops::invalid_reason(op, *d, src, arg).empty()) return std::nullopt;
@@ -374,6 +522,7 @@ bool match(const Pat& pat, const UOp& node, Bindings& b) {
     if (d && *d != node->dtype) return false;
     d = node->dtype;
   }
+  if ((pat.arg_int || pat.arg_ints) && !match_arg(pat, node, b)) return false;
   if (pat.slot >= 0) {
     UOp& s = b.nodes[pat.slot];
     if (s && !(s == node)) return false;
@@ -382,12 +531,49 @@ bool match(const Pat& pat, const UOp& node, Bindings& b) {
   return pat.any_src || match_srcs(pat, node, b);
 }
 
-std::optional<UOp> fire(const Rule& rule, Bindings& b, DType root) {
+std::optional<UOp> fire(const Rule& rule, Bindings& b, DType root, PassContext& ctx) {
   if (rule.guard) {
-    auto g = Evaluator{b}(*rule.guard);
-    if (!g || !truthy(*g)) return std::nullopt;
+    auto g = Evaluator{b, &ctx}(*rule.guard);
+    if (!g || !is_number(*g) || !truthy(*g)) return std::nullopt;
   }
-  return Builder{rule, b}(rule.result, root);
+  Builder build{rule, b, ctx};
+  for (const Binding& w : rule.bindings) { // each once, before the result that shares it
+    auto u = build(w.build, std::nullopt);
+    if (!u) return std::nullopt;
+    b.nodes[w.slot] = *u;
+  }
+  return build(rule.result, root);
+}
+
+int64_t PassContext::fresh(int counter) {
+  if (size_t(counter) >= counters.size()) counters.resize(counter + 1);
+  return counters[counter]++;
+}
+
+const std::vector<UOp>& PassContext::ranges(const UOp& x) {
+  // post-order over what is not memoized yet, with an explicit stack: a kernel can be deep
+  std::vector<std::pair<UOp, bool>> stack{{x, false}};
+  while (!stack.empty()) {
+    auto [u, sources_done] = stack.back();
+    stack.pop_back();
+    if (open_ranges.count(u.get())) continue;
+    if (!sources_done) {
+      stack.push_back({u, true});
+      for (const UOp& s : u->src)
+        if (!open_ranges.count(s.get())) stack.push_back({s, false});
+      continue;
+    }
+    std::vector<UOp> open;
+    for (const UOp& s : u->src)
+      for (const UOp& r : open_ranges.find(s.get())->second.second)
+        if (!llvm::is_contained(open, r)) open.push_back(r);
+    if (u->op == Op::RANGE) open.push_back(u);
+    if (closes_ranges(u->op)) // the loops of the sources after the first
+      llvm::erase_if(open, [&](const UOp& r) { return llvm::is_contained(llvm::drop_begin(u->src), r); });
+    std::stable_sort(open.begin(), open.end(), [](const UOp& a, const UOp& b) { return range_number(a) < range_number(b); });
+    open_ranges[u.get()] = {u, std::move(open)};
+  }
+  return open_ranges.find(x.get())->second.second;
 }
 
 std::vector<Pat> commuted_variants(const Pat& pat, size_t cap) {
@@ -404,17 +590,18 @@ OpMask required_src_ops(const Pat& pat) {
 }
 
 std::optional<UOp> apply_rule(const Rule& rule, const UOp& node) {
+  PassContext ctx;
   for (const Pat& p : commuted_variants(rule.pattern)) {
     Bindings b(rule);
     if (!match(p, node, b)) continue;
-    if (auto r = fire(rule, b, node->dtype)) return r;
+    if (auto r = fire(rule, b, node->dtype, ctx)) return r;
   }
   return std::nullopt;
 }
 
 std::optional<uops::Value> eval_expr(const Expr& e, const Bindings& b, DType* dtype_out) {
   auto v = Evaluator{b}(e);
-  if (!v) return std::nullopt;
+  if (!v || !is_number(*v)) return std::nullopt;
   if (dtype_out) *dtype_out = v->dtype;
   return v->v;
 }

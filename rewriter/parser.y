@@ -40,6 +40,7 @@ bool shallow_enough(const AstRule& r, Diagnostics& diags) {
   std::vector<std::pair<const AstExpr*, int>> todo; // an explicit stack: this walk must not recurse either
   for (const AstExpr* root : {r.pattern, r.guard, r.result})
     if (root) todo.push_back({root, 1});
+  for (const AstBinding& w : r.wheres) todo.push_back({w.value, 1});
   while (!todo.empty()) {
     auto [e, depth] = todo.back();
     todo.pop_back();
@@ -58,7 +59,7 @@ bool shallow_enough(const AstRule& r, Diagnostics& diags) {
 %token END 0 "end of file"
 %token INCLUDE "include" OPSET "opset" DTYPES "dtypes" HOOK "hook" GROUP "group" RENDER "render"
 %token EXTENDS "extends" EXTEND "extend" PASS "pass" TYPEMAP "typemap" IF "if" TRUE "true" FALSE "false"
-%token TARGET "target" NATIVE "native"
+%token TARGET "target" NATIVE "native" WHERE "where"
 %token ARROW "=>" ELLIPSIS "..." OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">=" SHL "<<" SHR ">>" IDIV "//"
 %token RBRACE_T "}"
 %token <std::string> IDENT "name" IDENT_T "typed name" OPNAME "op name" OPNAME_T "typed op name" CPPNAME "hook call"
@@ -70,10 +71,13 @@ bool shallow_enough(const AstRule& r, Diagnostics& diags) {
 %type <std::vector<AstExpr*>> srclist args args_opt
 %type <std::vector<std::pair<std::string, Loc>>> names names_opt extends ophead_names
 %type <std::pair<std::string, Loc>> tname
+%type <std::string> pname
 %type <std::vector<AstOption>> kvs popts label
 %type <AstOption> kv
 %type <TySpec> tyspec
 %type <AstRule> rule
+%type <std::vector<AstBinding>> wheres binds
+%type <AstBinding> bind
 %type <std::vector<AstRule>> rules
 %type <std::vector<std::pair<AstOption, std::string>>> tmaps
 %type <AstExpr*> guard
@@ -103,9 +107,9 @@ item    : INCLUDE STRING ';'                        { st.file.items.push_back({A
         | EXTEND IDENT '{' rules '}'                { st.file.items.push_back({AstItem::EXTEND, @2, $2, {}, std::move($4)}); }
         | TYPEMAP IDENT '{' tmaps '}'               { AstItem it{AstItem::TYPEMAP, @2, $2}; it.typemap = std::move($4);
                                                       st.file.items.push_back(std::move(it)); }
-        | PASS IDENT '=' names popts ';'            { AstItem it{AstItem::PASS, @2, $2, $4}; it.options = std::move($5);
+        | PASS pname '=' names popts ';'            { AstItem it{AstItem::PASS, @2, $2, $4}; it.options = std::move($5);
                                                       st.file.items.push_back(std::move(it)); }
-        | PASS IDENT '=' NATIVE popts ';'           { AstItem it{AstItem::PASS, @2, $2}; it.native = true;
+        | PASS pname '=' NATIVE popts ';'           { AstItem it{AstItem::PASS, @2, $2}; it.native = true;
                                                       it.options = std::move($5); st.file.items.push_back(std::move(it)); }
         | TARGET tname ';'                          { st.file.items.push_back({AstItem::TARGET, $2.second, $2.first}); }
         | TARGET tname '(' RENDER '=' IDENT ')' ';' { st.file.items.push_back({AstItem::TARGET, $2.second, $2.first, {{$6, @6}}}); }
@@ -122,13 +126,17 @@ names   : IDENT                                     { $$.push_back({$1, @1}); }
         | names ',' OPNAME                          { $$ = $1; $$.push_back({$3, @3}); }
         ;
 tname   : IDENT { $$ = {$1, @1}; } | OPNAME { $$ = {$1, @1}; } ; /* a target: `cpu` or `CPU` */
+pname   : IDENT { $$ = $1; } | RENDER { $$ = "render"; } ;         /* a pass: `render` is a stage's name too */
 tmaps   : %empty { } | tmaps IDENT '=' STRING ';'   { $$ = $1; $$.push_back({AstOption{$2, "", @2}, $4}); } ;
 
 rules   : %empty { }
         | rules rule                                { $$ = std::move($1); if (shallow_enough($2, st.diags)) $$.push_back(std::move($2)); }
         | rules error ';'                           { $$ = std::move($1); }
         ;
-rule    : label expr guard ARROW expr ';'           { $$ = AstRule{@2, $1, $2, $3, $5}; if (!$1.empty()) $$.loc = $1[0].loc; } ;
+rule    : label expr guard ARROW expr wheres ';'    { $$ = AstRule{@2, $1, $2, $3, $5, std::move($6)}; if (!$1.empty()) $$.loc = $1[0].loc; } ;
+wheres  : %empty { } | WHERE binds { $$ = std::move($2); } ;
+binds   : bind { $$.push_back($1); } | binds ',' bind { $$ = std::move($1); $$.push_back($3); } ;
+bind    : IDENT '=' expr                            { $$ = AstBinding{$1, @1, $3}; } ;
 label   : %empty { } | '[' kvs ']' { $$ = $2; } ;
 guard   : %empty { $$ = nullptr; } | IF expr { $$ = $2; } ;
 kvs     : kv { $$.push_back($1); } | kvs ',' kv { $$ = $1; $$.push_back($3); } ;
@@ -136,6 +144,7 @@ kv      : IDENT                                     { $$ = AstOption{$1, "", @1}
         | IDENT '=' INT                             { $$ = AstOption{$1, std::to_string($3), @1}; }
         | IDENT '=' '-' INT                         { $$ = AstOption{$1, "-" + std::to_string($4), @1}; }
         | IDENT '=' IDENT                           { $$ = AstOption{$1, $3, @1}; }
+        | IDENT '=' RENDER                          { $$ = AstOption{$1, "render", @1}; } /* before=render */
         | IDENT '=' STRING                          { $$ = AstOption{$1, $3, @1}; }
         | TARGET '=' tname                          { $$ = AstOption{"target", $3.first, @1}; }
         ;
@@ -178,6 +187,8 @@ primary : INT                                       { $$ = st.file.make(E::INT, 
         | IDENT '(' args_opt ')'                    { $$ = st.file.make(E::CALL, @1); $$->text = $1; $$->kids = $3; }
         | CPPNAME '(' args_opt ')'                  { $$ = st.file.make(E::CPP, @1); $$->text = $1; $$->kids = $3; }
         | '(' expr ')'                              { $$ = $2; }
+        | '(' srcitem ',' srclist ')'               { $$ = st.file.make(E::TUPLE, @1); $$->kids = {$2};
+                                                      $$->kids.insert($$->kids.end(), $4.begin(), $4.end()); }
         ;
 node    : OPNAME                                    { $$ = st.file.make(E::NODE, @1); $$->opnames = {{$1, @1}}; }
         | OPNAME_T tyspec                           { $$ = st.file.make(E::NODE, @1); $$->opnames = {{$1, @1}}; $$->ty = $2; }
@@ -199,6 +210,8 @@ srclist : srcitem                                   { $$.push_back($1); }
 srcitem : expr                                      { $$ = $1; }
         | ELLIPSIS                                  { $$ = st.file.make(E::ELLIPSIS, @1); }
         | ELLIPSIS IDENT                            { $$ = st.file.make(E::ELLIPSIS, @1); $$->text = $2; }
+        | ELLIPSIS IDENT '(' args_opt ')'           { $$ = st.file.make(E::ELLIPSIS, @1); $$->kids = {st.file.make(E::CALL, @2)};
+                                                      $$->kids[0]->text = $2; $$->kids[0]->kids = $4; }
         ;
 args_opt : %empty { } | args { $$ = $1; } ;
 args    : srcitem                                   { $$.push_back($1); }

@@ -31,15 +31,21 @@ struct Loc {
 // A guard or computed value: `c1 > 0 && x.vmax < c2`, `c1 * c2`, `is_pow2(c)`.
 // Arithmetic on integers happens in the operands' dtype with uops::eval (wrapping at fixed width, checked on index),
 // so a guard means what the program will compute; an undefined step makes the guard false.
+// A value is a number, a dtype, an op or a list of integers (a shape, a movement op's arg): `x.shape`, `(ADD, ...axes)`,
+// `inverse(n.arg)`. Arithmetic on two lists of one length, or a list and a number, is elementwise on index.
 struct Expr {
   enum Kind {
     INT,     // literal: ival; takes the dtype of the other operand (index alone)
     FLOAT,   // literal: fval
     BOOL,    // literal: ival
-    CAPTURE, // the node in slot; as a value: its constant (CONST) or its arg
-    FIELD,   // slot's field: VMIN, VMAX, VAL, DTYPE
+    CAPTURE, // the node in slot; as a value: its constant (CONST) or its arg (an integer or a list)
+    FIELD,   // slot's field: VMIN, VMAX, VAL, DTYPE, OP, SHAPE, ARG
     DTYPE,   // a dtype name: dtype
-    OP,      // an op name: op (compared with a capture's .op)
+    DTYPE_VAR, // a dtype variable of the pattern: slot is its number
+    INTS,    // the integer list in slot (bound by `...axes` in an arg pattern)
+    TUPLE,   // (a, b, ...l): a list; each kid is a number or a SPREAD
+    SPREAD,  // ...l inside a TUPLE: the elements of the list kids[0]
+    OP,      // an op name: op (compared with a capture's .op; as an arg or a list element, its number)
     UNARY,   // op: NEG, or the logical not (op = CMPEQ against false, see `logical_not`)
     BINARY,  // op from the op table applied to the two values (comparisons give bool)
     AND,     // && (short-circuit)
@@ -50,11 +56,20 @@ struct Expr {
   int64_t ival = 0;
   double fval = 0;
   int slot = -1;
-  enum Field { VMIN, VMAX, VAL, DTYPE_OF, OP_OF } field = VAL;
+  enum Field { VMIN, VMAX, VAL, DTYPE_OF, OP_OF, SHAPE, ARG } field = VAL;
   DType dtype = DType::index;
   Op op = Op::ADD;
   bool logical_not = false;
-  enum Builtin { IS_POW2, LOG2, GCD, DEFINED, EVAL, MIN, MAX, ABS, IS_CONST, BEFORE, BITS } builtin = IS_POW2;
+  enum Builtin {
+    IS_POW2, LOG2, GCD, DEFINED, EVAL, MIN, MAX, ABS, IS_CONST, BEFORE, BITS,
+    FRESH,      // fresh(name): the next number of the pass's counter ival, from 0
+    LOWEST,     // lowest(t): the dtype's lowest value (-inf for floats, false for bool)
+    INVERSE,    // inverse(l): the inverse permutation
+    DIFFER,     // differ(a, b): the positions where two lists of one length differ
+    EVENS,      // evens(l): l[0], l[2], ...
+    ODDS,       // odds(l): l[1], l[3], ...
+    INTERLEAVE, // interleave(a, b): a[0], b[0], a[1], b[1], ...
+  } builtin = IS_POW2;
   std::vector<std::unique_ptr<Expr>> kids;
 };
 
@@ -70,6 +85,9 @@ struct Pat {
   std::optional<uops::Value> literal; // `0`, `1.5`, `true`: a CONST with this value (compared in the node's dtype)
   bool literal_is_float = false;      // `1.0` matches float CONSTs only; `1` matches ints, bools and floats equal to 1
   const Expr* arg = nullptr;   // `[e]`: the node's arg must equal e (a literal) or binds the arg slot e names
+  std::optional<int64_t> arg_int;     // `REDUCE[ADD]`: the node's arg is this integer (an op's number)
+  std::optional<uops::Ints> arg_ints; // `REDUCE_AXIS[(MAX, ...axes)]`: the arg list starts with these
+  int arg_rest = -1;                  // after arg_ints: -1 nothing more; -2 `...` anything; else the INTS slot bound
   Loc loc;
 };
 
@@ -81,13 +99,18 @@ struct Build {
     CONST,   // CONST[value] or a bare literal: value from value_expr
     CHOOSE,  // choose(g, a, b): a if the guard value g holds, else b
     HOOK,    // cpp::name(args): hook, args in src (a capture or CONST value each)
-    SPLICE,  // ...rest inside a source list: the captured sources
+    SPLICE,  // ...list inside a source list: nodes, by `list`
   } kind = CAPTURE;
+  enum List {
+    CAPTURED, // ...rest: the sources the pattern captured in slot
+    RANGES,   // ...ranges(x): the RANGEs open at the node in slot, by their number
+    WITHOUT,  // ...without(a, b): the nodes of list src[0] that are not in list src[1]
+  } list = CAPTURED;
   Loc loc;
   int slot = -1;
   Op op = Op::SINK;
   std::vector<Build> src;
-  std::unique_ptr<Expr> value_expr; // CONST value, CHOOSE guard, NODE arg
+  std::unique_ptr<Expr> value_expr; // CONST value, CHOOSE guard, NODE arg (a number or a list)
   // the dtype of a NODE or CONST: given (`ADD<i32>`, `CONST<f32>[...]`), or the dtype of a capture or dtype variable,
   // or bool, or (none of those) from the context: the parent's operand dtype
   std::optional<DType> dtype;
@@ -100,11 +123,18 @@ struct Build {
 enum class Domain { INDEX, WRAPPING, FLOAT_EXACT, FLOAT_RELAXED, MIXED };
 const char* domain_name(Domain d);
 
+// `where name = build`: a node built once per firing, before the result, into its own slot.
+struct Binding {
+  int slot;
+  Build build;
+};
+
 struct Rule {
   std::string name;
   Loc loc;
   Pat pattern;
   std::unique_ptr<Expr> guard; // null: always
+  std::vector<Binding> bindings; // in order: each may use the ones before it
   Build result;                // for render rules: unused (template instead)
   std::string template_text;   // render rules: the text template
   bool relaxed = false;        // floats: may differ in the last bits, signed zero and NaN payload

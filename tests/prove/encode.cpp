@@ -86,7 +86,7 @@ z3::expr Encoder::fresh_leaf(const std::string& name, DType d) {
 
 Val Encoder::pattern(const Pat& p) {
   int i = next_node++;
-  if (p.arg) throw Unsupported("a node arg in the pattern");
+  if (p.arg || p.arg_int || p.arg_ints) throw Unsupported("a node arg in the pattern");
   if (p.rest != -1) throw Unsupported("a source list (...) in the pattern");
   DType d = inst.dtypes[i];
   std::optional<Op> op = inst.ops[i];

@@ -42,6 +42,8 @@ GVal Encoder::guard(const Expr& e) {
   }
   case Expr::BINARY: return apply_guard(e.op, guard(*e.kids[0]), guard(*e.kids[1]));
   case Expr::CALL: return call(e);
+  case Expr::DTYPE_VAR: throw Unsupported("a dtype variable as a value");
+  case Expr::INTS: case Expr::TUPLE: case Expr::SPREAD: throw Unsupported("an integer list");
   }
   throw Unsupported("an unknown guard expression");
 }
@@ -66,6 +68,7 @@ GVal Encoder::field(const Expr& e) {
   case Expr::VAL: return capture(e.slot);
   case Expr::DTYPE_OF: return GVal{GVal::DTYPE, d, c.bool_val(false), c.bool_val(true)};
   case Expr::OP_OF: return GVal{GVal::OP, DType::index, op_of(e.slot), c.bool_val(true)};
+  case Expr::SHAPE: case Expr::ARG: throw Unsupported("a node's shape or arg");
   }
   throw Unsupported("an unknown field");
 }

@@ -77,6 +77,32 @@ const Case cases[] = {
     {"group g { }\ntarget cpu (render=g);", "bad.pat:3:20", "'g' is a rewrite group; render= names a render group"},
     {"target cpu (render=nope);", "bad.pat:2:20", "unknown group 'nope'"},
     {"group g { }\npass p = g, native;", "bad.pat:3:13", "syntax error, unexpected native"},
+    // where bindings
+    {"group g { [r] x<index> + 0 => x where x = x + 1; }", "bad.pat:2:39", "binding 'x' has the name of a capture"},
+    {"group g { [r] x<index> + 0 => a where a = b + x, b = x + 1; }", "bad.pat:2:43", "binding 'b' is used before it is defined"},
+    {"group g { [r] x<index> + 0 => a where a = a + x; }", "bad.pat:2:43", "binding 'a' is used before it is defined"},
+    {"group g { [r] x<index> + 0 => x where a = x + 1; }", "bad.pat:2:39", "binding 'a' is never used"},
+    {"group g { [r] x<index> + 0 if a > 0 => a where a = x + 1; }", "bad.pat:2:31", "the guard runs before the where bindings: it cannot use 'a'"},
+    {"group g { [r] x<index> + 0 => a where a = x + 1, a = x + 2; }", "bad.pat:2:50", "binding 'a' is defined twice"},
+    {"group g { [r] x<index> + 0 => a + x where a = 1; }", "bad.pat:2:47", "a bound constant needs its dtype"},
+    {"render r { [a] ADD(x, y) => \"{x} {y}\" where z = x; }", "bad.pat:2:45", "a render rule has no where bindings"},
+    // fresh(), source lists, args, lowest(), integer lists
+    {"group g { [r] x<index> + 0 if fresh(c) > 0 => x; }", "bad.pat:2:31", "fresh() numbers what a result builds"},
+    {"group g { [r] SINK(x<index>) => SINK(RANGE<index>[fresh(1)](x)); }", "bad.pat:2:51", "fresh takes the name of a counter"},
+    {"group g { [r] SINK(x) => ranges(x); }", "bad.pat:2:26", "ranges() is a list of nodes: splice it"},
+    {"group g { [r] SINK(x, ...rs) => SINK(...without(...rs, ranges(x))); }", "bad.pat:2:49", "a list argument is written without '...'"},
+    {"group g { [r] SINK(x) => SINK(...ranges(y)); }", "bad.pat:2:41", "capture 'y' is not bound by the pattern"},
+    {"group g { [r] SINK(x) => SINK(...frob(x)); }", "bad.pat:2:34", "expected a list of nodes"},
+    {"group g { [r] SINK(x) => SINK(...ranges(x, x)); }", "bad.pat:2:34", "ranges takes 1 argument, not 2"},
+    {"group g { [r] SINK(...ranges(x)) => SINK(); }", "bad.pat:2:20", "a pattern captures its sources with ...name"},
+    {"group g { [r] REDUCE_AXIS[(y, 1)](x) => x; }", "bad.pat:2:28", "an arg tuple in a pattern holds integers and op names"},
+    {"group g { [r] REDUCE_AXIS[x.shape](x) => x; }", "bad.pat:2:29", "an arg in a pattern must be a literal, an op name, a tuple"},
+    {"group g { [r] SINK(x) => SINK(CONST<f32>[lowest(x)]); }", "bad.pat:2:49", "lowest takes a dtype"},
+    {"group g { [r] SINK(x) if is_pow2(x.shape) => SINK(); }", "bad.pat:2:36", "is_pow2 takes numbers, not lists"},
+    {"group g { [r] SINK(x) if inverse(1) == x.shape => SINK(); }", "bad.pat:2:34", "inverse takes lists"},
+    {"group g { [r] SINK(x) => (x, x); }", "bad.pat:2:26", "a tuple is an arg: write it inside a node's [...]"},
+    {"group g { [r] PERMUTE(x) => PERMUTE[(1, x.shape)](x); }", "bad.pat:2:43", "a list inside a tuple is spread: write ...l"},
+    {"group g { [r] PERMUTE(x) => PERMUTE[(1, ...)](x); }", "bad.pat:2:41", "'...' in a tuple spreads a list"},
 };
 
 } // namespace

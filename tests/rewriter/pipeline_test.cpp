@@ -65,3 +65,10 @@ TEST_CASE("target= limits a pass to one declared target; a target names its rend
   CHECK(lib->targets.at("CPU") == lib->group("llvm"));
   CHECK(lib->targets.at("interp") == nullptr);
 }
+
+TEST_CASE("a target may name its render group above the group; a stage may be called render", "[pipeline]") {
+  auto lib = lib_of("target CPU (render=llvm);\nrender llvm { [ll_add] ADD(a, b) => \"{self} = add {a}, {b}\"; }\n"
+                    "pass render = native;\npass before_render = g (before=render);");
+  CHECK(lib->targets.at("CPU") == lib->group("llvm"));
+  CHECK(order(*lib) == "before_render render");
+}
