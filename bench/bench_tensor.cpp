@@ -6,6 +6,7 @@
 // from bench/numpy_anchor.py, run after ours in the same process tree. Usage: bench_tensor [--max-n N] [--seconds S]
 // [--no-numpy]   (N defaults to 1024: the naive 2048 matmul is slow)
 #include "frontend/tensor.h"
+#include "lowering/lowering.h"
 #include "runtime/thread_pool.h"
 #include <algorithm>
 #include <chrono>
@@ -28,12 +29,13 @@ struct Timing {
 };
 
 Timing time_op(const std::function<Tensor()>& build, double budget) {
+  const runtime::Target& cpu = *llvm::cantFail(runtime::find_target("CPU"));
   auto once = [&](double& kernel_s) {
     auto t = Clock::now();
     Tensor out = build();
     lowering::Schedule s = lowering::schedule({out.uop()}, runtime::new_buffer);
     runtime::RunStats stats;
-    if (auto e = runtime::run(s, runtime::Device::CPU, &stats)) {
+    if (auto e = runtime::run(s, cpu, &stats)) {
       std::fprintf(stderr, "bench_tensor: %s\n", llvm::toString(std::move(e)).c_str());
       std::exit(1);
     }

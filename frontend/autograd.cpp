@@ -2,6 +2,7 @@
 // their nodes in the loss's graph (a registry of live leaves), their gradients accumulate in .grad().
 #include "frontend/autograd.h"
 #include "frontend/tensor_internal.h"
+#include "rewriter/rewriter.h"
 #include <fmt/format.h>
 #include <llvm/ADT/DenseMap.h>
 #include <llvm/ADT/DenseSet.h>

@@ -79,7 +79,7 @@ public:
 private:
   struct Column {
     DType dtype;
-    runtime::Device device;
+    const runtime::Target* device;
     Shape row_shape;
     size_t row_bytes;
     std::vector<uint8_t> bytes;

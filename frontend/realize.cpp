@@ -1,7 +1,8 @@
-// Realization: tensors to buffers through the scheduler and a device. Nodes realized on the way remember their
+// Realization: tensors to buffers through the scheduler and a target. Nodes realized on the way remember their
 // buffers while they live (the node is "watched": its release drops the entry), so that realizing a graph that shares
 // them (loss.item() after an optimizer step that computed the forward pass) loads them instead of computing again.
 #include "frontend/tensor_internal.h"
+#include "lowering/lowering.h"
 #include <chrono>
 #include <fmt/format.h>
 #include <llvm/ADT/DenseMap.h>
@@ -38,7 +39,7 @@ bool is_buffer_view(const UOp& u) {
 
 } // namespace
 
-void Tensor::realize_group(runtime::Device dev, llvm::ArrayRef<std::shared_ptr<detail::TensorImpl>> impls) {
+void Tensor::realize_group(const runtime::Target* dev, llvm::ArrayRef<std::shared_ptr<detail::TensorImpl>> impls) {
   std::vector<UOp> roots;
   for (const auto& i : impls) roots.push_back(i->uop);
   auto known = [](const Node* n) {
@@ -49,7 +50,7 @@ void Tensor::realize_group(runtime::Device dev, llvm::ArrayRef<std::shared_ptr<d
   auto new_buffer = [](DType dtype, int64_t size) { return detail::new_buffer(dtype, size, "realize"); };
   lowering::Schedule s = lowering::schedule(roots, new_buffer, known);
   totals.schedule_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  if (auto e = runtime::run(s, dev, &totals)) throw TensorError(llvm::toString(std::move(e)));
+  if (auto e = runtime::run(s, *dev, &totals)) throw TensorError(llvm::toString(std::move(e)));
   for (const lowering::Kernel& k : s.kernels) {
     k.node->watched = true;
     remembered()[k.node.get()] = k.buffers[0];
@@ -70,13 +71,13 @@ void Tensor::realize_all(const std::vector<Tensor>& tensors) {
   for (const auto& w : pending())
     if (auto p = w.lock()) todo.push_back(p);
   pending().clear();
-  llvm::MapVector<int, std::vector<std::shared_ptr<detail::TensorImpl>>> by_device;
+  llvm::MapVector<const runtime::Target*, std::vector<std::shared_ptr<detail::TensorImpl>>> by_device;
   for (auto& i : todo)
     if (!is_buffer_view(i->uop)) {
-      auto& group = by_device[int(i->device)];
+      auto& group = by_device[i->device];
       if (std::find(group.begin(), group.end(), i) == group.end()) group.push_back(i);
     }
-  for (auto& [dev, impls] : by_device) realize_group(runtime::Device(dev), impls);
+  for (auto& [dev, impls] : by_device) realize_group(dev, impls);
 }
 
 const runtime::RunStats& Tensor::run_stats() { return totals; }

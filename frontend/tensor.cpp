@@ -7,10 +7,10 @@ namespace patgrad {
 using uops::Op;
 using uops::UOp;
 
-detail::TensorImpl::TensorImpl(UOp u, runtime::Device dev)
+detail::TensorImpl::TensorImpl(UOp u, const runtime::Target* dev)
     : uop(std::move(u)), shape(uop->shape.begin(), uop->shape.end()), device(dev) {}
 
-Tensor::Tensor(UOp u, runtime::Device dev) : impl_(std::make_shared<detail::TensorImpl>(std::move(u), dev)) {}
+Tensor::Tensor(UOp u, const runtime::Target* dev) : impl_(std::make_shared<detail::TensorImpl>(std::move(u), dev)) {}
 
 namespace detail {
 
@@ -33,7 +33,8 @@ UOp new_buffer(DType dtype, int64_t size, const char* what) {
 
 } // namespace detail
 
-Tensor Tensor::make(Op op, DType dtype, llvm::ArrayRef<UOp> src, uops::Arg arg, runtime::Device dev, const char* what) {
+Tensor Tensor::make(Op op, DType dtype, llvm::ArrayRef<UOp> src, uops::Arg arg, const runtime::Target* dev,
+                    const char* what) {
   if (std::string why = uops::invalid_reason(op, dtype, src, arg); !why.empty())
     throw TensorError(fmt::format("{}: {}", what, why));
   UOp u = UOp::make(op, dtype, src, std::move(arg));
@@ -42,10 +43,10 @@ Tensor Tensor::make(Op op, DType dtype, llvm::ArrayRef<UOp> src, uops::Arg arg, 
   return Tensor(std::move(u), dev);
 }
 
-runtime::Device default_device() {
-  auto d = runtime::default_device();
-  if (!d) throw TensorError(llvm::toString(d.takeError()));
-  return *d;
+const runtime::Target* default_device() {
+  auto t = runtime::default_target();
+  if (!t) throw TensorError("DEV: " + llvm::toString(t.takeError()));
+  return *t;
 }
 
 DType promote(DType a, DType b) {
@@ -88,6 +89,12 @@ double Tensor::item() const {
   return to_vector<double>()[0];
 }
 
-Tensor Tensor::to(runtime::Device d) const { return Tensor(uop(), d); }
+Tensor Tensor::to(const runtime::Target* d) const { return Tensor(uop(), d); }
+
+Tensor Tensor::to(std::string_view target_name) const {
+  auto t = runtime::find_target(target_name);
+  if (!t) throw TensorError("to: " + llvm::toString(t.takeError()));
+  return to(*t);
+}
 
 } // namespace patgrad

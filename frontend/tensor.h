@@ -2,7 +2,7 @@
 // Wrong shapes, bad axes and dtype mismatches throw TensorError with a message naming the op and the shapes, and so
 // does a shape whose element count or byte size does not fit in int64, when the tensor is made.
 #pragma once
-#include "runtime/device.h"
+#include "runtime/target.h"
 #include <concepts>
 #include <cstring>
 #include <memory>
@@ -57,10 +57,10 @@ namespace detail {
 struct TensorImpl : std::enable_shared_from_this<TensorImpl> {
   uops::UOp uop;
   Shape shape;
-  runtime::Device device;
+  const runtime::Target* device;    // one of runtime::targets(): compared by address
   bool requires_grad = false;       // a leaf whose gradient backward() accumulates
   std::shared_ptr<TensorImpl> grad; // that gradient, or null
-  TensorImpl(uops::UOp u, runtime::Device dev);
+  TensorImpl(uops::UOp u, const runtime::Target* dev);
   ~TensorImpl();
 };
 } // namespace detail
@@ -329,8 +329,11 @@ public:
   DType dtype() const { return impl_->uop->dtype; }
   int64_t ndim() const { return int64_t(impl_->shape.size()); }
   int64_t numel() const { return uops::prod(impl_->shape); }
-  runtime::Device device() const { return impl_->device; }
-  Tensor to(runtime::Device d) const;
+  const runtime::Target* device() const { return impl_->device; }
+  // The same values on another target: no copy, every target keeps its buffers in host memory. By name: "CPU",
+  // "INTERP"; an unknown name is a TensorError listing the known ones.
+  Tensor to(const runtime::Target* d) const;
+  Tensor to(std::string_view target_name) const;
   int64_t axis(int64_t a) const; // normalized, or TensorError
 
   const uops::UOp& uop() const { return impl_->uop; }
@@ -338,13 +341,13 @@ public:
   bool is(const Tensor& o) const { return impl_ == o.impl_; }
 
   // Wraps a node (shape and dtype from it). Checks the node with uops::invalid_reason first.
-  static Tensor make(uops::Op op, DType dtype, llvm::ArrayRef<uops::UOp> src, uops::Arg arg, runtime::Device dev,
+  static Tensor make(uops::Op op, DType dtype, llvm::ArrayRef<uops::UOp> src, uops::Arg arg, const runtime::Target* dev,
                      const char* what);
-  explicit Tensor(uops::UOp u, runtime::Device dev);
+  explicit Tensor(uops::UOp u, const runtime::Target* dev);
 
 private:
   explicit Tensor(std::shared_ptr<detail::TensorImpl> impl) : impl_(std::move(impl)) {}
-  static void realize_group(runtime::Device dev, llvm::ArrayRef<std::shared_ptr<detail::TensorImpl>> impls);
+  static void realize_group(const runtime::Target* dev, llvm::ArrayRef<std::shared_ptr<detail::TensorImpl>> impls);
   Tensor pow_int(int64_t exponent) const;
   void copy_out(void* dst) const;
   std::shared_ptr<detail::TensorImpl> impl_;
@@ -382,8 +385,8 @@ Tensor operator|(const Tensor& a, const Tensor& b);
 Tensor operator^(const Tensor& a, const Tensor& b);
 // @operators: more free operators go above this line
 
-// The default device for new tensors: DEV, else CPU. A bad DEV is a TensorError.
-runtime::Device default_device();
+// The default target for new tensors: DEV, else CPU. A bad DEV is a TensorError listing the known targets.
+const runtime::Target* default_device();
 // Promotion of two dtypes: bool < integers < floats; within a kind, the wider.
 DType promote(DType a, DType b);
 

@@ -86,7 +86,7 @@ std::vector<std::string> cells(const Tensor& t, const std::vector<int64_t>& at) 
 
 std::string Tensor::str() const {
   std::string suffix = fmt::format("dtype={}", uops::name(dtype()));
-  if (device() != runtime::Device::CPU) suffix += fmt::format(", device={}", runtime::device_name(device()));
+  if (device()->name != "CPU") suffix += fmt::format(", device={}", device()->name);
   if (numel() == 0) {
     if (ndim() == 1) return fmt::format("tensor([], {})", suffix);
     std::string size;

@@ -95,7 +95,7 @@ Tensor variance(const Tensor& x, const Shape& axes, bool keepdim, double correct
 Tensor arg_first_max(const Tensor& x, int64_t axis, bool keepdim, const char* what) {
   Shape axes = reduced_axes(x, {axis}, what);
   check_nonempty(x, axes, what);
-  runtime::Device dev = x.device();
+  const runtime::Target* dev = x.device();
   if (axes.empty()) return Tensor::zeros({}, DType::i64).to(dev);
   int64_t a = axes[0], n = x.shape()[a];
   Tensor m = reduce(x, Op::MAX, axes, true, what);

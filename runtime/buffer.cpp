@@ -1,5 +1,5 @@
 // Buffers, owned by id. The id lives in BUFFER nodes' args; the intern table tells us when the last one dies.
-#include "runtime/device.h"
+#include "runtime/target.h"
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>

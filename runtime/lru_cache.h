@@ -8,7 +8,7 @@
 
 namespace patgrad::runtime {
 
-template <typename Key, typename Value>
+template <typename Key, typename Value, typename Hash = std::hash<Key>>
 class LruCache {
 public:
   explicit LruCache(uint64_t max_bytes) : max_bytes(max_bytes) {}
@@ -65,7 +65,7 @@ private:
   uint64_t max_bytes;
   uint64_t total = 0;
   std::list<Slot> order; // the most recently used first
-  std::unordered_map<Key, typename std::list<Slot>::iterator> index;
+  std::unordered_map<Key, typename std::list<Slot>::iterator, Hash> index;
 };
 
 } // namespace patgrad::runtime

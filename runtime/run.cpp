@@ -1,13 +1,13 @@
-// Running a schedule: each kernel is lowered by the pipeline's passes, linearized, then interpreted (INTERP) or
-// rendered to LLVM IR, compiled once and called with its outermost loop split across the cores (CPU). Lowered
-// programs are cached by the kernel's AST (interned, so equal kernels share one entry).
+// Running a schedule: each kernel is lowered for the target by the pipeline's driver (lowering::lower_kernel), then
+// compiled by the target and run by it. Both are cached by the kernel's AST (interned, so equal kernels share one
+// entry) and the target, since the passes and so the program may differ per target.
 // Observability, on stderr: DEBUG=1 each schedule's kernels and buffers; 2 each kernel's time, GFLOP/s and GB/s;
-// 4 the LLVM IR of each kernel compiled; 5 the linear program of each kernel lowered. PATGRAD_RULE_STATS=1: at exit,
-// attempts, hits and time of every rule the kernel passes tried.
-#include "renderers/renderers.h"
-#include "runtime/cpu_jit.h"
-#include "runtime/device.h"
-#include "runtime/thread_pool.h"
+// 4 the program text of each kernel compiled (CPU: LLVM IR); 5 the linear program of each kernel lowered.
+// PATGRAD_RULE_STATS=1: at exit, attempts, hits and time of every rule the kernel passes tried.
+#include "lowering/lowering.h"
+#include "runtime/cpu_jit.h" // memory_cache_limit
+#include "runtime/lru_cache.h"
+#include "runtime/target.h"
 #include <chrono>
 #include <cstdlib>
 #include <fmt/format.h>
@@ -19,8 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-using KernelFn = void (*)(void** bufs, int64_t start, int64_t end);
 
 // What one run of a kernel does, estimated from its linear program: each ALU op on values is a flop (MULACC two),
 // not those that compute addresses and load gates; each LOAD and STORE moves its element's bytes; both times the trip
@@ -48,7 +46,7 @@ Cost estimate_cost(const std::vector<UOp>& program) {
     if (u->op == Op::RANGE) {
       outer.push_back(trips);
       trips *= double(std::max<__int128>(0, u->src[0]->vmax));
-    } else if (u->op == Op::ENDRANGE && !outer.empty()) {
+    } else if (u->op == Op::END && !outer.empty()) {
       trips = outer.pop_back_val();
     } else if (u->op == Op::LOAD) {
       c.bytes += trips * bytes(u->dtype);
@@ -63,24 +61,38 @@ Cost estimate_cost(const std::vector<UOp>& program) {
 
 struct Compiled {
   UOp ast; // keeps the key alive
-  std::vector<UOp> program;
-  std::string source; // the target's program text
   Cost cost;
-  std::unique_ptr<CompiledProgram> cpu; // null until the CPU needs it
-  KernelFn fn = nullptr;
-  int64_t outer = 1; // iterations of the outermost loop, 1 if none
-
-  uint64_t bytes() const { return program.size() * sizeof(uops::Node) + (cpu ? cpu->bytes() : 0); }
+  std::unique_ptr<Executable> executable;
 };
 
-struct Cache {
-  std::unique_ptr<CpuCompiler> compiler; // first, so it is destroyed last: compiled programs unload into it
+struct KernelKey {
+  const uops::Node* ast;
+  const Target* target;
+  bool operator==(const KernelKey&) const = default;
+};
+struct KernelKeyHash {
+  size_t operator()(const KernelKey& k) const {
+    return llvm::DenseMapInfo<std::pair<const void*, const void*>>::getHashValue({k.ast, k.target});
+  }
+};
+
+// The targets, and the kernels lowered and compiled for them. The targets come first, so they are destroyed last:
+// a CPU executable frees its code through the CPU target's compiler.
+struct State {
+  std::vector<std::unique_ptr<Target>> owned;
+  std::vector<const Target*> targets;
   // the least recently run kernels are dropped (their code freed) past PATGRAD_MEMORY_CACHE_MB
-  LruCache<const uops::Node*, Compiled> by_ast{memory_cache_limit()};
+  LruCache<KernelKey, Compiled, KernelKeyHash> kernels{memory_cache_limit()};
+
+  State() {
+    owned.push_back(make_cpu_target());
+    owned.push_back(make_interp_target());
+    for (const auto& t : owned) targets.push_back(t.get());
+  }
 };
-Cache& cache() {
-  static Cache c;
-  return c;
+State& state() {
+  static State s;
+  return s;
 }
 
 int debug_level() {
@@ -112,12 +124,12 @@ void print_rule_stats() {
                r->loc.str());
 }
 
-void print_schedule(const lowering::Schedule& s, Device dev) {
+void print_schedule(const lowering::Schedule& s, const Target& target) {
   auto buf = [](const UOp& b) {
     const auto& arg = std::get<uops::Ints>(b->arg); // {id, elements}
     return fmt::format("buf{}:{}[{}]", arg[0], uops::name(b->dtype), arg[1]);
   };
-  fmt::print(stderr, "schedule: {} kernels on {}\n", s.kernels.size(), device_name(dev));
+  fmt::print(stderr, "schedule: {} kernels on {}\n", s.kernels.size(), target.name);
   for (const lowering::Kernel& k : s.kernels) {
     std::string inputs;
     for (size_t i = 1; i < k.buffers.size(); i++) inputs += (i > 1 ? ", " : "") + buf(k.buffers[i]);
@@ -142,8 +154,11 @@ void print_program(const std::vector<UOp>& program) {
   }
 }
 
-llvm::Expected<Compiled*> prepare(const lowering::Kernel& k, RunStats* stats) {
-  if (Compiled* cached = cache().by_ast.find(k.ast.get())) return cached;
+// The kernel lowered and compiled for the target, from the cache or made now (the lowering time counts as
+// scheduling, the target's compile as compiling).
+llvm::Expected<Compiled*> prepare(const lowering::Kernel& k, const Target& target, RunStats* stats) {
+  KernelKey key{k.ast.get(), &target};
+  if (Compiled* cached = state().kernels.find(key)) return cached;
   auto t = Clock::now();
   const rewriter::Library& lib = rewriter::builtin_library();
   rewriter::RewriteOptions opts;
@@ -152,80 +167,51 @@ llvm::Expected<Compiled*> prepare(const lowering::Kernel& k, RunStats* stats) {
     static const bool registered = std::atexit(print_rule_stats) == 0;
     (void)registered;
   }
-  auto lowered = lowering::lower_kernel(k, "CPU", lib, opts);
+  auto lowered = lowering::lower_kernel(k, target.name, lib, opts);
   if (!lowered) return lowered.takeError();
+  if (debug_level() >= 5) print_program(lowered->program);
+  if (stats) stats->schedule_ms += ms_since(t);
+  t = Clock::now();
+  if (debug_level() >= 4 && !lowered->source.empty()) fmt::print(stderr, "{}\n", lowered->source);
+  auto executable = target.compile(*lowered, k.name);
+  if (!executable) return executable.takeError();
+  if (stats) stats->compile_ms += ms_since(t);
   auto c = std::make_unique<Compiled>();
   c->ast = k.ast;
-  c->program = std::move(lowered->program);
-  c->source = std::move(lowered->source);
-  c->cost = estimate_cost(c->program);
-  if (!c->program.empty() && c->program[0]->op == uops::Op::RANGE) c->outer = int64_t(c->program[0]->src[0]->vmax);
-  if (debug_level() >= 5) print_program(c->program);
-  if (stats) stats->schedule_ms += ms_since(t);
-  uint64_t bytes = c->bytes();
-  return &cache().by_ast.insert(k.ast.get(), std::move(c), bytes);
-}
-
-llvm::Error compile_cpu(Compiled& c, const std::string& name, RunStats* stats) {
-  if (c.fn) return llvm::Error::success();
-  auto t = Clock::now();
-  const std::string* ir = &c.source;
-  if (debug_level() >= 4) fmt::print(stderr, "{}\n", *ir);
-  if (!cache().compiler) {
-    auto comp = CpuCompiler::create();
-    if (!comp) return comp.takeError();
-    cache().compiler = std::move(*comp);
-  }
-  auto prog = cache().compiler->compile(*ir);
-  if (!prog) return prog.takeError();
-  auto fn = (*prog)->function(name);
-  if (!fn) return fn.takeError();
-  c.cpu = std::move(*prog);
-  c.fn = reinterpret_cast<KernelFn>(*fn);
-  cache().by_ast.charge(c.ast.get(), c.bytes());
-  if (stats) stats->compile_ms += ms_since(t);
-  return llvm::Error::success();
+  c->cost = estimate_cost(lowered->program);
+  c->executable = std::move(*executable);
+  uint64_t bytes = c->executable->bytes();
+  return &state().kernels.insert(key, std::move(c), bytes);
 }
 
 } // namespace
 
-const char* device_name(Device d) { return d == Device::CPU ? "CPU" : "INTERP"; }
+llvm::ArrayRef<const Target*> targets() { return state().targets; }
 
-llvm::Expected<Device> parse_device(std::string_view name) {
-  if (name == "CPU") return Device::CPU;
-  if (name == "INTERP") return Device::INTERP;
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), "unknown device '%s': expected CPU or INTERP",
-                                 std::string(name).c_str());
+llvm::Expected<const Target*> find_target(std::string_view name) {
+  std::string known;
+  for (const Target* t : targets()) {
+    if (t->name == name) return t;
+    known += (known.empty() ? "" : ", ") + t->name;
+  }
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), "unknown target '%s': expected one of %s",
+                                 std::string(name).c_str(), known.c_str());
 }
 
-llvm::Expected<Device> default_device() {
+llvm::Expected<const Target*> default_target() {
   const char* dev = std::getenv("DEV");
-  return dev && *dev ? parse_device(dev) : Device::CPU;
+  return find_target(dev && *dev ? dev : "CPU");
 }
 
-llvm::Error run(const lowering::Schedule& s, Device dev, RunStats* stats) {
-  if (debug_level() >= 1) print_schedule(s, dev);
+llvm::Error run(const lowering::Schedule& s, const Target& target, RunStats* stats) {
+  if (debug_level() >= 1) print_schedule(s, target);
   for (const lowering::Kernel& k : s.kernels) {
-    auto c = prepare(k, stats);
+    auto c = prepare(k, target, stats);
     if (!c) return c.takeError();
     std::vector<Buffer*> bufs;
-    std::vector<void*> ptrs;
-    for (const UOp& b : k.buffers) {
-      bufs.push_back(&buffer(b));
-      ptrs.push_back(bufs.back()->data);
-    }
-    if (dev == Device::CPU)
-      if (auto e = compile_cpu(**c, k.name, stats)) return e;
+    for (const UOp& b : k.buffers) bufs.push_back(&buffer(b));
     auto t = Clock::now();
-    if (dev == Device::INTERP) {
-      if (auto e = interpret((*c)->program, bufs)) return e;
-    } else {
-      KernelFn fn = (*c)->fn;
-      void** p = ptrs.data();
-      // the outermost loop, split in a few chunks per core
-      parallel_for((*c)->outer, std::max<int64_t>(1, (*c)->outer / (4 * thread_count())),
-                   [&](int64_t b, int64_t e) { fn(p, b, e); });
-    }
+    if (auto e = (*c)->executable->run(bufs)) return e;
     double ms = ms_since(t);
     if (stats) stats->run_ms += ms, stats->kernels++;
     if (debug_level() >= 2) {

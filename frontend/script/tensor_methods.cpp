@@ -325,9 +325,9 @@ const std::pair<const char*, BuiltinFn> other_methods[] = {
        if (d.is(Type::DType)) return wrap(self_t(self).cast(d.as<DTypeObj>().d));
        std::string name = to_str(d, "device");
        for (char& c : name) c = char(std::toupper((unsigned char)c));
-       if (name == "CPU") return wrap(self_t(self).to(runtime::Device::CPU));
-       if (name == "INTERP") return wrap(self_t(self).to(runtime::Device::INTERP));
-       raise("ValueError", "unknown device '" + to_str(d, "device") + "' (CPU or INTERP)");
+       auto target = runtime::find_target(name);
+       if (!target) raise("ValueError", llvm::toString(target.takeError()));
+       return wrap(self_t(self).to(*target));
      }},
 };
 
@@ -366,7 +366,7 @@ std::optional<Value> tensor_attr(Interp& in, const Value& self, llvm::StringRef 
   }
   if (name == "dtype") return Value(ObjRef(new DTypeObj(t.dtype())));
   if (name == "ndim") return Value::integer(t.ndim());
-  if (name == "device") return make_str(runtime::device_name(t.device()));
+  if (name == "device") return make_str(t.device()->name);
   if (name == "T") {
     if (t.ndim() < 2) return self;
     Shape order;

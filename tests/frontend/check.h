@@ -2,14 +2,13 @@
 // the host (plain loops, no patgrad code) within a stated tolerance, on each device.
 #pragma once
 #include "frontend/tensor.h"
+#include "lowering/lowering.h"
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <functional>
 #include <random>
 
 namespace patgrad::testing {
-
-inline const runtime::Device devices[] = {runtime::Device::CPU, runtime::Device::INTERP};
 
 // Uniform values in [lo, hi), as doubles (convert to the dtype under test yourself).
 inline std::vector<double> random_values(std::mt19937_64& rng, int64_t n, double lo = -2, double hi = 2) {
@@ -20,7 +19,7 @@ inline std::vector<double> random_values(std::mt19937_64& rng, int64_t n, double
 }
 
 // A tensor of dtype d holding values (converted as a C cast would), on device dev.
-inline Tensor tensor_of(const std::vector<double>& values, const Shape& shape, DType d, runtime::Device dev) {
+inline Tensor tensor_of(const std::vector<double>& values, const Shape& shape, DType d, const runtime::Target* dev) {
   return Tensor::from_vector(values, shape).cast(d).realize().to(dev);
 }
 

@@ -6,7 +6,7 @@
 using namespace patgrad;
 
 TEST_CASE("integer and bool sums and products accumulate in i64 and do not wrap at 32 bits", "[dtype]") {
-  for (runtime::Device dev : testing::devices) {
+  for (const runtime::Target* dev : runtime::targets()) {
     // from memory, not a constant the kernel could fold
     Tensor big = Tensor::full({3}, 2e9, DType::i32).contiguous().realize().to(dev).sum();
     CHECK(big.dtype() == DType::i64);
@@ -38,9 +38,8 @@ TEST_CASE("float to int casts saturate and NaN gives 0, the same on CPU, INTERP 
         const uops::Value arg[] = {uops::Value{0, h}};
         want.push_back(uops::as_wide(to, *uops::eval(uops::Op::CAST, to, from, arg)));
       }
-      for (runtime::Device dev : testing::devices) {
-        INFO(uops::name(from) << " to " << uops::name(to) << " on "
-                              << (dev == runtime::Device::CPU ? "CPU" : "INTERP"));
+      for (const runtime::Target* dev : runtime::targets()) {
+        INFO(uops::name(from) << " to " << uops::name(to) << " on " << dev->name);
         std::vector<double> got = src.to(dev).cast(to).cast(DType::f64).to_vector<double>();
         REQUIRE(got.size() == want.size());
         for (size_t i = 0; i < got.size(); i++) {

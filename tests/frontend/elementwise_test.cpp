@@ -8,8 +8,6 @@
 
 using namespace patgrad;
 using patgrad::testing::check_close;
-using patgrad::testing::devices;
-using runtime::Device;
 
 namespace {
 
@@ -73,12 +71,8 @@ std::vector<double> sample(std::mt19937_64& rng, DType d, int64_t n, double lo, 
 
 // Unlike check.h's tensor_of, the conversion runs on INTERP: a CPU kernel per input would double the compile time,
 // and the CPU cannot convert f64 to bf16 (its JIT lacks __truncdfbf2). Every value here is exact in f32.
-Tensor tensor_of(const std::vector<double>& v, const Shape& shape, DType d, Device dev) {
-  return Tensor::from_vector(std::vector<float>(v.begin(), v.end()), shape)
-      .to(Device::INTERP)
-      .cast(d)
-      .realize()
-      .to(dev);
+Tensor tensor_of(const std::vector<double>& v, const Shape& shape, DType d, const runtime::Target* dev) {
+  return Tensor::from_vector(std::vector<float>(v.begin(), v.end()), shape).to("INTERP").cast(d).realize().to(dev);
 }
 
 std::vector<int64_t> unflatten(int64_t flat, const Shape& s) {
@@ -94,7 +88,7 @@ int64_t flatten(const std::vector<int64_t>& idx, const Shape& s) {
 
 // The same values as a view that is not contiguous (how: 0 contiguous, 1 every axis flipped, 2 first and last axes
 // swapped by a permute, 3 a window of a larger buffer), so every op also runs through index arithmetic.
-Tensor view_of(const std::vector<double>& v, const Shape& shape, DType d, Device dev, int how) {
+Tensor view_of(const std::vector<double>& v, const Shape& shape, DType d, const runtime::Target* dev, int how) {
   size_t n = shape.size();
   if (n == 0) return tensor_of(v, shape, d, dev);
   if (how == 1) { // flipping every axis of a row-major array reverses it
@@ -168,8 +162,8 @@ void check_unary(const Unary& u, std::mt19937_64& rng) {
     DType d = u.dtypes[i], out = out_dtype(u.out, d);
     // floats take shapes that hold the special values; the others cycle through every kind of shape
     const Shape& shape = is_fp(d) ? float_shapes[i % float_shapes.size()] : shapes[(i + 3) % shapes.size()];
-    for (Device dev : devices) {
-      INFO(u.name << " of " << uops::name(d) << " on " << runtime::device_name(dev) << ", view " << i % 4);
+    for (const runtime::Target* dev : runtime::targets()) {
+      INFO(u.name << " of " << uops::name(d) << " on " << dev->name << ", view " << i % 4);
       std::vector<double> x = sample(rng, d, count(shape), u.lo, u.hi), expected;
       const double special[] = {NAN, INFINITY, -INFINITY, -0.0, 0.5, -2.5};
       for (size_t k = 0; is_fp(d) && k < x.size() && k < std::size(special); k++) x[k] = special[k];
@@ -200,8 +194,8 @@ void check_binary(const Binary& b, std::mt19937_64& rng) {
     Shape pa(so.size() - sa.size(), 1), pb(so.size() - sb.size(), 1);
     pa.insert(pa.end(), sa.begin(), sa.end()), pb.insert(pb.end(), sb.begin(), sb.end());
     for (size_t k = 0; k < so.size(); k++) so[k] = pa[k] == 1 ? pb[k] : pa[k];
-    for (Device dev : devices) {
-      INFO(b.name << " of " << uops::name(d) << " on " << runtime::device_name(dev));
+    for (const runtime::Target* dev : runtime::targets()) {
+      INFO(b.name << " of " << uops::name(d) << " on " << dev->name);
       std::vector<double> x = sample(rng, d, count(sa), b.alo, b.ahi, b.grid),
                           y = sample(rng, d, count(sb), b.blo, b.bhi, b.grid);
       std::vector<double> expected;
@@ -365,7 +359,7 @@ TEST_CASE("float pow is C's pow: NaN for a negative base and a fractional expone
                 [](DType, double x, double y) { return std::pow(x, y); }, float_dtypes, -2, 2, -2, 3,
                 Out::floating}, // (1/64) ** -2 still fits f16
                rng);
-  for (Device dev : devices) {
+  for (const runtime::Target* dev : runtime::targets()) {
     Tensor x = Tensor::from_vector<float>({-2, -8, 0, 3, 1.5f}).to(dev);
     check_close(x.pow(2), {5}, {4, 64, 0, 9, 2.25}, 1e-6, 1e-6);
     check_close(x.pow(-1), {5}, {-0.5, -0.125, INFINITY, 1 / 3., 1 / 1.5}, 1e-6, 1e-6);
@@ -378,7 +372,7 @@ TEST_CASE("float pow is C's pow: NaN for a negative base and a fractional expone
 }
 
 TEST_CASE("a float exponent makes an integer or bool base float, whole values too, as a Python float", "[math]") {
-  for (Device dev : devices) {
+  for (const runtime::Target* dev : runtime::targets()) {
     for (DType d : {DType::i8, DType::i32, DType::i64, DType::u8}) {
       Tensor i = Tensor::from_vector<int32_t>({1, 2, 3, 4}).cast(d).to(dev);
       INFO(uops::name(d));
@@ -403,7 +397,7 @@ TEST_CASE("a float exponent makes an integer or bool base float, whole values to
 }
 
 TEST_CASE("division edge cases: by zero and MIN // -1 are defined, not traps", "[math]") {
-  for (Device dev : devices) {
+  for (const runtime::Target* dev : runtime::targets()) {
     // i8: every pair of these, including -128 // -1, which overflows and wraps to -128
     std::vector<double> a = {-128, -127, -7, -1, 0, 1, 7, 127}, b = {-128, -3, -1, 0, 1, 3, 127};
     Tensor x = tensor_of(a, {8, 1}, DType::i8, dev), y = tensor_of(b, {1, 7}, DType::i8, dev);
@@ -425,8 +419,8 @@ TEST_CASE("division edge cases: by zero and MIN // -1 are defined, not traps", "
 TEST_CASE("comparisons with NaN are false except ne; maximum propagates NaN; signs of zero from abs and round",
           "[math]") {
   for (DType d : float_dtypes)
-    for (Device dev : devices) {
-      INFO(uops::name(d) << " on " << runtime::device_name(dev));
+    for (const runtime::Target* dev : runtime::targets()) {
+      INFO(uops::name(d) << " on " << dev->name);
       Tensor x = tensor_of({NAN, NAN, 1, -0.0}, {4}, d, dev), y = tensor_of({NAN, 1, NAN, 0}, {4}, d, dev);
       check_close(x < y, {4}, {0, 0, 0, 0}, 0);
       check_close(x <= y, {4}, {0, 0, 0, 1}, 0);
@@ -453,15 +447,15 @@ TEST_CASE("mixed dtypes promote: bool < integers < floats; a scalar takes the te
                         {DType::f16, DType::bf16, DType::f32}, {DType::bool_, DType::i32, DType::i32},
                         {DType::u64, DType::i8, DType::f64},   {DType::u16, DType::u32, DType::u32}};
   for (const Case& c : cases)
-    for (Device dev : devices) {
-      INFO(uops::name(c.a) << " with " << uops::name(c.b) << " on " << runtime::device_name(dev));
+    for (const runtime::Target* dev : runtime::targets()) {
+      INFO(uops::name(c.a) << " with " << uops::name(c.b) << " on " << dev->name);
       Tensor x = tensor_of({0, 1, 1}, {3}, c.a, dev), y = tensor_of({1, 0, 1}, {3}, c.b, dev);
       CHECK(x.maximum(y).dtype() == c.out);
       check_close(x.maximum(y), {3}, {1, 1, 1}, 0);
       check_close(x < y, {3}, {1, 0, 0}, 0);
       check_close(y >= x, {3}, {1, 0, 1}, 0);
     }
-  for (Device dev : devices) {
+  for (const runtime::Target* dev : runtime::targets()) {
     Tensor i = Tensor::from_vector<int32_t>({1, 2, 3}).to(dev);
     CHECK((i < 2).dtype() == DType::bool_);
     check_close(i < 2, {3}, {1, 0, 0}, 0);
@@ -477,7 +471,7 @@ TEST_CASE("mixed dtypes promote: bool < integers < floats; a scalar takes the te
 
 TEST_CASE("where broadcasts its three operands, promotes the two values and tests a non-bool condition != 0",
           "[math]") {
-  for (Device dev : devices) {
+  for (const runtime::Target* dev : runtime::targets()) {
     Tensor c = tensor_of({0, -3, 2}, {3, 1}, DType::i32, dev).flip({0}); // 2, -3, 0
     Tensor a = tensor_of({0.5, 1.5, 2.5, 3.5}, {1, 4}, DType::f16, dev);
     Tensor b = tensor_of({-7}, {}, DType::i8, dev);
@@ -489,8 +483,8 @@ TEST_CASE("where broadcasts its three operands, promotes the two values and test
 
 TEST_CASE("cast converts values as C does; bitcast keeps the bits", "[math]") {
   for (DType d : all_dtypes)
-    for (Device dev : devices) {
-      INFO(uops::name(d) << " on " << runtime::device_name(dev));
+    for (const runtime::Target* dev : runtime::targets()) {
+      INFO(uops::name(d) << " on " << dev->name);
       // from f32 (see tensor_of) to d: floats keep these exactly, integers truncate toward zero, bool is != 0
       std::vector<double> v = is_uint(d) || d == DType::bool_ ? std::vector<double>{0, 0.5, 1, 3.25}
                                                               : std::vector<double>{-2.75, -1, 0, 0.5, 1, 3.25};
@@ -501,7 +495,7 @@ TEST_CASE("cast converts values as C does; bitcast keeps the bits", "[math]") {
       check_close(t, {int64_t(v.size())}, expected, 0);
       check_close(t.cast(DType::f64), {int64_t(v.size())}, expected, 0); // and back, exactly
     }
-  for (Device dev : devices) {
+  for (const runtime::Target* dev : runtime::targets()) {
     Tensor f = Tensor::from_vector<float>({1, -2, 0.5f}).to(dev).flip({0});
     std::vector<double> bits;
     for (float x : {0.5f, -2.0f, 1.0f}) bits.push_back(double(std::bit_cast<uint32_t>(x)));

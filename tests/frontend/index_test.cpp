@@ -10,7 +10,6 @@
 
 using namespace patgrad;
 using testing::check_close;
-using testing::devices;
 using Slice = Tensor::Slice;
 
 namespace {
@@ -22,7 +21,7 @@ const DType all_dtypes[] = {DType::bool_, DType::i8,  DType::i16, DType::i32,  D
 
 // testing::tensor_of, but bf16 comes from f32 (exact for these values): the CPU JIT cannot convert f64 to bf16 yet
 // (the fptrunc needs __truncdfbf2, which the process does not have).
-Tensor input(const Values& v, const Shape& s, DType d, runtime::Device dev) {
+Tensor input(const Values& v, const Shape& s, DType d, const runtime::Target* dev) {
   Tensor t = Tensor::from_vector(v, s).cast(d == DType::bf16 ? DType::f32 : d).cast(d);
   return t.realize().to(dev);
 }
@@ -70,7 +69,7 @@ Host random_host(std::mt19937_64& rng, const Shape& shape, DType d) {
 }
 
 // The values stored flipped on every axis and flipped back: a non-contiguous tensor.
-Tensor flipped(const Host& h, DType d, runtime::Device dev) {
+Tensor flipped(const Host& h, DType d, const runtime::Target* dev) {
   Shape all;
   for (size_t k = 0; k < h.shape.size(); k++) all.push_back(int64_t(k));
   Host stored = build(h.shape, [&](const Shape& i) {
@@ -127,14 +126,13 @@ TEST_CASE("slice takes the positions Python takes", "[shape]") {
       {10, -10, -3, {4, 1}},         {-2, {}, 1, {3, 4}},     {{}, -7, 1, {}},        {4, {}, -1, {4, 3, 2, 1, 0}},
       {{}, {}, -1, {4, 3, 2, 1, 0}}, {-1, -6, -2, {4, 2, 0}}, {2, 2, 1, {}},          {0, 5, 7, {0}},
   };
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (const Case& c : cases) {
-      INFO(runtime::device_name(dev) << " [" << c.start.value_or(999) << ":" << c.stop.value_or(999) << ":" << c.step
-                                     << "]");
+      INFO(dev->name << " [" << c.start.value_or(999) << ":" << c.stop.value_or(999) << ":" << c.step << "]");
       Tensor t = input({0, 1, 2, 3, 4}, {5}, DType::i32, dev);
       check_close(t.slice({Slice(c.start, c.stop, c.step)}), {int64_t(c.expected.size())}, c.expected, 0);
     }
-  for (auto dev : devices) {
+  for (auto dev : runtime::targets()) {
     Tensor t = input({0, 1, 2, 3, 4, 5}, {2, 3}, DType::f32, dev);
     check_close(t.slice({Slice::index(-1)}), {3}, {3, 4, 5}, 0);
     check_close(t.slice({Slice(), Slice::index(0)}), {2}, {0, 3}, 0);
@@ -148,7 +146,7 @@ TEST_CASE("slice takes the positions Python takes", "[shape]") {
 TEST_CASE("slice matches Python on random slices of every dtype, including empty and non-contiguous inputs",
           "[shape]") {
   std::mt19937_64 rng(11);
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (DType d : all_dtypes)
       for (int rep = 0; rep < 3; rep++) {
         Shape s{int64_t(rng() % 5), int64_t(1 + rng() % 4), int64_t(rng() % 7)};
@@ -174,8 +172,8 @@ TEST_CASE("slice matches Python on random slices of every dtype, including empty
           text +=
               fmt::format("{}:{}:{},", start ? std::to_string(*start) : "", stop ? std::to_string(*stop) : "", step);
         }
-        INFO(runtime::device_name(dev) << " " << uops::name(d) << " shape " << s[0] << "x" << s[1] << "x" << s[2]
-                                       << " [" << text << "]");
+        INFO(dev->name << " " << uops::name(d) << " shape " << s[0] << "x" << s[1] << "x" << s[2] << " [" << text
+                       << "]");
         Shape full{int64_t(taken[0].size()), int64_t(taken[1].size()), int64_t(taken[2].size())}, out;
         for (size_t i = 0; i < 3; i++)
           if (!dropped[i]) out.push_back(full[i]);
@@ -190,15 +188,15 @@ TEST_CASE("slice matches Python on random slices of every dtype, including empty
 
 TEST_CASE("gather picks along an axis as PyTorch does; a lazy index out of range gives 0", "[shape]") {
   std::mt19937_64 rng(12);
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (DType d : all_dtypes)
       for (int64_t axis : {0, -1}) {
         Shape s{int64_t(1 + rng() % 3), int64_t(rng() % 4), int64_t(1 + rng() % 4)};
         int64_t a = axis < 0 ? axis + 3 : axis;
         Shape is{int64_t(rng() % (s[0] + 1)), int64_t(rng() % (s[1] + 1)), int64_t(rng() % (s[2] + 1))};
         is[a] = int64_t(rng() % 5); // along the axis the index may be longer than the input
-        INFO(runtime::device_name(dev) << " " << uops::name(d) << " axis " << axis << " input " << s[0] << "x" << s[1]
-                                       << "x" << s[2] << " index " << is[0] << "x" << is[1] << "x" << is[2]);
+        INFO(dev->name << " " << uops::name(d) << " axis " << axis << " input " << s[0] << "x" << s[1] << "x" << s[2]
+                       << " index " << is[0] << "x" << is[1] << "x" << is[2]);
         Host h = random_host(rng, s, d);
         // mostly in range; -1 and the axis size are out of range
         Host idx = build(is, [&](const Shape&) { return double(int64_t(rng() % uint64_t(s[a] + 2)) - 1); });
@@ -219,7 +217,7 @@ TEST_CASE("gather picks along an axis as PyTorch does; a lazy index out of range
         CHECK(out.dtype() == d);
         check_close(out, is, expected.v, 0);
       }
-  for (auto dev : devices) { // bits are moved, not added: -0 and NaN survive; a u8 index and a scalar work
+  for (auto dev : runtime::targets()) { // bits are moved, not added: -0 and NaN survive; a u8 index and a scalar work
     Tensor t = Tensor::from_vector<float>({-0.0f, NAN, 2}).to(dev);
     std::vector<float> got = t.gather(0, Tensor::from_vector<uint8_t>({0, 1, 2, 0})).to_vector<float>();
     CHECK((std::signbit(got[0]) && std::isnan(got[1]) && got[2] == 2 && std::signbit(got[3])));

@@ -8,7 +8,6 @@
 
 using namespace patgrad;
 using testing::check_close;
-using testing::devices;
 
 namespace {
 
@@ -18,7 +17,7 @@ const DType all_dtypes[] = {DType::bool_, DType::i8,  DType::i16, DType::i32,  D
 
 // testing::tensor_of, but bf16 comes from f32 (exact for these values): the CPU JIT cannot convert f64 to bf16 yet
 // (the fptrunc needs __truncdfbf2, which the process does not have).
-Tensor input(const Values& v, const Shape& s, DType d, runtime::Device dev) {
+Tensor input(const Values& v, const Shape& s, DType d, const runtime::Target* dev) {
   Tensor t = Tensor::from_vector(v, s).cast(d == DType::bf16 ? DType::f32 : d).cast(d);
   return t.realize().to(dev);
 }
@@ -74,7 +73,7 @@ Shape random_shape(std::mt19937_64& rng, size_t ndim) {
 
 // The host values as a tensor that is not contiguous: stored with its axes reversed and each one flipped, then
 // permuted and flipped back.
-Tensor strided(const Host& h, DType d, runtime::Device dev) {
+Tensor strided(const Host& h, DType d, const runtime::Target* dev) {
   size_t n = h.shape.size();
   Shape rev(h.shape.rbegin(), h.shape.rend()), order, all;
   Host stored = build(rev, [&](const Shape& i) {
@@ -103,9 +102,9 @@ void check_error(F&& f, const std::string& fragment) {
 
 TEST_CASE("reshape, permute, expand, pad, shrink and flip move values as index maps do", "[shape]") {
   std::mt19937_64 rng(1);
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (DType d : all_dtypes) {
-      INFO(runtime::device_name(dev) << " " << uops::name(d));
+      INFO(dev->name << " " << uops::name(d));
       Shape s = random_shape(rng, 3);
       if (int(d) % 2) s[1] = 1; // every other dtype: a size-1 middle axis
       Host h = random_host(rng, s, d);
@@ -154,9 +153,9 @@ TEST_CASE("reshape, permute, expand, pad, shrink and flip move values as index m
 
 TEST_CASE("transpose, flatten, squeeze and unsqueeze rearrange axes as index maps do", "[shape]") {
   std::mt19937_64 rng(2);
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (DType d : all_dtypes) {
-      INFO(runtime::device_name(dev) << " " << uops::name(d));
+      INFO(dev->name << " " << uops::name(d));
       Shape s = random_shape(rng, 4);
       s[1] = 1;
       Host h = random_host(rng, s, d);
@@ -191,9 +190,9 @@ TEST_CASE("transpose, flatten, squeeze and unsqueeze rearrange axes as index map
 
 TEST_CASE("repeat tiles each axis and adds leading axes", "[shape]") {
   std::mt19937_64 rng(3);
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (DType d : all_dtypes) {
-      INFO(runtime::device_name(dev) << " " << uops::name(d));
+      INFO(dev->name << " " << uops::name(d));
       Shape s = random_shape(rng, 2);
       Host h = random_host(rng, s, d);
       Tensor t = strided(h, d, dev);
@@ -206,10 +205,10 @@ TEST_CASE("repeat tiles each axis and adds leading axes", "[shape]") {
 
 TEST_CASE("cat and stack join along an axis, bit-exactly for every dtype, in one kernel", "[shape]") {
   std::mt19937_64 rng(4);
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (DType d : all_dtypes)
       for (int64_t axis : {1, -1}) {
-        INFO(runtime::device_name(dev) << " " << uops::name(d) << " axis " << axis);
+        INFO(dev->name << " " << uops::name(d) << " axis " << axis);
         Shape s = random_shape(rng, 3);
         int64_t a = axis < 0 ? axis + 3 : axis;
         std::vector<Host> hosts;
@@ -249,7 +248,7 @@ TEST_CASE("cat and stack join along an axis, bit-exactly for every dtype, in one
                     0);
       }
   // negative zero and NaN survive (an add of values would turn -0 into +0); dtypes promote as add does
-  for (auto dev : devices) {
+  for (auto dev : runtime::targets()) {
     Tensor z = Tensor::from_vector<float>({-0.0f, NAN}).to(dev);
     std::vector<float> got = Tensor::cat({z, z}).to_vector<float>();
     CHECK((std::signbit(got[0]) && std::signbit(got[2]) && std::isnan(got[1]) && std::isnan(got[3])));
@@ -262,9 +261,9 @@ TEST_CASE("cat and stack join along an axis, bit-exactly for every dtype, in one
 
 TEST_CASE("split and chunk cut an axis into pieces as PyTorch does", "[shape]") {
   std::mt19937_64 rng(5);
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (DType d : {DType::bool_, DType::u8, DType::i64, DType::bf16, DType::f32}) {
-      INFO(runtime::device_name(dev) << " " << uops::name(d));
+      INFO(dev->name << " " << uops::name(d));
       Shape s{3, 7};
       Host h = random_host(rng, s, d);
       Tensor t = strided(h, d, dev);

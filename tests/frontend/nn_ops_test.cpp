@@ -9,7 +9,6 @@
 
 using namespace patgrad;
 using testing::check_close;
-using testing::devices;
 using testing::tensor_of;
 
 namespace {
@@ -53,7 +52,7 @@ double to_dtype(double v, DType d) {
 
 // tensor_of, but bf16 goes through f32 (exact for these values): the CPU JIT cannot cast f64 to bf16 (no
 // __truncdfbf2 to link).
-Tensor input_of(const Values& v, const Shape& s, DType d, runtime::Device dev) {
+Tensor input_of(const Values& v, const Shape& s, DType d, const runtime::Target* dev) {
   if (d != DType::bf16) return tensor_of(v, s, d, dev);
   return tensor_of(v, s, DType::f32, dev).cast(d).realize();
 }
@@ -67,7 +66,7 @@ int64_t numel(const Shape& s) {
 }
 
 // The same values held transposed in memory (last two axes), then permuted back: a non-contiguous input.
-Tensor transposed_input(const Values& v, const Shape& s, DType d, runtime::Device dev) {
+Tensor transposed_input(const Values& v, const Shape& s, DType d, const runtime::Target* dev) {
   size_t n = s.size();
   if (n < 2) return tensor_of(v, s, d, dev);
   int64_t r = s[n - 2], c = s[n - 1];
@@ -207,7 +206,7 @@ Values pool_ref(Pool kind, const Shape& xs, const Values& x, const Shape& k, con
 }
 
 // The input flipped along W in memory and flipped back: a non-contiguous input with the same values.
-Tensor flipped_input(const Values& v, const Shape& s, DType d, runtime::Device dev) {
+Tensor flipped_input(const Values& v, const Shape& s, DType d, const runtime::Target* dev) {
   Values f(v.size());
   int64_t w = s.back();
   for (size_t i = 0; i < v.size(); i++) f[i] = v[size_t(int64_t(i) / w * w + (w - 1 - int64_t(i) % w))];
@@ -228,9 +227,9 @@ TEST_CASE("matmul matches naive loops: 2-D, batched, broadcast batches, vectors,
     cases.push_back({{b, 1, m, k}, {rng() % 2 ? b : 1, 2, k, n}});
   }
   const DType d = DType::f32; // the other dtypes: the every-dtype tests
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (const auto& [as, bs] : cases) {
-      INFO(runtime::device_name(dev) << " " << uops::name(d) << " case " << as.size() << "-d by " << bs.size() << "-d");
+      INFO(dev->name << " " << uops::name(d) << " case " << as.size() << "-d by " << bs.size() << "-d");
       Values a = grid_values(rng, numel(as)), b = grid_values(rng, numel(bs));
       auto [ref, os] = matmul_ref(a, as, b, bs);
       check_close(tensor_of(a, as, d, dev).matmul(transposed_input(b, bs, d, dev)), os, ref, 0);
@@ -240,9 +239,9 @@ TEST_CASE("matmul matches naive loops: 2-D, batched, broadcast batches, vectors,
 TEST_CASE("matmul on every dtype: integers wrap, bool is any of ands, f16/bf16 round once", "[nn]") {
   std::mt19937_64 rng(2);
   Shape as{2, 3, 9}, bs{9, 4};
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (DType d : all_dtypes) {
-      INFO(runtime::device_name(dev) << " " << uops::name(d));
+      INFO(dev->name << " " << uops::name(d));
       Values a = values_for(rng, numel(as), d), b = values_for(rng, numel(bs), d);
       if (uops::is_fixed_int(d) && uops::bits(d) == 8) a[0] = uops::is_signed(d) ? -100 : 200; // forces a wrap
       auto [ref, os] = matmul_ref(a, as, b, bs);
@@ -255,7 +254,7 @@ TEST_CASE("matmul on every dtype: integers wrap, bool is any of ands, f16/bf16 r
 
 TEST_CASE("matmul of mixed dtypes promotes; uniform f32 values agree with f64 loops to 2e-5", "[nn]") {
   std::mt19937_64 rng(3);
-  for (auto dev : devices) {
+  for (auto dev : runtime::targets()) {
     Values a = testing::random_values(rng, 16 * 24), b = testing::random_values(rng, 24 * 8);
     for (double& x : a) x = float(x); // the reference gets the inputs the kernel sees
     for (double& x : b) x = float(x);
@@ -275,7 +274,7 @@ TEST_CASE("matmul of mixed dtypes promotes; uniform f32 values agree with f64 lo
 
 TEST_CASE("matmul, bias add and relu schedule to one kernel", "[nn]") {
   std::mt19937_64 rng(4);
-  for (auto dev : devices) {
+  for (auto dev : runtime::targets()) {
     Values a = grid_values(rng, 5 * 7), w = grid_values(rng, 7 * 3), bias = grid_values(rng, 3);
     Tensor x = tensor_of(a, {5, 7}, DType::f32, dev), y = tensor_of(w, {7, 3}, DType::f32, dev);
     Tensor t = x.matmul(y).add(tensor_of(bias, {3}, DType::f32, dev)).maximum(Tensor::scalar(0).to(dev));
@@ -297,7 +296,7 @@ TEST_CASE("conv2d with bias and relu, and each pool, schedule to one kernel", "[
 
 TEST_CASE("dot is matmul, as in tinygrad and PyTorch: batch axes pair up instead of numpy's outer product", "[nn]") {
   std::mt19937_64 rng(5);
-  for (auto dev : devices) {
+  for (auto dev : runtime::targets()) {
     Values a = grid_values(rng, 2 * 4 * 6), b = grid_values(rng, 2 * 6 * 5), v = grid_values(rng, 6);
     Tensor ta = tensor_of(a, {2, 4, 6}, DType::f64, dev), tb = tensor_of(b, {2, 6, 5}, DType::f64, dev);
     Values ref(2 * 4 * 5); // dot(a, b)[i, j, m] = sum_l a[i, j, l] * b[i, l, m]; numpy's dot gives (2, 4, 2, 5)
@@ -374,9 +373,9 @@ TEST_CASE("einsum of two operands matches brute force, implicit output is numpy'
                              {"abc,cd->db", {2, 1, 3}, {3, 2}},
                              {"ik,jk->", {2, 0}, {3, 0}},
                              {",ij->ji", {}, {2, 3}}};
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (const Case& c : cases) {
-      INFO(runtime::device_name(dev) << " " << c.spec);
+      INFO(dev->name << " " << c.spec);
       Values a = grid_values(rng, numel(c.as)), b = grid_values(rng, numel(c.bs));
       Shape os;
       Values ref = einsum_ref(c.spec, a, c.as, b, c.bs, os);
@@ -387,11 +386,11 @@ TEST_CASE("einsum of two operands matches brute force, implicit output is numpy'
   // implicit: "ij,jk" is "ij,jk->ik"; "ba,ca" sums a and orders b, c alphabetically
   Values a = grid_values(rng, 6), b = grid_values(rng, 12);
   Shape os;
-  check_close(Tensor::einsum("ij,jk", tensor_of(a, {2, 3}, DType::f64, devices[0]),
-                             tensor_of(b, {3, 4}, DType::f64, devices[0])),
+  check_close(Tensor::einsum("ij,jk", tensor_of(a, {2, 3}, DType::f64, runtime::targets()[0]),
+                             tensor_of(b, {3, 4}, DType::f64, runtime::targets()[0])),
               {2, 4}, einsum_ref("ij,jk->ik", a, {2, 3}, b, {3, 4}, os), 0);
-  check_close(Tensor::einsum("ba,ca", tensor_of(a, {2, 3}, DType::f64, devices[0]),
-                             tensor_of(b, {4, 3}, DType::f64, devices[0])),
+  check_close(Tensor::einsum("ba,ca", tensor_of(a, {2, 3}, DType::f64, runtime::targets()[0]),
+                             tensor_of(b, {4, 3}, DType::f64, runtime::targets()[0])),
               {2, 4}, einsum_ref("ba,ca->bc", a, {2, 3}, b, {4, 3}, os), 0);
 }
 
@@ -417,11 +416,11 @@ TEST_CASE("conv2d matches direct loops: stride, padding, dilation, groups, bias,
     cases.push_back({{n, g * cin, h, h + 1}, {co, cin, k, k}, s, s, p, p, d, d, g, bias});
   }
   const DType d = DType::f32; // the other dtypes: the every-dtype tests
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (const Conv& c : cases) {
-      INFO(runtime::device_name(dev) << " " << uops::name(d) << " input (" << c.x[0] << "," << c.x[1] << "," << c.x[2]
-                                     << "," << c.x[3] << ") weight (" << c.w[0] << "," << c.w[1] << "," << c.w[2] << ","
-                                     << c.w[3] << ") groups " << c.groups);
+      INFO(dev->name << " " << uops::name(d) << " input (" << c.x[0] << "," << c.x[1] << "," << c.x[2] << "," << c.x[3]
+                     << ") weight (" << c.w[0] << "," << c.w[1] << "," << c.w[2] << "," << c.w[3] << ") groups "
+                     << c.groups);
       Values x = values_for(rng, numel(c.x), d), w = values_for(rng, numel(c.w), d), bias = values_for(rng, c.w[0], d);
       Shape os;
       Values ref = conv_ref(c, x, w, bias, os);
@@ -440,14 +439,14 @@ TEST_CASE("conv2d and conv_transpose2d take an unbatched (C,H,W) input and one v
   Values x = grid_values(rng, numel(c.x)), w = grid_values(rng, numel(c.w));
   Shape os;
   Values ref = conv_ref(c, x, w, {}, os);
-  Tensor r = tensor_of(x, {2, 5, 5}, DType::f32, devices[0])
-                 .conv2d(tensor_of(w, c.w, DType::f32, devices[0]), std::nullopt, {2}, {1});
+  Tensor r = tensor_of(x, {2, 5, 5}, DType::f32, runtime::targets()[0])
+                 .conv2d(tensor_of(w, c.w, DType::f32, runtime::targets()[0]), std::nullopt, {2}, {1});
   check_close(r, {os[1], os[2], os[3]}, ref, 0);
   Conv t{{1, 2, 3, 3}, {2, 2, 2, 2}, 2, 2, 1, 1, 1, 1, 1, false, 1, 1};
   ref = conv_transpose_ref(t, x, w, {}, os);
-  r = tensor_of(Values(x.begin(), x.begin() + 18), {2, 3, 3}, DType::f32, devices[0])
-          .conv_transpose2d(tensor_of(Values(w.begin(), w.begin() + 16), t.w, DType::f32, devices[0]), std::nullopt,
-                            {2}, {1}, {1});
+  r = tensor_of(Values(x.begin(), x.begin() + 18), {2, 3, 3}, DType::f32, runtime::targets()[0])
+          .conv_transpose2d(tensor_of(Values(w.begin(), w.begin() + 16), t.w, DType::f32, runtime::targets()[0]),
+                            std::nullopt, {2}, {1}, {1});
   check_close(r, {os[1], os[2], os[3]}, ref, 0);
 }
 
@@ -463,10 +462,10 @@ TEST_CASE("conv_transpose2d matches a scatter loop: stride, padding, output_padd
                              {{1, 1, 1, 1}, {1, 1, 1, 1}, 5, 5, 2, 2, 1, 1, 1, true, 4, 4},
                              {{1, 3, 3, 2}, {3, 2, 2, 2}, 2, 1, 1, 0, 3, 2, 3, true, 2, 1}};
   const DType d = DType::f32; // the other dtypes: the every-dtype tests
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (const Conv& c : cases) {
-      INFO(runtime::device_name(dev) << " " << uops::name(d) << " input (" << c.x[0] << "," << c.x[1] << "," << c.x[2]
-                                     << "," << c.x[3] << ") stride " << c.s0 << "," << c.s1 << " groups " << c.groups);
+      INFO(dev->name << " " << uops::name(d) << " input (" << c.x[0] << "," << c.x[1] << "," << c.x[2] << "," << c.x[3]
+                     << ") stride " << c.s0 << "," << c.s1 << " groups " << c.groups);
       Values x = grid_values(rng, numel(c.x)), w = grid_values(rng, numel(c.w)),
              bias = grid_values(rng, c.w[1] * c.groups);
       Shape os;
@@ -491,9 +490,9 @@ TEST_CASE("max_pool2d and avg_pool2d match window loops", "[nn]") {
       {{0, 2, 4, 4}, {2, 2}, {2, 2}, {0, 0}, {1, 1}}, {{1, 1, 1, 1}, {1, 1}, {1, 1}, {0, 0}, {1, 1}},
       {{1, 2, 6, 6}, {4, 4}, {3, 2}, {2, 1}, {1, 1}}};
   const DType d = DType::f32; // the other dtypes: the every-dtype tests
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (const Case& c : cases) {
-      INFO(runtime::device_name(dev) << " " << uops::name(d) << " kernel " << c.k[0] << "x" << c.k[1]);
+      INFO(dev->name << " " << uops::name(d) << " kernel " << c.k[0] << "x" << c.k[1]);
       Values x = values_for(rng, numel(c.x), d);
       Tensor t = flipped_input(x, c.x, d, dev);
       bool dilated = c.d[0] != 1 || c.d[1] != 1;
@@ -514,7 +513,7 @@ TEST_CASE("max_pool2d and avg_pool2d match window loops", "[nn]") {
   Values x = values_for(rng, 16, DType::bool_);
   Shape os;
   Values ref = pool_ref(Pool::max, {1, 1, 4, 4}, x, {2, 2}, {2, 2}, {0, 0}, {1, 1}, os);
-  check_close(tensor_of(x, {1, 1, 4, 4}, DType::bool_, devices[0]).max_pool2d({2}), os, ref, 0);
+  check_close(tensor_of(x, {1, 1, 4, 4}, DType::bool_, runtime::targets()[0]).max_pool2d({2}), os, ref, 0);
 }
 
 TEST_CASE("conv2d, conv_transpose2d and the pools on every dtype: integers wrap, avg_pool2d of integers is f32",
@@ -523,9 +522,9 @@ TEST_CASE("conv2d, conv_transpose2d and the pools on every dtype: integers wrap,
   Conv c{{1, 2, 4, 5}, {2, 2, 3, 2}, 2, 1, 1, 0, 1, 2, 1, false},
       t{{1, 2, 3, 2}, {2, 2, 2, 2}, 2, 1, 1, 0, 1, 1, 1, false};
   Shape k{3, 2}, s{1, 2}, p{1, 1}, one{1, 1};
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (DType d : all_dtypes) {
-      INFO(runtime::device_name(dev) << " " << uops::name(d));
+      INFO(dev->name << " " << uops::name(d));
       Values x = values_for(rng, numel(c.x), d), w = values_for(rng, numel(c.w), d),
              tw = values_for(rng, numel(t.w), d);
       Tensor in = input_of(x, c.x, d, dev);

@@ -5,8 +5,6 @@
 #include <numeric>
 
 using namespace patgrad;
-using patgrad::testing::devices;
-using runtime::Device;
 using testing::fails;
 
 namespace {
@@ -37,7 +35,7 @@ Stats stats(const std::vector<double>& v) {
 // The same lazy tensor run on each device gives the same bits.
 template <typename T>
 void same_on_devices(const Tensor& t) {
-  std::vector<T> cpu = t.to(Device::CPU).to_vector<T>(), interp = t.to(Device::INTERP).to_vector<T>();
+  std::vector<T> cpu = t.to("CPU").to_vector<T>(), interp = t.to("INTERP").to_vector<T>();
   REQUIRE(cpu.size() == interp.size());
   CHECK((cpu.empty() || std::memcmp(cpu.data(), interp.data(), cpu.size() * sizeof(T)) == 0));
 }
@@ -52,7 +50,7 @@ TEST_CASE("rand equals the host model of the generator, bit for bit, on both dev
   for (uint64_t i = 0; i < 15; i++) ea.push_back(double(bits(key(42, 0), i) >> 40) * 0x1p-24);
   for (uint64_t i = 0; i < 7; i++) eb.push_back(double(bits(key(42, 1), i) >> 11) * 0x1p-53);
   for (uint64_t i = 0; i < 16; i++) ec.push_back(-10 + double(bits(key(42, 2), i) % 1010));
-  for (Device dev : devices) {
+  for (const runtime::Target* dev : runtime::targets()) {
     testing::check_close(a.to(dev), {3, 5}, ea, 0);
     testing::check_close(b.to(dev), {7}, eb, 0);
     testing::check_close(c.to(dev), {4, 4}, ec, 0);
@@ -106,7 +104,7 @@ TEST_CASE("rand, uniform, randn and randint have the right range, moments and sp
   const int64_t n = 100000;
   for (DType d : {DType::f16, DType::bf16, DType::f32, DType::f64}) {
     INFO(uops::name(d));
-    std::vector<double> u = Tensor::rand({n}, d).to(Device::CPU).to_vector<double>();
+    std::vector<double> u = Tensor::rand({n}, d).to("CPU").to_vector<double>();
     Stats s = stats(u);
     CHECK(s.lo >= 0);
     CHECK(s.hi < 1);                            // the top bits, scaled exactly: never rounds up to 1
@@ -115,7 +113,7 @@ TEST_CASE("rand, uniform, randn and randint have the right range, moments and sp
     std::vector<int64_t> bins(10);
     for (double x : u) bins[size_t(x * 10)]++;
     for (int64_t c : bins) CHECK(std::abs(c - n / 10) < n / 200); // sd of a bin: 95
-    std::vector<double> g = Tensor::randn({n}, d).to(Device::CPU).to_vector<double>();
+    std::vector<double> g = Tensor::randn({n}, d).to("CPU").to_vector<double>();
     Stats t = stats(g);
     CHECK(std::fabs(t.mean) < 0.02);    // sd: 0.0032
     CHECK(std::fabs(t.var - 1) < 0.03); // sd: 0.0045
@@ -123,13 +121,13 @@ TEST_CASE("rand, uniform, randn and randint have the right range, moments and sp
     CHECK(std::fabs(t.hi) < 6.5);
     double within = double(std::count_if(g.begin(), g.end(), [](double x) { return std::fabs(x) < 1; })) / double(n);
     CHECK(std::fabs(within - 0.6827) < 0.01); // sd: 0.0015
-    Stats w = stats(Tensor::uniform({n}, -3, 5, d).to(Device::CPU).to_vector<double>());
+    Stats w = stats(Tensor::uniform({n}, -3, 5, d).to("CPU").to_vector<double>());
     CHECK(w.lo >= -3);
     CHECK(w.hi <= 5);
     CHECK(std::fabs(w.mean - 1) < 0.05);
   }
   std::vector<int64_t> counts(7);
-  for (int8_t x : Tensor::randint({n}, -3, 4, DType::i8).to(Device::CPU).to_vector<int8_t>()) {
+  for (int8_t x : Tensor::randint({n}, -3, 4, DType::i8).to("CPU").to_vector<int8_t>()) {
     REQUIRE(x >= -3);
     REQUIRE(x < 4);
     counts[size_t(x + 3)]++;

@@ -10,7 +10,6 @@
 
 using namespace patgrad;
 using testing::check_close;
-using testing::devices;
 
 namespace {
 
@@ -21,7 +20,7 @@ const DType float_dtypes[] = {DType::f16, DType::bf16, DType::f32, DType::f64};
 
 // testing::tensor_of, but bf16 comes from f32 (exact for these values): the CPU JIT cannot convert f64 to bf16 yet
 // (the fptrunc needs __truncdfbf2, which the process does not have).
-Tensor input(const Values& v, const Shape& s, DType d, runtime::Device dev) {
+Tensor input(const Values& v, const Shape& s, DType d, const runtime::Target* dev) {
   Tensor t = Tensor::from_vector(v, s).cast(d == DType::bf16 ? DType::f32 : d).cast(d);
   return t.realize().to(dev);
 }
@@ -62,7 +61,7 @@ Values random_values(std::mt19937_64& rng, int64_t n, DType d) {
 }
 
 // The values stored flipped on every axis and flipped back: a non-contiguous tensor.
-Tensor flipped(const Host& h, DType d, runtime::Device dev) {
+Tensor flipped(const Host& h, DType d, const runtime::Target* dev) {
   Values stored(h.v.size());
   Shape all;
   for (size_t k = 0; k < h.shape.size(); k++) all.push_back(int64_t(k));
@@ -141,7 +140,7 @@ void check_error(F&& f, const std::string& fragment) {
 
 TEST_CASE("sum, prod, max and min fold any axes, with keepdim and negative axes, on every dtype", "[shape]") {
   std::mt19937_64 rng(21);
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (DType d : all_dtypes) {
       Shape s{int64_t(1 + rng() % 3), int64_t(rng() % 4), int64_t(1 + rng() % 3)};
       Host h{s, random_values(rng, numel(s), d)};
@@ -153,9 +152,8 @@ TEST_CASE("sum, prod, max and min fold any axes, with keepdim and negative axes,
               (uops::is_unsigned(d) || rng() % 2 ? 1 : -1);
       Tensor t = flipped(h, d, dev), tp = flipped(p, d, dev);
       for (auto [axes, keepdim] : reductions_for(d)) {
-        INFO(runtime::device_name(dev) << " " << uops::name(d) << " shape " << s[0] << "x" << s[1] << "x" << s[2]
-                                       << " axes " << axes.size() << (axes.empty() ? 0 : axes[0]) << " keepdim "
-                                       << keepdim);
+        INFO(dev->name << " " << uops::name(d) << " shape " << s[0] << "x" << s[1] << "x" << s[2] << " axes "
+                       << axes.size() << (axes.empty() ? 0 : axes[0]) << " keepdim " << keepdim);
         Shape ax = normalized(axes, 3);
         Host sum = fold(h, ax, keepdim, 0, std::plus<>()), prod = fold(p, ax, keepdim, 1, std::multiplies<>());
         Tensor ts = t.sum(axes, keepdim), tpr = tp.prod(axes, keepdim);
@@ -173,7 +171,7 @@ TEST_CASE("sum, prod, max and min fold any axes, with keepdim and negative axes,
 }
 
 TEST_CASE("empty sums are 0 and products 1; max and min propagate NaN and are exact at the limits", "[shape]") {
-  for (auto dev : devices) {
+  for (auto dev : runtime::targets()) {
     Tensor e = input({}, {2, 0, 3}, DType::f32, dev);
     check_close(e.sum(), {}, {0}, 0);
     check_close(e.sum({1}), {2, 3}, Values(6, 0), 0);
@@ -203,7 +201,7 @@ TEST_CASE("mean, var and std match double references; integers give f32", "[shap
   // f32: relative 1e-5 (a sum, a division and a square root, each rounding by 2^-24) plus 1e-6 absolute for
   // variances near 0; f64: relative 1e-12; f16, bf16: the f32 result rounded once, so half an ulp more.
   std::mt19937_64 rng(22);
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (DType d : {DType::bool_, DType::i16, DType::f16, DType::bf16, DType::f32, DType::f64}) {
       Shape s{int64_t(1 + rng() % 3), int64_t(rng() % 4), int64_t(1 + rng() % 4)};
       Host h{s, random_values(rng, numel(s), d)};
@@ -213,8 +211,8 @@ TEST_CASE("mean, var and std match double references; integers give f32", "[shap
       for (size_t r : {size_t(d) % 4, (size_t(d) + 2) % 4}) {
         const Shape& axes = reductions[r].axes;
         double correction = double(r % 3);
-        INFO(runtime::device_name(dev) << " " << uops::name(d) << " shape " << s[0] << "x" << s[1] << "x" << s[2]
-                                       << " axes " << axes.size() << " correction " << correction);
+        INFO(dev->name << " " << uops::name(d) << " shape " << s[0] << "x" << s[1] << "x" << s[2] << " axes "
+                       << axes.size() << " correction " << correction);
         Shape ax = normalized(axes, 3);
         double n = 1;
         for (int64_t a : ax) n *= double(s[a]);
@@ -240,7 +238,7 @@ TEST_CASE("mean, var and std match double references; integers give f32", "[shap
 
 TEST_CASE("argmax and argmin give the first extreme, NaN counting as extreme, as i64", "[shape]") {
   std::mt19937_64 rng(23);
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (DType d : all_dtypes) {
       int64_t axis = int64_t(d) % 2 - 1; // -1 or 0, in turn
       Shape s{int64_t(1 + rng() % 3), int64_t(1 + rng() % 4), int64_t(rng() % 4)};
@@ -249,7 +247,7 @@ TEST_CASE("argmax and argmin give the first extreme, NaN counting as extreme, as
       if (uops::is_float(d) && !h.v.empty()) h.v[rng() % h.v.size()] = NAN;
       Tensor t = flipped(h, d, dev);
       int64_t a = axis < 0 ? axis + 3 : axis;
-      INFO(runtime::device_name(dev) << " " << uops::name(d) << " axis " << axis);
+      INFO(dev->name << " " << uops::name(d) << " axis " << axis);
       if (s[a] == 0) {
         check_error([&] { t.argmax(axis); }, "argmax: cannot reduce axis 2 of (");
         continue;
@@ -270,7 +268,7 @@ TEST_CASE("argmax and argmin give the first extreme, NaN counting as extreme, as
         check_close(got, kept, arg, 0);
       }
     }
-  for (auto dev : devices) {
+  for (auto dev : runtime::targets()) {
     Tensor t = input({3, 9, 1, 9, 1}, {5}, DType::i32, dev);
     check_close(t.argmax(), {}, {1}, 0);
     check_close(t.reshape({1, 5}).argmax(1), {1}, {1}, 0);
@@ -284,7 +282,7 @@ TEST_CASE("argmax and argmin give the first extreme, NaN counting as extreme, as
 
 TEST_CASE("any and all are bool folds with false and true for zero elements", "[shape]") {
   std::mt19937_64 rng(24);
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (DType d : all_dtypes) {
       Shape s{int64_t(1 + rng() % 3), int64_t(rng() % 4), 2};
       Host h{s, random_values(rng, numel(s), d)};
@@ -294,7 +292,7 @@ TEST_CASE("any and all are bool folds with false and true for zero elements", "[
       if (uops::is_float(d) && !h.v.empty()) h.v[0] = NAN; // NaN is true, as in C and PyTorch
       Tensor t = flipped(h, d, dev);
       for (auto [axes, keepdim] : reductions_for(d)) {
-        INFO(runtime::device_name(dev) << " " << uops::name(d) << " axes " << axes.size() << " keepdim " << keepdim);
+        INFO(dev->name << " " << uops::name(d) << " axes " << axes.size() << " keepdim " << keepdim);
         Shape ax = normalized(axes, 3);
         Host any =
             fold(h, ax, keepdim, 0, [](double a, double x) { return double(a != 0 || x != 0 || std::isnan(x)); });
@@ -310,7 +308,7 @@ TEST_CASE("any and all are bool folds with false and true for zero elements", "[
 
 TEST_CASE("cumsum runs a prefix sum along an axis in one kernel, in sum's dtype", "[shape]") {
   std::mt19937_64 rng(25);
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (DType d : all_dtypes)
       for (int64_t axis : {1, -1}) {
         Shape s{int64_t(1 + rng() % 3), int64_t(rng() % 6), int64_t(1 + rng() % 5)};
@@ -326,14 +324,13 @@ TEST_CASE("cumsum runs a prefix sum along an axis in one kernel, in sum's dtype"
             expected[size_t(k)] = expected[size_t(flat_of(idx, s))] + h.v[size_t(k)];
           }
         }
-        INFO(runtime::device_name(dev) << " " << uops::name(d) << " axis " << axis << " shape " << s[0] << "x" << s[1]
-                                       << "x" << s[2]);
+        INFO(dev->name << " " << uops::name(d) << " axis " << axis << " shape " << s[0] << "x" << s[1] << "x" << s[2]);
         Tensor c = flipped(h, d, dev).cumsum(axis);
         CHECK(c.dtype() == sum_dtype(d));
         CHECK(kernels(c) == 1);
         check_close(c, s, expected, 0, half_ulp(d));
       }
-  for (auto dev : devices) check_close(input({2}, {}, DType::i8, dev).cumsum(0), {}, {2}, 0);
+  for (auto dev : runtime::targets()) check_close(input({2}, {}, DType::i8, dev).cumsum(0), {}, {2}, 0);
 }
 
 TEST_CASE("softmax, log_softmax and logsumexp are stable and match double references", "[shape]") {
@@ -341,7 +338,7 @@ TEST_CASE("softmax, log_softmax and logsumexp are stable and match double refere
   // 1e-12; f16, bf16 round the f32 result once: half an ulp more, and 1e-4 / 1e-3 absolute for values that flush
   // toward zero; integers and bool compute in f32.
   std::mt19937_64 rng(26);
-  for (auto dev : devices)
+  for (auto dev : runtime::targets())
     for (DType d : {DType::f16, DType::bf16, DType::f32, DType::f64, DType::i32, DType::bool_}) {
       Shape s{int64_t(1 + rng() % 3), int64_t(rng() % 5), int64_t(1 + rng() % 4)};
       for (double scale : {1.0, 300.0}) { // 300: exp(x) alone overflows, the max must be subtracted first
@@ -353,7 +350,7 @@ TEST_CASE("softmax, log_softmax and logsumexp are stable and match double refere
         double rtol = d == DType::f64 ? 1e-12 : 1e-5 + half_ulp(d);
         double atol = d == DType::f64 ? 1e-12 : d == DType::f16 ? 1e-4 : d == DType::bf16 ? 1e-3 : 1e-6;
         for (int64_t axis : {1, -1}) {
-          INFO(runtime::device_name(dev) << " " << uops::name(d) << " scale " << scale << " axis " << axis);
+          INFO(dev->name << " " << uops::name(d) << " scale " << scale << " axis " << axis);
           int64_t a = axis < 0 ? axis + 3 : axis;
           Host m = fold(h, {a}, true, -INFINITY, nan_max);
           Host lse = m;
@@ -379,7 +376,8 @@ TEST_CASE("softmax, log_softmax and logsumexp are stable and match double refere
         }
       }
     }
-  for (auto dev : devices) { // over a zero-size axis logsumexp is log(0) = -inf; all -inf gives -inf, not NaN
+  for (auto dev :
+       runtime::targets()) { // over a zero-size axis logsumexp is log(0) = -inf; all -inf gives -inf, not NaN
     check_close(input({}, {2, 0}, DType::f32, dev).logsumexp({1}), {2}, {-INFINITY, -INFINITY}, 0);
     check_close(input({-INFINITY, -INFINITY}, {2}, DType::f32, dev).logsumexp(), {}, {-INFINITY}, 0);
     check_close(input({INFINITY, 1}, {2}, DType::f32, dev).logsumexp(), {}, {INFINITY}, 0);
@@ -425,7 +423,7 @@ TEST_CASE("two reductions of the same values over different ranges in one kernel
           "[reduce]") {
   // t1 and its reshaped copy become two REDUCEs of one loaded value, each over its own loop: each must read its own
   // accumulator (found by fuzz_tensors --seed 4072: INTERP read the other one)
-  for (runtime::Device dev : patgrad::testing::devices) {
+  for (const runtime::Target* dev : runtime::targets()) {
     Tensor t0 = Tensor::from_vector<int16_t>({-13267, 8, 7, 6, -1010}, {1, 1, 5}).to(dev);
     Tensor t1 = t0.sum({0});
     Tensor same = t1.eq(t1.flip({}).reshape({5}));

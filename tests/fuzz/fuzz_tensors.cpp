@@ -24,13 +24,12 @@ namespace {
 
 using namespace patgrad;
 using namespace patgrad::tensor_fuzz;
-using runtime::Device;
 using uops::bits;
 using uops::is_float;
 
 // ---- running a program on a device, and reporting
 
-Tensor replay(const Step& s, const std::vector<Tensor>& t, Device dev) {
+Tensor replay(const Step& s, const std::vector<Tensor>& t, const runtime::Target* dev) {
   auto in = [&](size_t j) -> const Tensor& { return t[size_t(s.in[j])]; };
   switch (s.kind) {
   case Kind::DATA: {
@@ -104,13 +103,12 @@ std::string mismatch(const Array& got, const Array& want) {
 }
 
 // runs the program on dev: what went wrong, or ""
-std::string run_on(const Program& p, Device dev) {
+std::string run_on(const Program& p, const runtime::Target* dev) {
   try {
     std::vector<Tensor> t;
     for (const Step& s : p.steps) {
       t.push_back(replay(s, t, dev));
-      if (t.back().device() != dev)
-        return fmt::format("t{} is on {}", t.size() - 1, runtime::device_name(t.back().device()));
+      if (t.back().device() != dev) return fmt::format("t{} is on {}", t.size() - 1, t.back().device()->name);
     }
     for (size_t k : {p.probe, p.steps.size() - 1}) // the result, and an intermediate another schedule computes
       if (std::string why = mismatch(read(t[k]), p.steps[k].out); !why.empty()) return fmt::format("t{}: {}", k, why);
@@ -170,10 +168,10 @@ int main(int argc, char** argv) {
     steps += int64_t(p.steps.size());
     g_listing = listing(p, seed);
     if (opts->verbose) fmt::print("{}", g_listing);
-    for (Device dev : {Device::CPU, Device::INTERP}) {
+    for (const runtime::Target* dev : runtime::targets()) {
       std::string why = run_on(p, dev);
       if (why.empty()) continue;
-      fmt::print("fuzz_tensors: FAIL on {}: {}\n{}", runtime::device_name(dev), why, g_listing);
+      fmt::print("fuzz_tensors: FAIL on {}: {}\n{}", dev->name, why, g_listing);
       if (!opts->keep_going) return 1;
       failures++;
       break;
@@ -181,7 +179,7 @@ int main(int argc, char** argv) {
     if (seed % 25 == 0) { // INTERP is too slow for millions of elements: the CPU, whose kernels it checks above
       std::string why;
       try {
-        why = large_reduction(seed, Device::CPU, g_listing);
+        why = large_reduction(seed, "CPU", g_listing);
       } catch (const std::exception& e) {
         why = fmt::format("raised: {}", e.what());
       }

@@ -40,7 +40,7 @@ std::vector<std::vector<int64_t>> groups_of(const Shape& shape, const Shape& axe
 
 } // namespace
 
-std::string large_reduction(uint64_t seed, runtime::Device dev, std::string& listing) {
+std::string large_reduction(uint64_t seed, std::string_view dev, std::string& listing) {
   std::mt19937_64 rng(seed);
   auto uniform = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
   std::string op = kOps[uniform(0, std::size(kOps) - 1)];

@@ -1,0 +1,84 @@
+// The runtime: buffers in host memory, the targets that run kernels over them, and the loop that runs a schedule.
+// A target is a name (the one DEV and the pattern files use), what the pipeline's passes for that name make of a
+// kernel compiled into something runnable, and running it. CPU (target_cpu.cpp) compiles the LLVM IR that
+// patterns/render_llvm.pat renders to machine code and splits the outermost loop across the cores; INTERP
+// (target_interp.cpp) runs the linear program with the op table's reference semantics: slow, simple, the oracle.
+// Every target keeps its buffers in host memory, so a tensor moves between targets without a copy. A new backend is
+// a `.pat` file that declares its target and render group, and a C++ file here that compiles and launches.
+#pragma once
+#include "uops/uop.h"
+#include <llvm/ADT/ArrayRef.h>
+#include <llvm/Support/Error.h>
+#include <memory>
+#include <string>
+
+namespace patgrad::lowering {
+struct Lowered;
+struct Schedule;
+} // namespace patgrad::lowering
+
+namespace patgrad::runtime {
+
+using uops::DType;
+using uops::UOp;
+
+// buffer.cpp: memory behind BUFFER nodes. A buffer is freed when the last BUFFER node naming it is.
+struct Buffer {
+  DType dtype;
+  int64_t size; // elements
+  void* data;   // at least one element, 64-byte aligned, zeroed
+};
+// A BUFFER node of a fresh buffer, or an error naming the size when the memory cannot be had.
+llvm::Expected<UOp> allocate_buffer(DType dtype, int64_t size);
+UOp new_buffer(DType dtype, int64_t size); // the same, for tests and tools: running out of memory is fatal
+Buffer& buffer(const UOp& buffer_node);
+size_t live_buffers();
+
+// What a target made of one kernel, run any number of times; the run cache owns it and frees it with the kernel.
+class Executable {
+public:
+  virtual ~Executable() = default;
+  // Runs the kernel over its buffers, by parameter number ([0] is the output). Errors: what the target checks as it
+  // runs (INTERP: an index out of bounds).
+  virtual llvm::Error run(llvm::ArrayRef<Buffer*> buffers) const = 0;
+  // About the memory it holds (machine code, the nodes of a program it keeps), charged to the run cache's budget.
+  virtual uint64_t bytes() const = 0;
+};
+
+class Target {
+public:
+  explicit Target(std::string name) : name(std::move(name)) {}
+  Target(const Target&) = delete;
+  Target& operator=(const Target&) = delete;
+  virtual ~Target() = default;
+
+  // A lowered kernel (lowering::lower_kernel for this target's name) made runnable; kernel_name is the function its
+  // source defines. Errors: the source does not compile.
+  virtual llvm::Expected<std::unique_ptr<Executable>> compile(const lowering::Lowered& kernel,
+                                                              const std::string& kernel_name) const = 0;
+
+  const std::string name; // "CPU", "INTERP": DEV's value and the pattern files' `target NAME`
+};
+
+// target_cpu.cpp, target_interp.cpp
+std::unique_ptr<Target> make_cpu_target();
+std::unique_ptr<Target> make_interp_target();
+
+// run.cpp: every target this build has, made once per process; one by name; DEV's (CPU when DEV is unset or empty).
+// Errors: no target has that name (the message lists those there are).
+llvm::ArrayRef<const Target*> targets();
+llvm::Expected<const Target*> find_target(std::string_view name);
+llvm::Expected<const Target*> default_target();
+
+// run.cpp: runs a schedule's kernels in order on a target. Each kernel is lowered for the target and compiled once;
+// both are cached by (kernel AST, target).
+struct RunStats {
+  double schedule_ms = 0, compile_ms = 0, run_ms = 0;
+  int64_t kernels = 0;
+};
+llvm::Error run(const lowering::Schedule& s, const Target& target, RunStats* stats = nullptr);
+
+// interp.cpp: one kernel's linear program over its buffers, with uops::eval.
+llvm::Error interpret(const std::vector<UOp>& program, llvm::ArrayRef<Buffer*> buffers);
+
+} // namespace patgrad::runtime
