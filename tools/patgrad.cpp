@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <fstream>
 #include <iostream>
 
@@ -28,7 +29,9 @@ commands:
                        second (range: LO..HI); with - as EXPR, one expression per line from standard input
   rules [FILE]         list groups and rules with their location and domain; with FILE (- for standard input),
                        simplify each line of it first and show per-rule attempts and hits
-  passes               list the pipeline's passes in order, with their groups and options
+  passes [--target T]  list the pipeline's stages in order: each rule pass with its groups and options, each
+                       native (C++) stage, and the target each one is limited to; with --target, only the
+                       stages that target T runs, after its render group
   cache [--clear]      the kernel cache's directory, entry count and size; --clear removes every entry
 
 options:
@@ -194,18 +197,46 @@ int cmd_rules(const Options& o) {
   return 0;
 }
 
-int cmd_passes(const Options& o) {
+// A stage as pipeline.pat declares it: `native` or its groups, then the options that differ from the defaults.
+std::string describe(const rewriter::Pass& p) {
+  std::vector<std::string> opts;
+  std::string what = "native";
+  if (!p.native) {
+    what.clear();
+    for (const rewriter::Group* g : p.groups) what += (what.empty() ? "" : ", ") + g->name;
+    const char* order = p.order == rewriter::Order::POST ? "post" : p.order == rewriter::Order::PRE ? "pre" : "walk";
+    opts.push_back(fmt::format("order={}", order));
+    if (p.order != rewriter::Order::WALK) opts.push_back(p.fixpoint ? "fixpoint" : "once");
+    opts.push_back(fmt::format("limit={}", p.limit));
+  }
+  if (!p.kernel) opts.push_back("stage=tensor");
+  if (!p.target.empty()) opts.push_back("target=" + p.target);
+  return opts.empty() ? what : fmt::format("{} ({})", what, fmt::join(opts, ", "));
+}
+
+int cmd_passes(Options o) {
+  std::vector<std::string> target;
+  if (!take_values(o.args, "--target", target)) return fail("--target needs a value");
+  if (o.args.size() != 1) return fail("passes takes no argument but --target");
   auto lib = load(o);
   if (!lib) return fail(llvm::toString(lib.takeError()));
-  for (auto& p : (*lib)->passes) {
-    std::string groups;
-    for (const rewriter::Group* g : p->groups) groups += (groups.empty() ? "" : ", ") + g->name;
-    const char* order = p->order == rewriter::Order::POST ? "post" : p->order == rewriter::Order::PRE ? "pre" : "walk";
-    std::string opts = fmt::format("order={}", order);
-    if (p->order != rewriter::Order::WALK) opts += p->fixpoint ? ", fixpoint" : ", once";
-    opts += fmt::format(", limit={}{}", p->limit, p->kernel ? "" : ", stage=tensor");
-    fmt::print("{:<12} = {} ({})  {}\n", p->name, groups, opts, p->loc.str());
+  if (!target.empty()) {
+    auto t = (*lib)->targets.find(target.back());
+    if (t == (*lib)->targets.end()) {
+      std::vector<std::string> known;
+      for (const auto& [name, render] : (*lib)->targets) known.push_back(name);
+      return fail(fmt::format("unknown target '{}': expected one of {}", target.back(), fmt::join(known, ", ")));
+    }
+    fmt::print("target {}: {}\n", t->first, t->second ? "render=" + t->second->name : "renders nothing");
   }
+  std::vector<std::pair<const rewriter::Pass*, std::string>> stages;
+  size_t width = 0;
+  for (auto& p : (*lib)->passes)
+    if (target.empty() || p->target.empty() || p->target == target.back()) {
+      stages.emplace_back(p.get(), describe(*p));
+      width = std::max(width, stages.back().second.size());
+    }
+  for (const auto& [p, what] : stages) fmt::print("{:<12} = {:<{}}  {}\n", p->name, what, width, p->loc.str());
   return 0;
 }
 

@@ -1,4 +1,5 @@
 // The patgrad command, run as a user runs it: output text and exit codes.
+#include "tests/shell.h"
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -104,10 +105,42 @@ TEST_CASE("rules lists groups and rules with locations; with input it counts hit
   CHECK(some_hit);
 }
 
-TEST_CASE("passes prints the pipeline", "[cli]") {
+TEST_CASE("passes prints the pipeline: rule passes with their groups and options, native stages", "[cli]") {
   Run r = patgrad("passes");
   CHECK(r.code == 0);
-  CHECK(r.out.find("sym          = symbolic (order=post, fixpoint, limit=250000)") != std::string::npos);
+  CHECK(r.out.find("sym          = symbolic (order=post, fixpoint, limit=250000) ") != std::string::npos);
+  CHECK(r.out.find("linearize    = native ") != std::string::npos);
+  CHECK(r.out.find("schedule     = native (stage=tensor) ") != std::string::npos);
+}
+
+TEST_CASE("passes --target T omits the stages of other targets; an unknown T lists the known ones", "[cli]") {
+  patgrad::testing::TempDir dir;
+  std::ofstream(dir.str() + "/mine.pat") << "pass cpu_sym = symbolic (order=post, after=sym, target=CPU);\n";
+  const std::string with = "--patterns " + dir.str() + " passes";
+  Run all = patgrad(with), cpu = patgrad(with + " --target CPU"), interp = patgrad(with + " --target INTERP");
+  INFO(all.out + cpu.out + interp.out);
+  CHECK(all.code == 0);
+  CHECK(cpu.code == 0);
+  CHECK(interp.code == 0);
+  CHECK(all.out.find("cpu_sym      = symbolic (order=post, fixpoint, limit=1000000, target=CPU) ") !=
+        std::string::npos);
+  CHECK(cpu.out.find("cpu_sym ") != std::string::npos);
+  CHECK(interp.out.find("cpu_sym ") == std::string::npos);
+  CHECK(interp.out.find("sym          = symbolic") != std::string::npos); // the stages every target runs stay
+  CHECK(interp.out.starts_with("target INTERP: renders nothing\n"));
+  Run bad = patgrad("passes --target TPU");
+  CHECK(bad.code == 1);
+  CHECK(bad.out.find("unknown target 'TPU': expected one of CPU, INTERP") != std::string::npos);
+}
+
+TEST_CASE("DEV names the target scripts run on; an unknown DEV is an error listing the known targets", "[cli]") {
+  patgrad::testing::TempDir dir;
+  std::string script = dir.str() + "/t.pg";
+  std::ofstream(script) << "import patgrad\nprint(patgrad.Tensor([1.0, 2.0]).sum().device)\n";
+  CHECK(patgrad("run " + script, "DEV=INTERP").out == "INTERP\n");
+  Run bad = patgrad("run " + script, "DEV=TPU");
+  CHECK(bad.code == 1);
+  CHECK(bad.out.find("unknown target 'TPU': expected one of CPU, INTERP") != std::string::npos);
 }
 
 TEST_CASE("run and rules refuse a directory or a missing file with a message and exit 1", "[cli]") {
