@@ -55,9 +55,10 @@ TEST_CASE("a user file loaded after the built-ins adds a pass between two built-
 }
 
 TEST_CASE("target= limits a pass to one declared target; a target names its render group", "[pipeline]") {
-  auto lib = lib_of("render llvm { [ll_add] ADD(a, b) => \"{self} = add {a}, {b}\"; }\n"
-                    "pass everywhere = g;\npass cpu_only = g (target=CPU);\npass interp_only = native (target=interp);\n"
-                    "target CPU (render=llvm);\ntarget interp;");
+  auto lib =
+      lib_of("render llvm { [ll_add] ADD(a, b) => \"{self} = add {a}, {b}\"; }\n"
+             "pass everywhere = g;\npass cpu_only = g (target=CPU);\npass interp_only = native (target=interp);\n"
+             "target CPU (render=llvm);\ntarget interp;");
   CHECK(lib->pass("everywhere")->target.empty());
   CHECK(lib->pass("cpu_only")->target == "CPU");
   CHECK(lib->pass("interp_only")->target == "interp");

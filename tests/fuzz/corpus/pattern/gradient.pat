@@ -1,9 +1,8 @@
 # Reverse-mode derivatives: GRAD(y, g), where g is d(loss)/dy, becomes a TUPLE of d(loss)/d(source) for each source
 # of y (NOGRAD where there is none). frontend/autograd.cpp applies the `grad` pass to one node at a time, from the
-# loss back to the inputs. Float tensors only: integers and bools carry no gradient. Constants broadcast.
+# loss back to the inputs. Float tensors only: integers and bools carry no gradient. Constants broadcast. GRAD has no
+# value to compare, so the rule fuzzer leaves these rules to gradcheck (tests/frontend/autograd_test.cpp).
 include "prelude.pat";
-hook grad_movement(node, g);
-hook grad_reduce_max(node, g);
 
 group gradient {
   # arithmetic
@@ -30,9 +29,23 @@ group gradient {
   [grad_cast_none] GRAD(CAST(_x), _g)                  => TUPLE(NOGRAD);
   [grad_contig]   GRAD(CONTIGUOUS(_x<floats>), g)      => TUPLE(g);
   [grad_detach]   GRAD(DETACH(_x), _g)                 => TUPLE(NOGRAD);
-  # movement ops and reductions map g back onto the source's shape
-  [grad_movement] GRAD(n:{RESHAPE, PERMUTE, EXPAND, PAD, SHRINK, FLIP, REDUCE_AXIS}(_x<floats>), g) => cpp::grad_movement(n, g);
-  [grad_max_reduce] GRAD(n:REDUCE_AXIS(_x<floats>), g) => cpp::grad_reduce_max(n, g);
+  # movement ops and sums map g (of the node's shape) back onto the source's shape; an expanded axis sums
+  [grad_reshape]  GRAD(n:RESHAPE(x<floats>), g) if g.shape == n.shape  => TUPLE(RESHAPE[x.shape](g));
+  [grad_permute]  GRAD(n:PERMUTE(_x<floats>), g) if g.shape == n.shape => TUPLE(PERMUTE[inverse(n.arg)](g));
+  [grad_expand]   GRAD(n:EXPAND(x<floats>), g) if g.shape == n.shape   => TUPLE(choose(x.shape == n.shape, g, REDUCE_AXIS[(ADD, ...differ(x.shape, n.shape))](g)));
+  [grad_flip]     GRAD(n:FLIP(_x<floats>), g) if g.shape == n.shape    => TUPLE(FLIP[n.arg](g));
+  [grad_sum]      GRAD(n:REDUCE_AXIS[(ADD, ...)](x<floats>), g) if g.shape == n.shape => TUPLE(EXPAND[x.shape](g));
+  # PAD and SHRINK undo each other: PAD (lo, hi) of an axis of size s is SHRINK (lo, lo + s); SHRINK (lo, hi) is PAD (lo, s - hi)
+  [grad_pad]      GRAD(n:PAD(x<floats>), g) if g.shape == n.shape      => TUPLE(SHRINK[interleave(evens(n.arg), evens(n.arg) + x.shape)](g));
+  [grad_shrink]   GRAD(n:SHRINK(x<floats>), g) if g.shape == n.shape   => TUPLE(PAD[interleave(evens(n.arg), x.shape - odds(n.arg))](g));
+  # max: g flows to the elements equal to the maximum, shared equally between ties
+  [grad_max_reduce] GRAD(n:REDUCE_AXIS[(MAX, ...axes)](x<t:floats>), g) => TUPLE(hit * EXPAND[x.shape](g / REDUCE_AXIS[(ADD, ...axes)](hit)))
+      where hit = WHERE(x == EXPAND[x.shape](n), CONST<t>[1.0], CONST<t>[0.0]);
+  # product: g times the product of the other elements, exact with zeros: where x has no zero that is prod / x; where
+  # one element is zero, only it gets the product of the rest (the nonzero ones); with two zeros every gradient is 0
+  [grad_prod_reduce] GRAD(REDUCE_AXIS[(MUL, ...axes)](x<t:floats>), g) => TUPLE(WHERE(z, WHERE(zeros == 1.0, p, 0.0), WHERE(zeros == 0.0, p / x, 0.0)) * EXPAND[x.shape](g))
+      where z = x == 0.0, p = EXPAND[x.shape](REDUCE_AXIS[(MUL, ...axes)](WHERE(z, 1.0, x))),
+            zeros = EXPAND[x.shape](REDUCE_AXIS[(ADD, ...axes)](WHERE(z, CONST<t>[1.0], CONST<t>[0.0])));
 }
 
 # Not a kernel pass: autograd runs it on tensor graphs, one node at a time.
