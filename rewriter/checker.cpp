@@ -587,19 +587,33 @@ struct RuleChecker {
     return s;
   }
 
-  // A list of nodes: a captured list's name, ranges(x) or without(a, b).
+  // A list of nodes: a captured list's name, a capture (a list of one), (r, ...rs), ranges(x) or without(a, b).
   Build node_list(const AstExpr* e) {
     Build s;
     s.kind = Build::SPLICE;
     s.loc = e->loc;
+    if (e->kind == AstExpr::NAME && slot_of(e->text, Slot::NODE) >= 0) {
+      s.list = Build::NODES;
+      s.src.push_back(result(e));
+      return s;
+    }
     if (e->kind == AstExpr::NAME) return captured_list(e->text, e->loc);
     if (e->kind == AstExpr::ELLIPSIS) {
       error(e->loc, "a list argument is written without '...': without(rs, ranges(x))");
       return s;
     }
+    if (e->kind == AstExpr::TUPLE) {
+      s.list = Build::NODES;
+      for (const AstExpr* k : e->kids) {
+        if (k->kind == AstExpr::ELLIPSIS) s.src.push_back(k->kids.empty() ? captured_list(k->text, k->loc) : node_list(k->kids[0]));
+        else if (k->kind == AstExpr::NAME && slot_of(k->text, Slot::NODE) >= 0) s.src.push_back(result(k));
+        else error(k->loc, "a list of nodes holds captures and ...lists: (r, ...rs)");
+      }
+      return s;
+    }
     size_t arity = e->text == "ranges" ? 1 : e->text == "without" ? 2 : 0;
     if (e->kind != AstExpr::CALL || arity == 0) {
-      error(e->loc, "expected a list of nodes: a source list's name, ranges(x) or without(a, b)");
+      error(e->loc, "expected a list of nodes: a source list's name, (r, ...rs), ranges(x) or without(a, b)");
       return s;
     }
     if (e->kids.size() != arity) {

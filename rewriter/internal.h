@@ -19,6 +19,9 @@ struct Scope {
   llvm::StringMap<int> counters; // fresh(name) -> the counter's number in a PassContext
 };
 
+// symbolic_hooks.cpp: registers symbolic.pat's hooks; the loader calls it before it reads any file.
+void register_symbolic_hooks();
+
 // checker.cpp: one rule from its AST; errors go to diags and leave the rule unusable (returns null). New fresh()
 // counters are added to scope.
 std::unique_ptr<Rule> check_rule(const AstRule& ast, bool render, Scope& scope, Diagnostics& diags);

@@ -142,7 +142,9 @@ struct Loader {
     int index = -1;
     for (size_t i = 0; i < hooks().size(); i++)
       if (hooks()[i].name == item.name) index = int(i);
-    if (index < 0) diags.error(item.loc, fmt::format("hook '{}' is not registered in C++ (rewriter/hooks.cpp)", item.name));
+    if (index < 0)
+      diags.error(item.loc, fmt::format("hook '{}' is not registered in C++: its component calls "
+                                        "rewriter::register_hook before the library loads", item.name));
     else if (hooks()[index].arity != int(item.names.size()))
       diags.error(item.loc, fmt::format("hook '{}' takes {} arguments in C++, not {}", item.name, hooks()[index].arity,
                                         item.names.size()));
@@ -319,6 +321,7 @@ Rule* Library::rule(std::string_view name) const {
 }
 
 llvm::Expected<std::unique_ptr<Library>> load(const LoadOptions& opts) {
+  register_symbolic_hooks();
   auto lib = std::make_unique<Library>();
   Loader l{*lib};
   if (opts.builtin) load_builtin(l);
@@ -340,6 +343,7 @@ llvm::Expected<std::unique_ptr<Library>> load(const LoadOptions& opts) {
 }
 
 llvm::Expected<std::unique_ptr<Library>> load_text(std::string name, std::string text, bool with_builtin) {
+  register_symbolic_hooks();
   auto lib = std::make_unique<Library>();
   Loader l{*lib};
   if (with_builtin) load_builtin(l);

@@ -428,6 +428,14 @@ struct Builder {
       llvm::erase_if(out, [&](const UOp& u) { return llvm::is_contained(minus, u); });
       return out;
     }
+    case Build::NODES: {
+      std::vector<UOp> out;
+      for (const Build& e : s.src) {
+        if (e.kind == Build::SPLICE) llvm::append_range(out, list(e));
+        else out.push_back(b.nodes[e.slot]); // a capture: the checker allows nothing else
+      }
+      return out;
+    }
     }
     return {};
   }

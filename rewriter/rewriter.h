@@ -6,6 +6,12 @@
 
 namespace patgrad::rewriter {
 
+// hooks.cpp: makes a C++ function callable from rules as cpp::name(...) with `arity` captures, once a pattern file
+// declares it (`hook name(a, b);`). The component that owns a hook registers it from an init function of its own,
+// called before a library that declares the hook loads (the rewriter registers symbolic.pat's itself). Registering
+// the same hook again does nothing.
+void register_hook(std::string name, int arity, HookFn fn);
+
 // library.cpp: every file, group, pass and typemap loaded, checked and resolved.
 struct Library {
   std::vector<std::unique_ptr<SourceFile>> files;

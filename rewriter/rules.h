@@ -105,6 +105,7 @@ struct Build {
     CAPTURED, // ...rest: the sources the pattern captured in slot
     RANGES,   // ...ranges(x): the RANGEs open at the node in slot, by their number
     WITHOUT,  // ...without(a, b): the nodes of list src[0] that are not in list src[1]
+    NODES,    // (r, ...rs) as a list argument: the captures and the lists in src, in order
   } list = CAPTURED;
   Loc loc;
   int slot = -1;
@@ -170,11 +171,12 @@ struct Pass {
 };
 
 // A registered C++ hook: called with the captured nodes, it returns a node or nothing ("no match").
+using HookFn = std::optional<UOp> (*)(llvm::ArrayRef<UOp> args);
 struct Hook {
   std::string name;
   int arity;
-  std::optional<UOp> (*fn)(llvm::ArrayRef<UOp> args);
+  HookFn fn;
 };
-const std::vector<Hook>& hooks();
+const std::vector<Hook>& hooks(); // every hook registered so far (register_hook in rewriter.h), in order
 
 } // namespace patgrad::rewriter

@@ -93,6 +93,7 @@ const Case cases[] = {
     {"group g { [r] SINK(x, ...rs) => SINK(...without(...rs, ranges(x))); }", "bad.pat:2:49", "a list argument is written without '...'"},
     {"group g { [r] SINK(x) => SINK(...ranges(y)); }", "bad.pat:2:41", "capture 'y' is not bound by the pattern"},
     {"group g { [r] SINK(x) => SINK(...frob(x)); }", "bad.pat:2:34", "expected a list of nodes"},
+    {"group g { [r] SINK(x, ...rs) => SINK(...without(rs, (x, 1))); }", "bad.pat:2:57", "a list of nodes holds captures and ...lists"},
     {"group g { [r] SINK(x) => SINK(...ranges(x, x)); }", "bad.pat:2:34", "ranges takes 1 argument, not 2"},
     {"group g { [r] SINK(...ranges(x)) => SINK(); }", "bad.pat:2:20", "a pattern captures its sources with ...name"},
     {"group g { [r] REDUCE_AXIS[(y, 1)](x) => x; }", "bad.pat:2:28", "an arg tuple in a pattern holds integers and op names"},

@@ -179,3 +179,16 @@ TEST_CASE("a user pattern folder takes effect without a rebuild", "[engine]") {
   REQUIRE(bool(builtin));
   CHECK(uops::infix(*builtin) == "v%8");
 }
+
+TEST_CASE("a component registers its own hooks before a library that declares them loads", "[engine]") {
+  auto twice = +[](llvm::ArrayRef<UOp> a) -> std::optional<UOp> { return UOp::alu(Op::ADD, {a[0], a[0]}); };
+  std::string text = "hook test_twice(x);\ngroup g { [twice] x<index> * 2 => cpp::test_twice(x); }\npass p = g;";
+  auto before = load_text("test.pat", "include \"prelude.pat\";\n" + text, false);
+  REQUIRE(!before);
+  CHECK(llvm::toString(before.takeError()).find("test.pat:2:6: error: hook 'test_twice' is not registered in C++") !=
+        std::string::npos);
+  register_hook("test_twice", 1, twice);
+  register_hook("test_twice", 1, twice); // again: nothing changes
+  auto lib = lib_of(text);
+  CHECK(rewrite(*lib, "p", "v*2") == "v+v");
+}

@@ -72,8 +72,9 @@ TEST_CASE("counters of different names count separately", "[kernel_rules]") {
 
 TEST_CASE("ranges(x) lists the RANGEs open at x by number; a REDUCE closes its own", "[kernel_rules]") {
   auto lib = lib_of("group g {\n"
-                    "  [open] SINK(y<index>) => SINK(...ranges(y));\n"
                     "  [outer] SINK(REDUCE[ADD](x, ...rs)) => SINK(...without(ranges(x), rs));\n"
+                    "  [inner] SINK(REDUCE[MUL](x, r, ...rs)) => SINK(...without(ranges(x), (r, ...rs)), ...without(rs, r));\n"
+                    "  [open] SINK(y<index>) => SINK(...ranges(y));\n"
                     "}\npass p = g (order=walk);");
   // numbers out of the order the walk meets them, to see the sort
   UOp ra = range(7, 4), rb = range(2, 8), rc = range(5, 3);
@@ -86,7 +87,10 @@ TEST_CASE("ranges(x) lists the RANGEs open at x by number; a REDUCE closes its o
   CHECK(run(*lib, "p", sink({cst(3)})) == sink({}));
   CHECK(run(*lib, "p", sink({red})) == sink({ra})); // ranges(x) without the REDUCE's own
   UOp max = reduce(Op::MAX, x, {rc});
-  CHECK(run(*lib, "p", sink({max})) == sink({ra})); // REDUCE[ADD] does not match a MAX: [open] does
+  CHECK(run(*lib, "p", sink({max})) == sink({ra})); // REDUCE[ADD] does not match a MAX: [open] does, after it
+  // a list written out: (r, ...rs), and a capture as a list of one
+  UOp mul = reduce(Op::MUL, x, {rc, ra});
+  CHECK(run(*lib, "p", sink({mul})) == sink({ra}));
 }
 
 TEST_CASE("an op name as an arg pattern matches the number of that op", "[kernel_rules]") {
