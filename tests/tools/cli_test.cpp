@@ -1,5 +1,4 @@
 // The patgrad command, run as a user runs it: output text and exit codes.
-#include "tests/shell.h"
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -114,9 +113,10 @@ TEST_CASE("passes prints the pipeline: rule passes with their groups and options
 }
 
 TEST_CASE("passes --target T omits the stages of other targets; an unknown T lists the known ones", "[cli]") {
-  patgrad::testing::TempDir dir;
-  std::ofstream(dir.str() + "/mine.pat") << "pass cpu_sym = symbolic (order=post, after=sym, target=CPU);\n";
-  const std::string with = "--patterns " + dir.str() + " passes";
+  auto dir = std::filesystem::temp_directory_path() / "patgrad_cli_target";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "mine.pat") << "pass cpu_sym = symbolic (order=post, after=sym, target=CPU);\n";
+  const std::string with = "--patterns " + dir.string() + " passes";
   Run all = patgrad(with), cpu = patgrad(with + " --target CPU"), interp = patgrad(with + " --target INTERP");
   INFO(all.out + cpu.out + interp.out);
   CHECK(all.code == 0);
@@ -134,8 +134,9 @@ TEST_CASE("passes --target T omits the stages of other targets; an unknown T lis
 }
 
 TEST_CASE("DEV names the target scripts run on; an unknown DEV is an error listing the known targets", "[cli]") {
-  patgrad::testing::TempDir dir;
-  std::string script = dir.str() + "/t.pg";
+  auto dir = std::filesystem::temp_directory_path() / "patgrad_cli_dev";
+  std::filesystem::create_directories(dir);
+  std::string script = (dir / "t.pg").string();
   std::ofstream(script) << "import patgrad\nprint(patgrad.Tensor([1.0, 2.0]).sum().device)\n";
   CHECK(patgrad("run " + script, "DEV=INTERP").out == "INTERP\n");
   Run bad = patgrad("run " + script, "DEV=TPU");
