@@ -1,145 +1,168 @@
-// Linearize: a kernel's graph as an ordered list a device can run top to bottom.
-// Expects: a SINK of STOREs whose index and value use the output RANGEs, and REDUCEs over their own RANGEs; a REDUCE
-// may sit in another's body (a tree sum's levels), over other ranges.
-// Guarantees: the output loops open first, outermost first, and close last; each REDUCE becomes DEFINE_ACC, its
-// loops around its body and an ASSIGN, then the REDUCE itself (reading the accumulator that accumulators() finds);
-// a nested REDUCE's accumulator is set again on each trip of the loops around it; REDUCEs over the same ranges share
-// the loops; every node follows its sources. Loop-invariant code stays in the
-// innermost output loop: LLVM hoists it, INTERP does not care.
+// Linearize: a kernel's graph as the ordered list a device runs top to bottom. The graph already states every
+// constraint (a value depends on the RANGEs it is computed in; END closes a loop after its effects; AFTER reads an
+// accumulator after what wrote it), so this stage invents nothing: it finds the loop nest and sorts.
+// Expects: a SINK over effects; no REDUCE left; every RANGE closed by exactly one END of that range alone; loops that
+// nest (the ranges open around a loop's END are its enclosing loops, a chain).
+// Guarantees: every node after its sources; between a RANGE and its END exactly the nodes that depend on that range
+// (through anything but an END that closed it), so loop-invariant code sits outside its loops and no value is used
+// outside the loop that computes it; source-less nodes (allocations, parameters, constants) first, in the entry block
+// where LLVM's mem2reg wants allocas. A malformed graph (a user pass can make one) is an error, not a wrong program.
 #include "lowering/lowering.h"
-#include <cmath>
-#include <functional>
+#include <fmt/format.h>
 #include <llvm/ADT/DenseMap.h>
-#include <llvm/ADT/DenseSet.h>
-#include <map>
+#include <functional>
+#include <queue>
 
 namespace patgrad::lowering {
 namespace {
 
 using uops::Node;
+using Ranges = llvm::SmallVector<const Node*, 4>; // sorted by address: a set
 
-UOp identity(Op op, DType d) {
-  if (op == Op::ADD) return UOp::constant(d, uops::is_float(d) ? uops::float_value(d, 0) : uops::int_value(d, 0));
-  if (op == Op::MUL) return UOp::constant(d, uops::is_float(d) ? uops::float_value(d, 1) : uops::int_value(d, 1));
-  if (uops::is_float(d)) return UOp::constant(d, uops::float_value(d, -INFINITY));
-  return UOp::constant(d, uops::dtype_min(d));
+llvm::Error fail(const std::string& what, const UOp& u) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), "linearize: %s: %s", what.c_str(),
+                                 uops::sexpr(u).c_str());
+}
+
+void insert(Ranges& set, const Node* r) {
+  auto it = std::lower_bound(set.begin(), set.end(), r);
+  if (it == set.end() || *it != r) set.insert(it, r);
 }
 
 } // namespace
 
-std::vector<UOp> linearize(const UOp& ast) {
-  std::vector<UOp> order = uops::toposort({ast});
-  // the ranges each node depends on (a REDUCE not on its own), and the ranges some REDUCE loops over
-  llvm::DenseMap<const Node*, llvm::SmallVector<const Node*, 4>> ranges;
-  llvm::DenseSet<const Node*> reduce_ranges;
+llvm::Expected<std::vector<UOp>> linearize(const UOp& sink) {
+  std::vector<UOp> order = uops::toposort({sink});
+  llvm::DenseMap<const Node*, size_t> pos;
+  llvm::DenseMap<const Node*, Ranges> live;        // the ranges open at each node
+  llvm::DenseMap<const Node*, const Node*> end_of; // RANGE -> its END
+  llvm::DenseMap<const Node*, const Node*> parent;  // RANGE -> the loop it sits in; nullptr: the top level
+  auto encloses = [&](const Node* outer, const Node* inner) { // outer is inner or around it
+    for (; inner; inner = parent.lookup(inner))
+      if (inner == outer) return true;
+    return false;
+  };
   for (const UOp& n : order) {
-    auto& r = ranges[n.get()];
-    if (n->op == Op::RANGE) r.push_back(n.get());
+    size_t at = pos.size();
+    pos[n.get()] = at;
+    if (n->op == Op::REDUCE) return fail("a REDUCE is left (the reduce pass turns each into an accumulator)", n);
+    Ranges l;
     for (const UOp& s : n->src)
-      for (const Node* x : ranges[s.get()])
-        if (std::find(r.begin(), r.end(), x) == r.end()) r.push_back(x);
-    if (n->op == Op::REDUCE)
-      for (size_t i = 1; i < n->src.size(); i++) {
-        reduce_ranges.insert(n->src[i].get());
-        r.erase(std::remove(r.begin(), r.end(), n->src[i].get()), r.end());
-      }
+      for (const Node* r : live[s.get()]) insert(l, r);
+    if (n->op == Op::RANGE) insert(l, n.get());
+    if (n->op == Op::END) {
+      if (n->src.size() != 2) return fail("an END closes one range here (the ends pass splits the rest)", n);
+      const Node* r = n->src[1].get();
+      if (end_of.count(r)) return fail("a RANGE is closed twice", n->src[1]);
+      end_of[r] = n.get();
+      l.erase(std::remove(l.begin(), l.end(), r), l.end());
+    }
+    live[n.get()] = std::move(l);
   }
-  using Ranges = llvm::SmallVector<const Node*, 8>;
-  // b's reduction loops all open among `open`
-  auto within = [&](const Node* b, const Ranges& open) {
-    return llvm::all_of(ranges[b],
-                        [&](const Node* x) { return !reduce_ranges.count(x) || llvm::is_contained(open, x); });
+  // The loop nest: a loop sits inside every loop open at its END; its parent is the deepest of them, and the others
+  // must enclose that parent (a loop may leave out a loop around it that it does not depend on, but not branch off).
+  llvm::DenseMap<const Node*, size_t> depth; // 1 + the parent's depth; 0 while being computed
+  std::function<llvm::Error(const Node*)> place = [&](const Node* r) -> llvm::Error {
+    if (depth.count(r)) {
+      if (!depth[r]) return fail("loops that enclose each other", UOp(order[pos[end_of[r]]]));
+      return llvm::Error::success();
+    }
+    depth[r] = 0;
+    const Node* p = nullptr;
+    for (const Node* o : live[end_of[r]]) {
+      if (auto e = place(o)) return e;
+      if (!p || depth[o] > depth[p]) p = o;
+    }
+    for (const Node* o : live[end_of[r]])
+      if (!encloses(o, p)) return fail("loops that do not nest", UOp(order[pos[end_of[r]]]));
+    parent[r] = p;
+    depth[r] = p ? depth[p] + 1 : 1;
+    return llvm::Error::success();
   };
-  auto uses_any = [&](const Node* b, llvm::ArrayRef<UOp> loops) {
-    return llvm::any_of(loops, [&](const UOp& l) { return llvm::is_contained(ranges[b], l.get()); });
-  };
-
-  std::vector<UOp> out, output_ranges;
   for (const UOp& n : order)
-    if (n->op == Op::RANGE && !reduce_ranges.count(n.get())) output_ranges.push_back(n);
-  std::sort(output_ranges.begin(), output_ranges.end(),
-            [](const UOp& a, const UOp& b) { return std::get<int64_t>(a->arg) < std::get<int64_t>(b->arg); });
-  llvm::DenseSet<const Node*> emitted;
-  auto emit = [&](const UOp& n) {
-    if (emitted.insert(n.get()).second) out.push_back(n);
+    if (n->op == Op::RANGE && !end_of.count(n.get())) return fail("a RANGE is never closed", n);
+  for (const UOp& n : order)
+    if (n->op == Op::RANGE)
+      if (auto e = place(n.get())) return e;
+  // Each node's place: the innermost loop open at it (a RANGE and its END: the loop's own block, in its parent).
+  auto scope = [&](const Node* n) -> const Node* {
+    if (n->op == Op::RANGE) return parent[n];
+    if (n->op == Op::END) return parent[n->src[1].get()];
+    const Node* in = nullptr;
+    for (const Node* r : live[n])
+      if (!in || depth[r] > depth[in]) in = r;
+    return in;
   };
-  int64_t acc_id = 0;
-  // A REDUCE inside the reduction loops `open`: its accumulator, its loops, the body that needs them (REDUCEs nested
-  // in it recursively), the update, the REDUCE. REDUCEs over the same ranges (an upcast kernel's copies) share one
-  // loop nest, each with its accumulator, unless one depends on a REDUCE that is neither emitted nor nested in it.
-  std::function<void(const UOp&, const Ranges&)> emit_reduce = [&](const UOp& n, const Ranges& open) {
-    llvm::ArrayRef<UOp> loops = llvm::ArrayRef(n->src).drop_front();
-    std::vector<UOp> group{n};
-    for (const UOp& m : order) {
-      if (m == n || m->op != Op::REDUCE || emitted.count(m.get()) || llvm::ArrayRef(m->src).drop_front() != loops ||
-          !within(m.get(), open))
-        continue;
-      std::vector<UOp> deps = uops::toposort({m});
-      deps.pop_back(); // m itself
-      if (llvm::any_of(deps, [&](const UOp& d) {
-            return d->op == Op::REDUCE && !emitted.count(d.get()) && !uses_any(d.get(), loops);
-          }))
-        continue;
-      for (const UOp& d : deps) // what the copy needs from outside its loops comes before them
-        if (!uses_any(d.get(), loops) && within(d.get(), open) && d->op != Op::RANGE) emit(d);
-      group.push_back(m);
+  for (const UOp& n : order) { // the open ranges must all enclose the innermost (or be it)
+    if (n->op == Op::RANGE || n->op == Op::END || n->op == Op::SINK) continue;
+    const Node* in = scope(n.get());
+    for (const Node* r : live[n.get()])
+      if (!encloses(r, in)) return fail("a value uses loops that do not nest", n);
+  }
+  // An item of a scope is a node placed there or a child loop (named by its RANGE); item(S, x) is the item of scope
+  // S that holds x, or null when x lies outside S.
+  auto item = [&](const Node* s, const Node* x) -> const Node* {
+    const Node* it = x->op == Op::END ? x->src[1].get() : x;
+    const Node* at = scope(x);
+    while (at != s) {
+      if (!at) return nullptr;
+      it = at, at = parent[at];
     }
-    std::vector<UOp> accs;
-    for (const UOp& m : group) {
-      Op op = Op(std::get<int64_t>(m->arg));
-      accs.push_back(UOp::make(Op::DEFINE_ACC, m->dtype, {identity(op, m->dtype)}, acc_id++));
-      emit(accs.back()->src[0]);
-      emit(accs.back());
-    }
-    for (const UOp& l : loops) emit(l);
-    Ranges inner = open;
-    for (const UOp& l : loops) inner.push_back(l.get());
-    // the body, in order, once its loops are open: what uses them and no loop that is not open yet; a value that
-    // does not use them stays outside, where it dominates its uses after the loops
-    for (const UOp& b : order)
-      if (b->op != Op::RANGE && !emitted.count(b.get()) && uses_any(b.get(), loops) && within(b.get(), inner)) {
-        if (b->op == Op::REDUCE)
-          emit_reduce(b, inner);
-        else
-          emit(b);
-      }
-    for (size_t g = 0; g < group.size(); g++) {
-      UOp update = UOp::make(Op(std::get<int64_t>(group[g]->arg)), group[g]->dtype, {accs[g], group[g]->src[0]});
-      emit(update);
-      emit(UOp::make(Op::ASSIGN, DType::void_, {accs[g], update}));
-    }
-    for (size_t i = loops.size(); i-- > 0;) emit(UOp::make(Op::ENDRANGE, DType::void_, {loops[i]}));
-    for (const UOp& m : group) emit(m);
+    return it;
   };
-
-  for (const UOp& r : output_ranges) emit(r);
+  struct Scope {
+    std::vector<const Node*> items;
+    llvm::DenseMap<const Node*, llvm::SmallVector<const Node*, 4>> after; // item -> items that wait for it
+    llvm::DenseMap<const Node*, int> waiting;                            // item -> items it waits for
+  };
+  llvm::DenseMap<const Node*, Scope> scopes;
   for (const UOp& n : order) {
-    if (emitted.count(n.get()) || n->op == Op::SINK || !within(n.get(), {})) continue;
-    if (n->op == Op::REDUCE)
-      emit_reduce(n, {});
-    else
-      emit(n);
+    if (n->op == Op::SINK || n->op == Op::END) continue;
+    scopes[scope(n.get())].items.push_back(n.get());
   }
-  for (auto it = output_ranges.rbegin(); it != output_ranges.rend(); ++it)
-    emit(UOp::make(Op::ENDRANGE, DType::void_, {*it}));
-  return out;
-}
-
-llvm::DenseMap<const Node*, const Node*> accumulators(const std::vector<UOp>& program) {
-  std::map<std::pair<const Node*, const Node*>, const Node*> assigned; // (summed value, innermost loop) -> acc
-  std::vector<const Node*> open;
-  llvm::DenseMap<const Node*, const Node*> out;
-  for (const UOp& u : program) {
-    if (u->op == Op::RANGE)
-      open.push_back(u.get());
-    else if (u->op == Op::ENDRANGE && !open.empty())
-      open.pop_back();
-    else if (u->op == Op::ASSIGN && !open.empty())
-      assigned[{u->src[1]->src[1].get(), open.back()}] = u->src[0].get();
-    else if (u->op == Op::REDUCE)
-      if (auto it = assigned.find({u->src[0].get(), u->src.back().get()}); it != assigned.end())
-        out[u.get()] = it->second;
+  for (const UOp& n : order) {
+    if (n->op == Op::SINK) continue;
+    for (const UOp& s : n->src) { // the edge counts where s first becomes visible, going out from n
+      for (const Node* at = scope(n.get());; at = parent[at]) {
+        const Node *from = item(at, s.get()), *to = item(at, n.get());
+        if (from) {
+          if (from != to) {
+            Scope& sc = scopes[at];
+            sc.after[from].push_back(to);
+            sc.waiting[to]++;
+          }
+          break;
+        }
+        if (!at) break;
+      }
+    }
   }
+  // Each scope's items in dependency order: source-less nodes first, then the graph's own order.
+  std::vector<UOp> out;
+  std::function<llvm::Error(const Node*)> emit = [&](const Node* s) -> llvm::Error {
+    Scope& sc = scopes[s];
+    auto key = [&](const Node* n) { return std::pair(n->src.empty() && n->op != Op::RANGE ? 0 : 1, pos[n]); };
+    auto later = [&](const Node* a, const Node* b) { return key(a) > key(b); };
+    std::priority_queue<const Node*, std::vector<const Node*>, decltype(later)> ready(later);
+    for (const Node* n : sc.items)
+      if (!sc.waiting.lookup(n)) ready.push(n);
+    size_t done = 0;
+    while (!ready.empty()) {
+      const Node* n = ready.top();
+      ready.pop();
+      done++;
+      out.push_back(order[pos[n]]);
+      if (n->op == Op::RANGE) { // the loop: its body, then its END
+        if (auto e = emit(n)) return e;
+        out.push_back(order[pos[end_of[n]]]);
+      }
+      for (const Node* m : sc.after[n])
+        if (--sc.waiting[m] == 0) ready.push(m);
+    }
+    if (done != sc.items.size()) return fail("the graph's order has a cycle", sink);
+    return llvm::Error::success();
+  };
+  if (auto e = emit(nullptr)) return e;
   return out;
 }
 

@@ -1,5 +1,5 @@
-// Lowering: tensor graphs to kernels (schedule), kernels through the pipeline's passes (lower), kernels to linear
-// programs (linearize).
+// Lowering: tensor graphs to kernels (schedule), and each kernel through the pipeline's stages to a linear program and
+// its target's text (lower_kernel, the driver); the native stages' C++ is declared here too.
 #pragma once
 #include "rewriter/rewriter.h"
 #include <llvm/ADT/DenseMap.h>
@@ -13,7 +13,7 @@ using uops::UOp;
 
 struct Kernel {
   std::string name;         // E_4_8 (elementwise) or R_4_1 (with a reduction), by output shape
-  UOp ast;                  // SINK(STORE(DEFINE_GLOBAL 0, index, value)) over RANGEs
+  UOp ast;                  // SINK(END(STORE(DEFINE_GLOBAL 0, index, value), output RANGEs...)); a scalar: no END
   std::vector<UOp> buffers; // the BUFFER node of each DEFINE_GLOBAL, by parameter number; [0] is the output
   UOp node;                 // the tensor-graph node it computes
 };
@@ -36,16 +36,15 @@ Schedule schedule(llvm::ArrayRef<UOp> roots, const std::function<UOp(DType, int6
 UOp upcast(const UOp& ast, int64_t limit);
 int64_t upcast_limit();
 
-// lower.cpp: runs every pass of the library's pipeline, in order, over a kernel's AST (opts: trace, rule statistics).
-llvm::Expected<UOp> lower(const UOp& ast, const rewriter::Library& lib, const rewriter::RewriteOptions& opts = {});
-
-// linearize.cpp: the kernel as an ordered list: the output loops (RANGE ... ENDRANGE), each reduction as an
-// accumulator (DEFINE_ACC, a loop that ASSIGNs to it, then the REDUCE reading it), the STORE. Every node comes after
-// its sources. The outermost loop is the one a device may split across threads.
-std::vector<UOp> linearize(const UOp& ast);
-// Each REDUCE of a linear program -> the DEFINE_ACC it reads: the accumulator whose ASSIGN sums the REDUCE's source
-// inside the REDUCE's innermost loop (two reductions of one value over different ranges have one source each).
-llvm::DenseMap<const uops::Node*, const uops::Node*> accumulators(const std::vector<UOp>& program);
+// merge_ends.cpp: ENDs over the same ranges as one END of a GROUP (an upcast kernel's copies share their loops).
+llvm::Expected<UOp> merge_ends(const UOp& ast);
+// threads.cpp: the outermost output loop as a thread loop RANGE(n, start, end), start and end DEFINE_VARs.
+UOp split_threads(const UOp& ast);
+// linearize.cpp: the kernel as an ordered list: RANGE opens a loop, END closes it, each node after its sources;
+// errors name what makes a graph unorderable (see the file's contract).
+llvm::Expected<std::vector<UOp>> linearize(const UOp& ast);
+// pipeline.cpp: whether the driver has a native stage of this name.
+bool is_native_stage(llvm::StringRef name);
 
 // pipeline.cpp: a kernel through every stage of the library's pipeline for a target ("CPU", "INTERP"): the linear
 // program, and the program text where the target has a render group (empty otherwise: INTERP runs the program).

@@ -1,23 +1,94 @@
 // The kernel pipeline's driver: every stage patterns/pipeline.pat declares for kernels, in order, over one kernel,
 // from its scheduled AST to the target's program text. Rule passes run through the engine; native stages (C++ that is
-// not a local rewrite) are looked up by name. The runtime only compiles and runs what this returns.
+// not a local rewrite) are looked up here by name. The runtime only compiles and runs what this returns.
 #include "lowering/lowering.h"
 #include "renderers/renderers.h"
+#include <fmt/format.h>
+#include <llvm/ADT/StringMap.h>
 
 namespace patgrad::lowering {
+namespace {
+
+struct KernelState {
+  const Kernel& kernel;
+  const rewriter::Library& lib;
+  const rewriter::Group* render; // the target's render group, or null
+  UOp ast;                       // until linearize
+  Lowered out;
+};
+
+using NativeStage = llvm::Error (*)(KernelState&);
+
+llvm::Error run_upcast(KernelState& k) {
+  k.ast = upcast(k.ast, upcast_limit());
+  return llvm::Error::success();
+}
+llvm::Error run_merge_ends(KernelState& k) {
+  auto merged = merge_ends(k.ast);
+  if (!merged) return merged.takeError();
+  k.ast = *merged;
+  return llvm::Error::success();
+}
+llvm::Error run_threads(KernelState& k) {
+  k.ast = split_threads(k.ast);
+  return llvm::Error::success();
+}
+llvm::Error run_linearize(KernelState& k) {
+  auto program = linearize(k.ast);
+  if (!program) return program.takeError();
+  k.out.program = std::move(*program);
+  return llvm::Error::success();
+}
+llvm::Error run_render(KernelState& k) {
+  if (!k.render) return llvm::Error::success(); // INTERP runs the linear program itself
+  auto text = renderers::render(k.out.program, k.kernel.name, k.lib, *k.render);
+  if (!text) return text.takeError();
+  k.out.source = std::move(*text);
+  return llvm::Error::success();
+}
+
+const llvm::StringMap<NativeStage>& natives() {
+  static const llvm::StringMap<NativeStage> table = {
+      {"upcast", run_upcast},       {"merge_ends", run_merge_ends}, {"threads", run_threads},
+      {"linearize", run_linearize}, {"render", run_render},
+  };
+  return table;
+}
+
+} // namespace
+
+bool is_native_stage(llvm::StringRef name) { return natives().count(name); }
 
 llvm::Expected<Lowered> lower_kernel(const Kernel& k, std::string_view target, const rewriter::Library& lib,
                                      const rewriter::RewriteOptions& opts) {
-  auto ast = lower(upcast(k.ast, upcast_limit()), lib, opts);
-  if (!ast) return ast.takeError();
-  Lowered out;
-  out.program = linearize(*ast);
-  if (target == "CPU") {
-    auto ir = renderers::render_llvm(out.program, k.name, lib);
-    if (!ir) return ir.takeError();
-    out.source = std::move(*ir);
+  auto t = lib.targets.find(std::string(target));
+  if (t == lib.targets.end())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), "the pattern library declares no target '%s'",
+                                   std::string(target).c_str());
+  KernelState state{k, lib, t->second, k.ast, {}};
+  bool linear = false;
+  for (const auto& pass : lib.passes) {
+    if (!pass->kernel || (!pass->target.empty() && pass->target != target)) continue;
+    if (pass->native) {
+      auto fn = natives().find(pass->name);
+      if (fn == natives().end())
+        return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s: no native stage '%s'",
+                                       pass->loc.str().c_str(), pass->name.c_str());
+      if (auto e = fn->second(state)) return e;
+      linear |= pass->name == "linearize";
+      continue;
+    }
+    if (linear)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "%s: pass '%s' runs rules on a linear program; put it before linearize",
+                                     pass->loc.str().c_str(), pass->name.c_str());
+    auto r = rewriter::graph_rewrite(state.ast, *pass, opts);
+    if (!r) return r.takeError();
+    state.ast = *r;
   }
-  return out;
+  if (!linear)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), "the pipeline has no linearize stage");
+  return std::move(state.out);
 }
 
 } // namespace patgrad::lowering

@@ -204,8 +204,13 @@ struct KernelBuilder {
     for (int64_t d : root->shape) idx.push_back(UOp::make(Op::RANGE, DType::index, {idx_const(d)}, next_range++));
     UOp v = value(root, idx, UOp::constant(DType::bool_, 1));
     UOp g = UOp::make(Op::DEFINE_GLOBAL, out->dtype, {}, int64_t(0));
-    kernel.ast =
-        UOp::make(Op::SINK, DType::void_, {UOp::make(Op::STORE, DType::void_, {g, flatten(idx, root->shape), v})});
+    UOp store = UOp::make(Op::STORE, DType::void_, {g, flatten(idx, root->shape), v});
+    if (!idx.empty()) { // the output loops close after the store
+      llvm::SmallVector<UOp, 5> end{store};
+      end.append(idx.begin(), idx.end());
+      store = UOp::make(Op::END, DType::void_, end);
+    }
+    kernel.ast = UOp::make(Op::SINK, DType::void_, {store});
     std::string name(1, has_reduce ? 'R' : 'E');
     for (int64_t d : root->shape) fmt::format_to(std::back_inserter(name), "_{}", d);
     kernel.name = name;

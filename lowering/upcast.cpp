@@ -5,27 +5,8 @@
 // other. This is tinygrad's UPCAST, fixed to one axis by a heuristic; searching over the choice is future work.
 #include "lowering/lowering.h"
 #include <cstdlib>
-#include <llvm/ADT/DenseMap.h>
-#include <llvm/ADT/DenseSet.h>
 
 namespace patgrad::lowering {
-namespace {
-
-UOp substitute(const UOp& n, const uops::Node* from, const UOp& to, llvm::DenseMap<const uops::Node*, UOp>& memo) {
-  if (n.get() == from) return to;
-  if (auto it = memo.find(n.get()); it != memo.end()) return it->second;
-  llvm::SmallVector<UOp, 3> src;
-  bool changed = false;
-  for (const UOp& s : n->src) {
-    src.push_back(substitute(s, from, to, memo));
-    changed |= !(src.back() == s);
-  }
-  UOp r = changed ? UOp::make(n->op, n->dtype, src, n->arg) : n;
-  memo[n.get()] = r;
-  return r;
-}
-
-} // namespace
 
 int64_t upcast_limit() {
   static const int64_t limit = [] {
@@ -36,17 +17,17 @@ int64_t upcast_limit() {
 }
 
 UOp upcast(const UOp& ast, int64_t limit) {
-  if (limit < 2 || ast->op != Op::SINK || ast->src.size() != 1 || ast->src[0]->op != Op::STORE) return ast;
+  if (limit < 2 || ast->op != Op::SINK || ast->src.size() != 1 || ast->src[0]->op != Op::END ||
+      ast->src[0]->src[0]->op != Op::STORE)
+    return ast;
+  const UOp& end = ast->src[0];
   std::vector<UOp> order = uops::toposort({ast});
-  llvm::DenseSet<const uops::Node*> reduce_ranges;
   int64_t trips = 0; // of the longest reduction
   for (const UOp& n : order)
     if (n->op == Op::REDUCE) {
       uops::Ints sizes;
-      for (size_t i = 1; i < n->src.size(); i++) {
-        reduce_ranges.insert(n->src[i].get());
+      for (size_t i = 1; i < n->src.size(); i++)
         sizes.push_back(n->src[i]->src[0]->op == Op::CONST ? int64_t(n->src[i]->src[0]->value().i) : 1);
-      }
       // past int64 only beside an empty output axis: nothing runs
       trips = std::max(trips, uops::checked_prod(sizes).value_or(0));
     }
@@ -54,27 +35,24 @@ UOp upcast(const UOp& ast, int64_t limit) {
   // from shared loads than its copies' index arithmetic costs
   constexpr int64_t min_trips = 32;
   if (trips < min_trips) return ast;
-  std::vector<UOp> outputs;
-  for (const UOp& n : order)
-    if (n->op == Op::RANGE && !reduce_ranges.count(n.get())) outputs.push_back(n);
-  std::sort(outputs.begin(), outputs.end(),
-            [](const UOp& a, const UOp& b) { return std::get<int64_t>(a->arg) < std::get<int64_t>(b->arg); });
+  llvm::ArrayRef<UOp> outputs = llvm::ArrayRef(end->src).drop_front(); // outermost first
   // the innermost output axis that k divides, for the largest k; never the outermost of several, which the device
   // splits across threads
   for (int64_t k = limit; k >= 2; k /= 2)
     for (size_t i = outputs.size(); i-- > (outputs.size() > 1 ? 1 : 0);) {
       const UOp& r = outputs[i];
+      if (r->src[0]->op != Op::CONST || int64_t(r->src[0]->value().i) % k != 0) continue;
       int64_t size = int64_t(r->src[0]->value().i);
-      if (r->src[0]->op != Op::CONST || size % k != 0) continue;
       UOp outer = UOp::make(Op::RANGE, DType::index, {UOp::constant(DType::index, size / k)}, r->arg);
       UOp base = UOp::alu(Op::MUL, {outer, UOp::constant(DType::index, k)});
       llvm::SmallVector<UOp, 8> stores;
       for (int64_t j = 0; j < k; j++) {
-        llvm::DenseMap<const uops::Node*, UOp> memo;
         UOp at = UOp::alu(Op::ADD, {base, UOp::constant(DType::index, j)});
-        stores.push_back(substitute(ast->src[0], r.get(), at, memo));
+        stores.push_back(uops::substitute(end->src[0], [&](const uops::Node* n) { return n == r.get() ? at : UOp(); }));
       }
-      return UOp::make(Op::SINK, DType::void_, stores);
+      llvm::SmallVector<UOp, 5> closed{UOp::make(Op::GROUP, DType::void_, stores)};
+      for (const UOp& o : outputs) closed.push_back(o == r ? outer : o);
+      return UOp::make(Op::SINK, DType::void_, {UOp::make(Op::END, DType::void_, closed)});
     }
   return ast;
 }

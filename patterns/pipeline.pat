@@ -1,4 +1,14 @@
-# The pipeline: every pass, in the order the compiler runs them. Each names its rule groups and how to traverse.
+# The pipeline: every stage from a tensor graph to a target's program, in the order they run. A stage is a rule pass
+# (its groups and how to traverse) or `native`: C++ for what is not a local rewrite, registered by name in
+# lowering/pipeline.cpp (schedule in frontend/realize.cpp). `target=NAME` runs a stage for that target only. A user's
+# file adds a stage where it belongs with before=STAGE or after=STAGE; `patgrad passes` prints the result.
+# Autograd's `grad` pass (gradient.pat) runs on tensor graphs, node by node, before any of this.
+
+# Tensor graph to kernels: which nodes get a buffer, and one kernel each; movement ops become index arithmetic.
+pass schedule = native (stage=tensor);
+
+# The kernel's optimizations: k neighbouring outputs per trip of a reduction's loops (PATGRAD_UPCAST, default 8).
+pass upcast = native;
 
 # Index arithmetic to a canonical, simplified form; every later pass leans on it.
 pass sym = symbolic (order=post, fixpoint, limit=250000);
@@ -6,3 +16,18 @@ pass sym = symbolic (order=post, fixpoint, limit=250000);
 # What targets lack: floor division and modulo become C-style division (CDIV, CMOD), conversions to bf16 go through
 # f32; after `sym`, whose rules are written for floor semantics.
 pass lower = lower_divmod, lower_bf16, symbolic (order=post, fixpoint);
+
+# Each REDUCE becomes an accumulator: set, updated in its loops, read after them.
+pass reduce = reduce_to_acc (order=post, fixpoint);
+
+# Accumulators over the same ranges share their loops (an upcast kernel's copies); then one END per range.
+pass merge_ends = native;
+pass ends = split_ends (order=post, fixpoint);
+
+# CPU: each call of a kernel runs a share of its outermost loop; LLVM's terms for gates and bools in memory.
+pass threads = native (target=CPU);
+pass lower_cpu = lower_llvm (order=post, fixpoint, target=CPU);
+
+# The graph as an ordered list, then as the target's program text (its render group).
+pass linearize = native;
+pass render = native;

@@ -1,10 +1,37 @@
-# LLVM IR for each ALU op of a linear program, by dtype. The renderer (renderers/llvm.cpp) writes the structure
-# (the function, loops, accumulators, loads and stores) and asks this group for every other line. {self} is the
-# node's SSA name, {a} a source's (or a constant's literal), {ty} the LLVM type, {tm:llvm_sfx} an intrinsic suffix.
+# The CPU target: kernels as LLVM IR, compiled by LLVM's JIT for this machine (runtime/target_cpu.cpp). This file
+# is everything about the target that is rules: what it lacks (lower_llvm, run by the pipeline's `lower_cpu` pass) and
+# the text of every op of a linear program (render llvm). renderers/llvm.cpp only names values (%v0, %v1, ...;
+# constants as literals) and writes the function around the lines. In a template {self} is the node's SSA name, {a}
+# a source's, {label(a)} a name without its %, to define a block label derived from it, {arg} the node's integer
+# arg, {ty} the LLVM type, {tm:llvm_sfx} an intrinsic suffix.
 include "prelude.pat";
+
+# What LLVM IR does not say directly, in its terms.
+group lower_llvm {
+  # a gated load reads element 0 where its gate is false (every buffer holds at least one element) and yields 0 there
+  [ll_gate_load]  LOAD<t>(g, i, c)      => WHERE(c, LOAD<t>(g, WHERE(c, i, 0)), 0);
+  # a bool is i1 in registers and one byte in memory
+  [ll_load_bool]  LOAD<bool>(g, i)      => CAST<bool>(LOAD<u8>(g, i));
+  [ll_store_bool] STORE(g, i, v<bool>)  => STORE(g, i, CAST<u8>(v));
+}
 
 
 render llvm {
+  # structure. A loop is a preheader (so the index's phi knows where it came from), a head that tests the index, the
+  # body, and a latch that steps it; a thread loop runs over the share [start, end) its call was given. Accumulators
+  # are allocas, which linearize puts in the entry block and mem2reg turns into registers.
+  [ll_global]    DEFINE_GLOBAL           => "{self}.p = getelementptr ptr, ptr %bufs, i64 {arg}\n  {self} = load ptr, ptr {self}.p";
+  [ll_range]     RANGE(n)                => "br label {self}.pre\n{label(self)}.pre:\n  br label {self}.head\n{label(self)}.head:\n  {self} = phi i64 [0, {self}.pre], [{self}.next, {self}.latch]\n  {self}.c = icmp slt i64 {self}, {n}\n  br i1 {self}.c, label {self}.body, label {self}.exit\n{label(self)}.body:";
+  [ll_range_thread] RANGE(_n, lo, hi)    => "br label {self}.pre\n{label(self)}.pre:\n  br label {self}.head\n{label(self)}.head:\n  {self} = phi i64 [{lo}, {self}.pre], [{self}.next, {self}.latch]\n  {self}.c = icmp slt i64 {self}, {hi}\n  br i1 {self}.c, label {self}.body, label {self}.exit\n{label(self)}.body:";
+  [ll_end]       END(_x, r)              => "br label {r}.latch\n{label(r)}.latch:\n  {r}.next = add i64 {r}, 1\n  br label {r}.head\n{label(r)}.exit:";
+  [ll_group]     GROUP(...)              => "";
+  [ll_acc]       DEFINE_ACC              => "{self} = alloca {ty}";
+  [ll_assign]    ASSIGN(a, v, ...)       => "store {ty(v)} {v}, ptr {a}";
+  [ll_after]     AFTER(a, ...)           => "{self} = load {ty}, ptr {a}";
+  [ll_load]      LOAD(g, i)              => "{self}.p = getelementptr {ty}, ptr {g}, i64 {i}\n  {self} = load {ty}, ptr {self}.p";
+  [ll_store]     STORE(g, i, v)          => "{self}.p = getelementptr {ty(v)}, ptr {g}, i64 {i}\n  store {ty(v)} {v}, ptr {self}.p";
+
+  # arithmetic
   [ll_add_f]     ADD<floats>(a, b)       => "{self} = fadd {ty} {a}, {b}";
   [ll_add]       ADD(a, b)               => "{self} = add {ty} {a}, {b}";
   [ll_sub_f]     SUB<floats>(a, b)       => "{self} = fsub {ty} {a}, {b}";
@@ -85,3 +112,5 @@ typemap llvm {
   index = "i64"; f16 = "half"; bf16 = "bfloat"; f32 = "float"; f64 = "double";
 }
 typemap llvm_sfx { f16 = "f16"; bf16 = "bf16"; f32 = "f32"; f64 = "f64"; }
+
+target CPU (render=llvm);

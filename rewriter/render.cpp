@@ -1,5 +1,6 @@
 // Render rules: the first rule of a render group whose pattern matches a node gives its text, with placeholders
-// {self} (the node's name), {x} (a capture's name), {ty} and {ty(x)} (dtype spellings from the group's typemap).
+// {self} (the node's name), {x} (a capture's name), {label(x)} (a name without its sigil, to define a block label
+// derived from it), {arg} (the node's integer arg), {ty} and {ty(x)} (dtype spellings from the group's typemap).
 #include "rewriter/internal.h"
 
 namespace patgrad::rewriter {
@@ -39,7 +40,19 @@ std::optional<std::string> instantiate(const Library& lib, const Group& group, c
       map = name.substr(3, paren == std::string::npos ? std::string::npos : paren - 3);
       name = paren == std::string::npos ? "ty" : "ty" + name.substr(paren);
     }
-    if (name == "self") out += name_of(node);
+    std::string target = name;
+    bool label = name.starts_with("label(") && name.ends_with(")");
+    if (label) target = name.substr(6, name.size() - 7);
+    if (target == "self" || (label && slot(target))) {
+      const UOp& of = target == "self" ? node : *slot(target);
+      if (!of) return std::nullopt;
+      std::string n = name_of(of);
+      out += label && !n.empty() && std::ispunct(static_cast<unsigned char>(n[0])) ? n.substr(1) : n;
+    } else if (name == "arg") {
+      auto* a = std::get_if<int64_t>(&node->arg);
+      if (!a) return std::nullopt;
+      out += std::to_string(*a);
+    }
     else if (name == "ty" || name.starts_with("ty(")) {
       const UOp* of = name == "ty" ? &node : slot(name.substr(3, name.size() - 4));
       auto ty = of && *of ? type_name(map, (*of)->dtype) : std::nullopt;

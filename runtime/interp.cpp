@@ -1,6 +1,6 @@
-// INTERP: runs a linear program instruction by instruction with uops::eval. Loops jump back from ENDRANGE to their
-// RANGE; a REDUCE reads its accumulator (lowering::accumulators).
-#include "runtime/device.h"
+// INTERP: runs a linear program instruction by instruction with uops::eval. A loop jumps back from its END to its
+// RANGE; accumulators are values that ASSIGN sets and AFTER reads.
+#include "runtime/target.h"
 #include <cstring>
 #include <llvm/ADT/DenseMap.h>
 
@@ -44,7 +44,6 @@ void write(Buffer& b, int64_t i, Value v) {
 llvm::Error interpret(const std::vector<UOp>& program, llvm::ArrayRef<Buffer*> buffers) {
   llvm::DenseMap<const Node*, Value> vals;
   llvm::DenseMap<const Node*, size_t> loop_start;                                    // RANGE -> its position
-  llvm::DenseMap<const Node*, const Node*> acc_of = lowering::accumulators(program); // REDUCE -> its accumulator
   auto fail = [](const char* what, const UOp& u) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), "INTERP: %s in %s", what, uops::sexpr(u).c_str());
   };
@@ -55,33 +54,27 @@ llvm::Error interpret(const std::vector<UOp>& program, llvm::ArrayRef<Buffer*> b
     switch (u->op) {
     case Op::CONST: vals[u.get()] = u->value(); break;
     case Op::DEFINE_GLOBAL: break;
-    case Op::RANGE: {
+    case Op::RANGE: { // a thread loop's share is the whole loop here
       loop_start[u.get()] = pc;
       vals[u.get()] = Value{0, 0};
-      if (arg(0).i <= 0) { // skip to after the matching ENDRANGE
-        int depth = 0;
-        for (pc++; pc < program.size(); pc++) {
-          if (program[pc]->op == Op::RANGE) depth++;
-          if (program[pc]->op == Op::ENDRANGE && depth-- == 0) break;
-        }
+      if (arg(0).i <= 0) { // skip to after its END
+        for (pc++; pc < program.size(); pc++)
+          if (program[pc]->op == Op::END && program[pc]->src[1] == u) break;
       }
       break;
     }
-    case Op::ENDRANGE: {
-      const Node* r = u->src[0].get();
+    case Op::END: {
+      const Node* r = u->src[1].get();
       Value& i = vals[r];
       const Node* end = r->src[0].get();
       if (++i.i < (end->op == Op::CONST ? end->value().i : vals[end].i)) pc = loop_start[r];
       break;
     }
-    case Op::DEFINE_ACC: // an empty loop assigns nothing: its REDUCE reads the identity
-      vals[u.get()] = arg(0);
-      break;
+    case Op::DEFINE_ACC:
+    case Op::GROUP: break;
     case Op::ASSIGN: vals[u->src[0].get()] = arg(1); break;
-    case Op::REDUCE: {
-      auto acc = acc_of.find(u.get());
-      if (acc == acc_of.end()) return fail("a REDUCE without its accumulator's loop", u);
-      Value v = vals[acc->second]; // a copy: inserting u may grow the map under a reference
+    case Op::AFTER: {
+      Value v = vals[u->src[0].get()]; // a copy: inserting u may grow the map under a reference
       vals[u.get()] = v;
       break;
     }

@@ -103,14 +103,21 @@ std::optional<int64_t> checked_prod(llvm::ArrayRef<int64_t> shape) {
 std::string shape_error(Op op, llvm::ArrayRef<UOp> src, const Arg& arg) {
   if (op == Op::BUFFER && (!ints(arg) || ints(arg)->size() != 2 || (*ints(arg))[1] < 0)) return "BUFFER needs {id, size}";
   if (is_movement(op)) return ints(arg) ? movement_error(op, src[0]->shape, *ints(arg)) : "a movement op needs its arg";
-  if (op == Op::RANGE && src[0]->dtype != DType::index) return "RANGE ends at an index";
+  if (op == Op::RANGE && (src.empty() || src.size() == 2 || src.size() > 3 ||
+                          llvm::any_of(src, [](const UOp& s) { return s->dtype != DType::index; })))
+    return "RANGE takes an index end, or an end and the [start, stop) of a thread's share";
   if ((op == Op::LOAD || op == Op::STORE) && (src.size() < 2 || src[0]->op != Op::DEFINE_GLOBAL || src[1]->dtype != DType::index))
     return fmt::format("{} needs a DEFINE_GLOBAL and an index", op_info(op).name);
   if (op == Op::LOAD && src.size() == 3 && src[2]->dtype != DType::bool_) return "a LOAD's gate is bool";
   if (op == Op::LOAD && src.size() > 3) return "LOAD takes a buffer, an index and an optional gate";
-  if (op == Op::REDUCE)
+  if (op == Op::REDUCE || op == Op::END) {
+    if (src.size() < 2) return fmt::format("{} needs a source and the RANGEs it runs over", op_info(op).name);
     for (size_t i = 1; i < src.size(); i++)
-      if (src[i]->op != Op::RANGE) return "REDUCE runs over RANGEs";
+      if (src[i]->op != Op::RANGE) return fmt::format("{} runs over RANGEs", op_info(op).name);
+  }
+  if ((op == Op::ASSIGN && src.size() < 2) || (op == Op::AFTER && src.empty()) ||
+      ((op == Op::ASSIGN || op == Op::AFTER) && src[0]->op != Op::DEFINE_ACC))
+    return fmt::format("{} takes a DEFINE_ACC first", op_info(op).name);
   // elementwise: the sources have one shape, except scalars (shape ()), which broadcast to it
   const OpInfo& info = op_info(op);
   if (info.typing == Typing::SAME || info.typing == Typing::CMP || info.typing == Typing::SELECT ||

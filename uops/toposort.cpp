@@ -1,6 +1,7 @@
-// Toposort: every node reachable from the roots, each after its sources, sources in order; iterative, so a deep
-// graph cannot overflow the stack.
+// Walks over a graph: toposort (every node reachable from the roots, each after its sources, sources in order) and
+// substitution built on it; iterative, so a deep graph cannot overflow the stack.
 #include "uops/uop.h"
+#include <llvm/ADT/DenseMap.h>
 #include <llvm/ADT/DenseSet.h>
 
 namespace patgrad::uops {
@@ -27,5 +28,23 @@ std::vector<UOp> toposort(llvm::ArrayRef<UOp> roots, llvm::function_ref<bool(con
 }
 
 std::vector<UOp> toposort(llvm::ArrayRef<UOp> roots) { return toposort(roots, nullptr); }
+
+UOp substitute(const UOp& root, llvm::function_ref<UOp(const Node*)> replace) {
+  llvm::DenseMap<const Node*, UOp> done;
+  for (const UOp& n : toposort({root})) {
+    if (UOp r = replace(n.get())) {
+      done[n.get()] = r;
+      continue;
+    }
+    llvm::SmallVector<UOp, 4> src;
+    bool changed = false;
+    for (const UOp& s : n->src) {
+      src.push_back(done.find(s.get())->second);
+      changed |= !(src.back() == s);
+    }
+    done[n.get()] = changed ? UOp::make(n->op, n->dtype, src, n->arg) : n;
+  }
+  return done.find(root.get())->second;
+}
 
 } // namespace patgrad::uops

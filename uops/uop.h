@@ -97,6 +97,9 @@ void set_watch_release_hook(void (*hook)(const Node* n));
 std::vector<UOp> toposort(llvm::ArrayRef<UOp> roots);
 // the same, but the sources of a node where stop(node) holds are not visited (the node itself is included)
 std::vector<UOp> toposort(llvm::ArrayRef<UOp> roots, llvm::function_ref<bool(const Node*)> stop);
+// root with every node for which replace gives a node replaced by it (not looked into), the rest rebuilt over the
+// replaced sources
+UOp substitute(const UOp& root, llvm::function_ref<UOp(const Node*)> replace);
 
 // shape.cpp: the shape of a tensor-graph node, and why a node's shapes do not fit ("" if they do)
 Shape compute_shape(Op op, llvm::ArrayRef<UOp> src, const Arg& arg);

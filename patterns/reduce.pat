@@ -1,0 +1,15 @@
+# Reductions to accumulators. REDUCE(x, ranges) becomes a variable, set to the op's identity once per trip of the
+# loops around the REDUCE (the ranges open at it: those x uses that it does not close), updated once per trip of its
+# own loops, and read after them. The graph states the order: the update reads the variable AFTER its setting and
+# inside the loops; END closes the loops after the update; the result reads the variable AFTER the END. So linearize
+# only sorts.
+include "prelude.pat";
+
+group reduce_to_acc {
+  [acc_add] red:REDUCE<t>[ADD](x, r, ...rs) => AFTER<t>(acc, END(ASSIGN(acc, AFTER<t>(acc, init, r, ...rs) + x), r, ...rs))
+      where acc = DEFINE_ACC<t>[fresh(acc)], init = ASSIGN(acc, CONST<t>[0], ...ranges(red));
+  [acc_mul] red:REDUCE<t>[MUL](x, r, ...rs) => AFTER<t>(acc, END(ASSIGN(acc, AFTER<t>(acc, init, r, ...rs) * x), r, ...rs))
+      where acc = DEFINE_ACC<t>[fresh(acc)], init = ASSIGN(acc, CONST<t>[1], ...ranges(red));
+  [acc_max] red:REDUCE<t>[MAX](x, r, ...rs) => AFTER<t>(acc, END(ASSIGN(acc, MAX(AFTER<t>(acc, init, r, ...rs), x)), r, ...rs))
+      where acc = DEFINE_ACC<t>[fresh(acc)], init = ASSIGN(acc, CONST<t>[lowest(t)], ...ranges(red));
+}
