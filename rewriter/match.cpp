@@ -27,12 +27,8 @@ bool match_srcs(const Pat& pat, const UOp& node, Bindings& b) {
   return true;
 }
 
-// REDUCE and END close the loops of their sources after the first. END is looked up by name until the op table
-// of every checkout has it (it arrives with the kernel layer's ops).
-bool closes_ranges(Op op) {
-  static const std::optional<Op> end = uops::parse_op("END");
-  return op == Op::REDUCE || op == end;
-}
+// REDUCE and END close the loops of their sources after the first.
+bool closes_ranges(Op op) { return op == Op::REDUCE || op == Op::END; }
 
 // A RANGE's loop number: what ranges() sorts by.
 int64_t range_number(const UOp& r) {

@@ -88,6 +88,10 @@ TEST_CASE("ranges(x) lists the RANGEs open at x by number; a REDUCE closes its o
   CHECK(run(*lib, "p", sink({red})) == sink({ra})); // ranges(x) without the REDUCE's own
   UOp max = reduce(Op::MAX, x, {rc});
   CHECK(run(*lib, "p", sink({max})) == sink({ra})); // REDUCE[ADD] does not match a MAX: [open] does, after it
+  // END closes its ranges as REDUCE does
+  auto ends = lib_of("group g { [open_end] SINK(e:END) => SINK(...ranges(e)); }\npass p = g (order=walk);");
+  UOp end = UOp::make(Op::END, DType::void_, {sink({y}), rc, rb});
+  CHECK(run(*ends, "p", sink({end})) == sink({ra}));
   // a list written out: (r, ...rs), and a capture as a list of one
   UOp mul = reduce(Op::MUL, x, {rc, ra});
   CHECK(run(*lib, "p", sink({mul})) == sink({ra}));
@@ -141,4 +145,13 @@ TEST_CASE("tuples: an arg list matched by its head, built from lists and compute
   CHECK(run(*lib, "p", movement(Op::PAD, y, {0, 0, 1, 1})) == movement(Op::PAD, y, {1, 6, 1, 4}));
   // (0, 1, 2, 3): odds (1, 3), evens (0, 2); then (1, 0, 3, 2) no longer matches
   CHECK(run(*lib, "p", movement(Op::PAD, y, {0, 1, 2, 3})) == movement(Op::PAD, y, {1, 0, 3, 2}));
+}
+
+TEST_CASE("accumulator rules of the kernel layer type-check", "[kernel_rules]") {
+  lib_of("group acc {\n"
+         "  [acc_add] REDUCE<t>[ADD](x, ...rs) => AFTER<t>(acc, END(ASSIGN(acc, AFTER<t>(acc, init, ...rs) + x), ...rs))\n"
+         "      where acc = DEFINE_ACC<t>[fresh(acc)], init = ASSIGN(acc, CONST<t>[0], ...without(ranges(x), rs));\n"
+         "  [acc_max] REDUCE<t>[MAX](x, ...rs) => AFTER<t>(acc, END(ASSIGN(acc, MAX(AFTER<t>(acc, init, ...rs), x)), ...rs))\n"
+         "      where acc = DEFINE_ACC<t>[fresh(acc)], init = ASSIGN(acc, CONST<t>[lowest(t)], ...without(ranges(x), rs));\n"
+         "}");
 }
