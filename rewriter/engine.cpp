@@ -8,25 +8,25 @@
 
 namespace patgrad::rewriter {
 
-struct Candidate {
-  const Rule* rule;
-  Pat pattern;   // one commutative order
-  OpMask needs;  // ops the node's sources must include
-};
+Matcher::Matcher(llvm::ArrayRef<const Group*> groups) {
+  for (const Group* g : groups)
+    for (const Rule* r : g->rules)
+      for (Pat& p : commuted_variants(r->pattern)) {
+        OpMask needs = required_src_ops(p);
+        for (int op = 0; op < uops::num_ops; op++)
+          if (p.ops.none() || p.ops.test(op)) by_op[op].push_back({r, p, needs});
+      }
+}
 
-struct Matcher {
-  std::vector<Candidate> by_op[uops::num_ops]; // in rule order
+const Matcher& matcher_of(const Pass& pass) {
+  if (!pass.matcher) pass.matcher = std::make_shared<Matcher>(pass.groups);
+  return *pass.matcher;
+}
 
-  explicit Matcher(const Pass& pass) {
-    for (const Group* g : pass.groups)
-      for (const Rule* r : g->rules)
-        for (Pat& p : commuted_variants(r->pattern)) {
-          OpMask needs = required_src_ops(p);
-          for (int op = 0; op < uops::num_ops; op++)
-            if (p.ops.none() || p.ops.test(op)) by_op[op].push_back({r, p, needs});
-        }
-  }
-};
+const Matcher& matcher_of(const Group& group) {
+  if (!group.matcher) group.matcher = std::make_shared<Matcher>(llvm::ArrayRef<const Group*>{&group});
+  return *group.matcher;
+}
 
 namespace {
 
@@ -155,15 +155,13 @@ struct Rewriter {
 } // namespace
 
 llvm::Expected<UOp> graph_rewrite(const UOp& root, const Pass& pass, const RewriteOptions& opts) {
-  if (!pass.matcher) pass.matcher = std::make_shared<Matcher>(pass);
-  Rewriter rw{pass, *pass.matcher, opts};
+  Rewriter rw{pass, matcher_of(pass), opts};
   return rw.run(root);
 }
 
 llvm::Expected<std::optional<UOp>> rewrite_node(const UOp& node, const Pass& pass) {
-  if (!pass.matcher) pass.matcher = std::make_shared<Matcher>(pass);
   RewriteOptions opts;
-  Rewriter rw{pass, *pass.matcher, opts};
+  Rewriter rw{pass, matcher_of(pass), opts};
   std::optional<UOp> r = rw.rewrite(node);
   if (!rw.failure.empty()) return llvm::createStringError(llvm::inconvertibleErrorCode(), rw.failure.c_str());
   return r;

@@ -29,6 +29,20 @@ std::unique_ptr<Rule> check_rule(const AstRule& ast, bool render, Scope& scope, 
 bool shadows(const Rule& earlier, const Rule& later);
 std::string canonical_text(const AstRule& ast);
 
+// engine.cpp: rules indexed by the op they match at the root, each commutative order a candidate, with the ops its
+// sources must include for an early reject. A pass's matcher covers its groups; a render group has its own.
+struct Candidate {
+  const Rule* rule;
+  Pat pattern;  // one commutative order
+  OpMask needs; // ops the node's sources must include
+};
+struct Matcher {
+  std::vector<Candidate> by_op[uops::num_ops]; // in rule order
+  explicit Matcher(llvm::ArrayRef<const Group*> groups);
+};
+const Matcher& matcher_of(const Pass& pass);
+const Matcher& matcher_of(const Group& group);
+
 // match.cpp
 struct Bindings {
   std::vector<UOp> nodes;                 // by slot: captures and `where` bindings

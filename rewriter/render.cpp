@@ -1,4 +1,5 @@
-// Render rules: the first rule of a render group whose pattern matches a node gives its text, with placeholders
+// Render rules: the first rule of a render group whose pattern matches a node (found through the group's op-indexed
+// matcher, as the engine finds rewrites) gives its text, with placeholders
 // {self} (the node's name), {x} (a capture's name), {label(x)} (a name without its sigil, to define a block label
 // derived from it), {arg} (the node's integer arg), {ty} and {ty(x)} (dtype spellings from the group's typemap).
 #include "rewriter/internal.h"
@@ -68,17 +69,15 @@ std::optional<std::string> instantiate(const Library& lib, const Group& group, c
 
 std::optional<std::string> render(const Library& lib, const Group& group, const UOp& node,
                                   const std::function<std::string(const UOp&)>& name_of) {
-  for (const Rule* rule : group.rules) {
-    if (rule->disabled) continue;
-    for (const Pat& p : commuted_variants(rule->pattern)) {
-      Bindings b(*rule);
-      if (!match(p, node, b)) continue;
-      if (rule->guard) {
-        auto g = eval_expr(*rule->guard, b);
-        if (!g || !(g->i || g->f)) continue;
-      }
-      if (auto text = instantiate(lib, group, *rule, b, node, name_of)) return text;
+  for (const Candidate& c : matcher_of(group).by_op[int(node->op)]) {
+    if (c.rule->disabled || (node->src_ops & c.needs) != c.needs) continue;
+    Bindings b(*c.rule);
+    if (!match(c.pattern, node, b)) continue;
+    if (c.rule->guard) {
+      auto g = eval_expr(*c.rule->guard, b);
+      if (!g || !(g->i || g->f)) continue;
     }
+    if (auto text = instantiate(lib, group, *c.rule, b, node, name_of)) return text;
   }
   return std::nullopt;
 }

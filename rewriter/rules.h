@@ -154,6 +154,7 @@ struct Group {
   Loc loc;
   bool render = false;
   std::vector<Rule*> rules; // in match order, the extended groups' rules first
+  mutable std::shared_ptr<struct Matcher> matcher; // render groups: compiled on first use
 };
 
 enum class Order { POST, PRE, WALK };
