@@ -39,6 +39,11 @@ options:
   --disable-rule NAME  do not apply rule NAME
   --help               this text
 
+The pipeline (patterns/pipeline.pat; `patgrad passes` prints it): grad on tensor graphs; schedule into kernels; per
+kernel upcast, sym, lower, reduce (REDUCE to accumulators), merge_ends, ends, then the target's stages (CPU: threads,
+lower_cpu), linearize and render (the target's render rules). Rule passes are .pat groups; native stages are C++.
+A --patterns file can add a pass anywhere: `pass mine = my_group (after=sym);`. docs/ARCHITECTURE.md has the rest.
+
 The infix syntax is Python's: integers, names, true, false, ( ), unary -, + - * // % < <= > >= == != & | ^ << >>,
 max(a,b), min(a,b), where(c,a,b); // and % round toward negative infinity. A name without --var spans int64.
 )";
