@@ -1,7 +1,7 @@
 // The runtime: buffers in host memory, the targets that run kernels over them, and the loop that runs a schedule.
 // A target is a name (the one DEV and the pattern files use), what the pipeline's passes for that name make of a
 // kernel compiled into something runnable, and running it. CPU (target_cpu.cpp) compiles the LLVM IR that
-// patterns/render_llvm.pat renders to machine code and splits the outermost loop across the cores; INTERP
+// patterns/target_cpu.pat renders to machine code and splits the outermost loop across the cores; INTERP
 // (target_interp.cpp) runs the linear program with the op table's reference semantics: slow, simple, the oracle.
 // Every target keeps its buffers in host memory, so a tensor moves between targets without a copy. A new backend is
 // a `.pat` file that declares its target and render group, and a C++ file here that compiles and launches.

@@ -1,6 +1,6 @@
-// CPU: a kernel's LLVM IR (render_llvm.pat) compiled to machine code by the CpuCompiler (cached in memory and on
-// disk), then called with its outermost loop split across the cores. The kernel function takes the buffers and a
-// [start, end) range of the outermost loop, so the chunks are independent.
+// CPU: a kernel's LLVM IR (patterns/target_cpu.pat) compiled to machine code by the CpuCompiler (cached in memory
+// and on disk), then called with its thread loop split across the cores. The kernel function takes the buffers and a
+// [start, end) share of the thread loop (lowering/threads.cpp), so the chunks are independent.
 #include "lowering/lowering.h"
 #include "runtime/cpu_jit.h"
 #include "runtime/target.h"

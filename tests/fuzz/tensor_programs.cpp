@@ -184,7 +184,7 @@ std::optional<Step> Generator::random_step() {
   }
   if (!res) return std::nullopt;
   // known bug: the CPU flushes bf16 subnormal results of arithmetic to zero (LLVM computes bf16 ops in f32 and rounds
-  // back with vcvtneps2bf16 where the host has it, which flushes; casts avoid it, see render_llvm.pat); INTERP keeps
+  // back with vcvtneps2bf16 where the host has it, which flushes; casts avoid it, see target_cpu.pat); INTERP keeps
   // them
   auto subnormal = [](const Elem& e) { return e.f != 0 && std::fabs(e.f) < std::ldexp(1.0, -126); };
   if (res->dtype == DType::bf16 && std::any_of(res->v.begin(), res->v.end(), subnormal)) return std::nullopt;
