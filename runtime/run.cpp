@@ -76,23 +76,28 @@ struct KernelKeyHash {
   }
 };
 
-// The targets, and the kernels lowered and compiled for them. The targets come first, so they are destroyed last:
-// a CPU executable frees its code through the CPU target's compiler.
-struct State {
+// Every target, made on the first lookup.
+struct Targets {
   std::vector<std::unique_ptr<Target>> owned;
-  std::vector<const Target*> targets;
-  // the least recently run kernels are dropped (their code freed) past PATGRAD_MEMORY_CACHE_MB
-  LruCache<KernelKey, Compiled, KernelKeyHash> kernels{memory_cache_limit()};
-
-  State() {
+  std::vector<const Target*> list;
+  Targets() {
     owned.push_back(make_cpu_target());
     owned.push_back(make_interp_target());
-    for (const auto& t : owned) targets.push_back(t.get());
+    for (const auto& t : owned) list.push_back(t.get());
   }
 };
-State& state() {
-  static State s;
-  return s;
+const Targets& all_targets() {
+  static const Targets t;
+  return t;
+}
+
+// The kernels lowered and compiled for each target; the least recently run are dropped (their code freed) past
+// PATGRAD_MEMORY_CACHE_MB. Made on the first kernel run, after the targets and the intern table, so destroyed before
+// them: a CPU executable frees its code through the CPU target's compiler, an INTERP one releases its program's nodes.
+LruCache<KernelKey, Compiled, KernelKeyHash>& kernels() {
+  (void)all_targets();
+  static LruCache<KernelKey, Compiled, KernelKeyHash> cache{memory_cache_limit()};
+  return cache;
 }
 
 int debug_level() {
@@ -158,7 +163,7 @@ void print_program(const std::vector<UOp>& program) {
 // scheduling, the target's compile as compiling).
 llvm::Expected<Compiled*> prepare(const lowering::Kernel& k, const Target& target, RunStats* stats) {
   KernelKey key{k.ast.get(), &target};
-  if (Compiled* cached = state().kernels.find(key)) return cached;
+  if (Compiled* cached = kernels().find(key)) return cached;
   auto t = Clock::now();
   const rewriter::Library& lib = rewriter::builtin_library();
   rewriter::RewriteOptions opts;
@@ -181,12 +186,12 @@ llvm::Expected<Compiled*> prepare(const lowering::Kernel& k, const Target& targe
   c->cost = estimate_cost(lowered->program);
   c->executable = std::move(*executable);
   uint64_t bytes = c->executable->bytes();
-  return &state().kernels.insert(key, std::move(c), bytes);
+  return &kernels().insert(key, std::move(c), bytes);
 }
 
 } // namespace
 
-llvm::ArrayRef<const Target*> targets() { return state().targets; }
+llvm::ArrayRef<const Target*> targets() { return all_targets().list; }
 
 llvm::Expected<const Target*> find_target(std::string_view name) {
   std::string known;
