@@ -116,6 +116,11 @@ llvm::Expected<std::vector<UOp>> linearize(const UOp& sink) {
     llvm::DenseMap<const Node*, int> waiting;                            // item -> items it waits for
   };
   llvm::DenseMap<const Node*, Scope> scopes;
+  // every scope exists before emit, which holds a reference into the map while it recurses (a loop's body may be
+  // empty: a store that does not use its size-1 output range sits outside it)
+  scopes[nullptr];
+  for (const UOp& n : order)
+    if (n->op == Op::RANGE) scopes[n.get()];
   for (const UOp& n : order) {
     if (n->op == Op::SINK || n->op == Op::END) continue;
     scopes[scope(n.get())].items.push_back(n.get());
