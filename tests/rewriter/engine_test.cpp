@@ -2,6 +2,7 @@
 // pattern files, hooks and render templates.
 #include "rewriter/rewriter.h"
 #include "uops/infix.h"
+#include "tests/rewriter/library.h"
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -13,13 +14,7 @@ using uops::UOp;
 
 namespace {
 
-std::unique_ptr<Library> lib_of(const std::string& text) {
-  auto lib = load_text("test.pat", "include \"prelude.pat\";\n" + text, false);
-  bool good = bool(lib);
-  INFO((good ? std::string() : llvm::toString(lib.takeError())));
-  REQUIRE(good);
-  return std::move(*lib);
-}
+using testing::lib_of;
 
 UOp parse(const std::string& text) {
   auto e = uops::parse_infix(text, {{"v", {0, 100}}});

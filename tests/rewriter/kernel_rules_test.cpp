@@ -1,6 +1,7 @@
 // What kernel rules need of the pattern language: `where` bindings, fresh() counters, ranges() and without() source
 // lists, op names as args, tuples of integers, lowest(t).
 #include "rewriter/rewriter.h"
+#include "tests/rewriter/library.h"
 #include <catch2/catch.hpp>
 #include <cmath>
 
@@ -12,13 +13,7 @@ using uops::UOp;
 
 namespace {
 
-std::unique_ptr<Library> lib_of(const std::string& text) {
-  auto lib = load_text("test.pat", "include \"prelude.pat\";\n" + text, false);
-  bool good = bool(lib);
-  INFO((good ? std::string() : llvm::toString(lib.takeError())));
-  REQUIRE(good);
-  return std::move(*lib);
-}
+using testing::lib_of;
 
 UOp run(const Library& lib, const std::string& pass, const UOp& root) {
   auto r = graph_rewrite(root, *lib.pass(pass));

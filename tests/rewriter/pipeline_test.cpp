@@ -1,18 +1,16 @@
 // Pipeline declarations: native stages, passes placed before or after another stage, passes for one target, and
 // target declarations with their render group.
 #include "rewriter/rewriter.h"
+#include "tests/rewriter/library.h"
 #include <catch2/catch.hpp>
 
 using namespace patgrad::rewriter;
 
 namespace {
 
+// with a group g for passes to run
 std::unique_ptr<Library> lib_of(const std::string& text) {
-  auto lib = load_text("test.pat", "include \"prelude.pat\";\ngroup g { [add0] x<index> + 0 => x; }\n" + text, false);
-  bool good = bool(lib);
-  INFO((good ? std::string() : llvm::toString(lib.takeError())));
-  REQUIRE(good);
-  return std::move(*lib);
+  return patgrad::testing::lib_of("group g { [add0] x<index> + 0 => x; }\n" + text);
 }
 
 std::string order(const Library& lib) {
