@@ -1,8 +1,8 @@
 // Upcasting: each iteration of a reducing kernel's loops computes k neighbouring outputs along one output axis instead
-// of one. The k copies of the reduction share the reduction's loops (linearize runs reductions over the same ranges in
-// one loop nest), so each trip through the loop body has k independent accumulators: loads that do not depend on the
-// upcast axis are shared by the k copies (interning makes them one node), and the k multiply-adds do not wait on each
-// other. This is tinygrad's UPCAST, fixed to one axis by a heuristic; searching over the choice is future work.
+// of one. The k copies of the reduction share the reduction's loops (merge_ends makes their ENDs one), so each trip
+// through the loop body has k independent accumulators: loads that do not depend on the upcast axis are shared by the
+// k copies (interning makes them one node), and the k multiply-adds do not wait on each other. This is tinygrad's
+// UPCAST, fixed to one axis by a heuristic; searching over the choice is future work.
 #include "lowering/lowering.h"
 #include <cstdlib>
 
