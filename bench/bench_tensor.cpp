@@ -3,14 +3,17 @@
 // 3x3, padding 1 (GFLOP/s; numpy's is im2col + matmul). Each op runs once to compile, then is timed until about a
 // second has passed (at least 3 runs, or 1 when the compiling run took over 10 s); figures are medians. "wall" is
 // building the graph, scheduling and running (what realize() costs), "kernels" the kernels alone. numpy's figures come
-// from bench/numpy_anchor.py, run after ours in the same process tree. Usage: bench_tensor [--max-n N] [--seconds S]
-// [--no-numpy]   (N defaults to 1024: the naive 2048 matmul is slow)
+// from bench/numpy_anchor.py, run after ours in the same process tree. The machine's fp32 FMA peak is measured first
+// (a hand-written kernel through our own JIT on every thread), and each GFLOP/s figure is also given as a share of it.
+// Usage: bench_tensor [--max-n N] [--seconds S] [--no-numpy]   (N defaults to 1024: the naive 2048 matmul is slow)
 #include "frontend/tensor.h"
 #include "lowering/lowering.h"
+#include "runtime/cpu_jit.h"
 #include "runtime/thread_pool.h"
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fmt/format.h>
 #include <functional>
 #include <map>
 #include <random>
@@ -61,6 +64,12 @@ Timing time_op(const std::function<Tensor()>& build, double budget) {
   return r;
 }
 
+std::string fmt_number(double v, const char* format) {
+  char text[32];
+  std::snprintf(text, sizeof text, format, v);
+  return text;
+}
+
 Tensor random_tensor(std::mt19937& rng, const Shape& shape) {
   std::uniform_real_distribution<float> dist(0, 1);
   std::vector<float> v(size_t(uops::prod(shape)));
@@ -91,6 +100,71 @@ std::map<std::string, double> numpy_times(int64_t max_n, double budget) {
   return out;
 }
 
+// The fp32 FMA peak: `accumulators` independent <16 x float> FMA chains (enough to cover the FMA latency times the
+// number of FMA pipes: 4 cycles x 2 pipes on Zen 4/5 and recent Intel), `rounds` of them per loop trip so the loop's
+// own instructions do not count. "min-legal-vector-width" keeps LLVM from splitting the 512-bit vectors on CPUs it
+// tunes for 256-bit code. a = a * m + c with m just under 1 stays near 1: no overflow, no denormals.
+constexpr int accumulators = 12, rounds = 4, lanes = 16;
+
+std::string fma_peak_ir() {
+  auto acc = [](int a, int round) { return fmt::format("%a{}.{}", a, round); };
+  std::string ir = R"(declare <16 x float> @llvm.fma.v16f32(<16 x float>, <16 x float>, <16 x float>)
+define void @fma_peak(ptr %out, i64 %trips, float %m, float %c) #0 {
+entry:
+  %m0 = insertelement <16 x float> poison, float %m, i64 0
+  %mv = shufflevector <16 x float> %m0, <16 x float> poison, <16 x i32> zeroinitializer
+  %c0 = insertelement <16 x float> poison, float %c, i64 0
+  %cv = shufflevector <16 x float> %c0, <16 x float> poison, <16 x i32> zeroinitializer
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %i.next, %loop ]
+)";
+  for (int a = 0; a < accumulators; a++)
+    ir += fmt::format("  {} = phi <16 x float> [ %cv, %entry ], [ {}, %loop ]\n", acc(a, 0), acc(a, rounds));
+  for (int r = 1; r <= rounds; r++)
+    for (int a = 0; a < accumulators; a++)
+      ir += fmt::format(
+          "  {} = call <16 x float> @llvm.fma.v16f32(<16 x float> {}, <16 x float> %mv, <16 x float> %cv)\n", acc(a, r),
+          acc(a, r - 1));
+  ir += R"(  %i.next = add i64 %i, 1
+  %more = icmp ult i64 %i.next, %trips
+  br i1 %more, label %loop, label %exit
+exit:
+)";
+  // the sum of the accumulators is stored, so that none of the work is dead
+  std::string sum = acc(0, rounds);
+  for (int a = 1; a < accumulators; a++) {
+    ir += fmt::format("  %s{} = fadd <16 x float> {}, {}\n", a, sum, acc(a, rounds));
+    sum = fmt::format("%s{}", a);
+  }
+  // align 4: the output is a float array, not 64-byte aligned
+  ir += fmt::format("  store <16 x float> {}, ptr %out, align 4\n  ret void\n}}\n", sum);
+  return ir + "attributes #0 = { \"min-legal-vector-width\"=\"512\" }\n";
+}
+
+// GFLOP/s of the FMA kernel on every thread at once: the best of a few runs of about 0.1 s each.
+double fma_peak_gflops() {
+  auto compiler = llvm::cantFail(runtime::CpuCompiler::create("", 0)); // no disk cache: it compiles in milliseconds
+  auto program = llvm::cantFail(compiler->compile(fma_peak_ir()));
+  auto kernel =
+      reinterpret_cast<void (*)(float*, int64_t, float, float)>(llvm::cantFail(program->function("fma_peak")));
+  int64_t threads = runtime::thread_count();
+  std::vector<float> out(size_t(threads * lanes));
+  auto run = [&](int64_t trips) {
+    auto t = Clock::now();
+    runtime::parallel_for(threads, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; i++) kernel(&out[size_t(i * lanes)], trips, 0.999999f, 1e-6f);
+    });
+    return seconds_since(t);
+  };
+  int64_t trips = 1000;
+  while (run(trips) < 0.02) trips *= 4; // warms the threads up too
+  trips = int64_t(double(trips) * 0.1 / run(trips)) + 1;
+  double best = 1e30;
+  for (int i = 0; i < 5; i++) best = std::min(best, run(trips));
+  return double(threads) * double(trips) * rounds * accumulators * lanes * 2 / best / 1e9;
+}
+
 struct Row {
   std::string key, unit;
   double work; // FLOP or bytes per run
@@ -117,6 +191,8 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("# patgrad CPU device, %lld threads\n", (long long)runtime::thread_count());
+  double peak = fma_peak_gflops();
+  std::printf("# fp32 FMA peak (<16 x float> llvm.fma through our JIT, all threads): %.1f GFLOP/s\n", peak);
   std::mt19937 rng(0);
   std::vector<Row> rows;
   for (int64_t n : {256, 512, 1024, 2048}) {
@@ -136,19 +212,21 @@ int main(int argc, char** argv) {
   rows.push_back({"conv2d 8", "GFLOP/s", 2.0 * 8 * 64 * 56 * 56 * 64 * 9,
                   time_op([&] { return img.conv2d(w, std::nullopt, {1}, {1}); }, budget)});
   std::map<std::string, double> np = numpy ? numpy_times(max_n, budget) : std::map<std::string, double>{};
-  std::printf("%-16s %-8s %10s %10s %10s %10s %9s %6s\n", "op", "unit", "wall", "kernels", "numpy", "numpy/wall",
-              "compile s", "runs");
+  // %peak: the wall and kernel GFLOP/s as a share of the FMA peak; "-" for the GB/s rows, which memory bounds
+  std::printf("%-16s %-8s %10s %10s %10s %10s %9s %6s %8s %8s\n", "op", "unit", "wall", "kernels", "numpy",
+              "numpy/wall", "compile s", "runs", "wall %pk", "kern %pk");
   for (const Row& r : rows) {
     double ours = r.work / r.ours.wall / 1e9, kern = r.work / r.ours.kernels / 1e9;
     auto it = np.find(r.key);
-    if (it == np.end())
-      std::printf("%-16s %-8s %10.2f %10.2f %10s %10s %9.2f %6d\n", r.key.c_str(), r.unit.c_str(), ours, kern, "-", "-",
-                  r.ours.first, r.ours.runs);
-    else {
-      double theirs = r.work / it->second / 1e9;
-      std::printf("%-16s %-8s %10.2f %10.2f %10.2f %10.1fx %9.2f %6d\n", r.key.c_str(), r.unit.c_str(), ours, kern,
-                  theirs, theirs / ours, r.ours.first, r.ours.runs);
+    std::string theirs = "-", ratio = "-", wall_peak = "-", kern_peak = "-";
+    if (it != np.end()) {
+      double t = r.work / it->second / 1e9;
+      theirs = fmt_number(t, "%.2f"), ratio = fmt_number(t / ours, "%.1fx");
     }
+    if (r.unit == "GFLOP/s")
+      wall_peak = fmt_number(100 * ours / peak, "%.1f%%"), kern_peak = fmt_number(100 * kern / peak, "%.1f%%");
+    std::printf("%-16s %-8s %10.2f %10.2f %10s %10s %9.2f %6d %8s %8s\n", r.key.c_str(), r.unit.c_str(), ours, kern,
+                theirs.c_str(), ratio.c_str(), r.ours.first, r.ours.runs, wall_peak.c_str(), kern_peak.c_str());
   }
   return 0;
 }

@@ -47,7 +47,9 @@ void Tensor::realize_group(const runtime::Target* dev, llvm::ArrayRef<std::share
     return it == remembered().end() ? UOp() : it->second;
   };
   auto start = std::chrono::steady_clock::now();
-  auto new_buffer = [](DType dtype, int64_t size) { return detail::new_buffer(dtype, size, "realize"); };
+  auto new_buffer = [](DType dtype, int64_t size) {
+    return detail::new_buffer(dtype, size, runtime::Fill::any, "realize"); // each kernel writes all of its output
+  };
   lowering::Schedule s = lowering::schedule(roots, new_buffer, known);
   totals.schedule_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (auto e = runtime::run(s, *dev, &totals)) throw TensorError(llvm::toString(std::move(e)));

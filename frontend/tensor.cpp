@@ -25,8 +25,8 @@ void check_shape(llvm::ArrayRef<int64_t> shape, DType dtype, const char* what) {
     throw TensorError(fmt::format("{}: {} of {} has more than 2^63-1 bytes", what, str(), uops::name(dtype)));
 }
 
-UOp new_buffer(DType dtype, int64_t size, const char* what) {
-  llvm::Expected<UOp> b = runtime::allocate_buffer(dtype, size);
+UOp new_buffer(DType dtype, int64_t size, runtime::Fill fill, const char* what) {
+  llvm::Expected<UOp> b = runtime::allocate_buffer(dtype, size, fill);
   if (!b) throw OutOfMemory(fmt::format("{}: out of memory: {}", what, llvm::toString(b.takeError())));
   return std::move(*b);
 }

@@ -11,7 +11,7 @@ using uops::UOp;
 Tensor Tensor::from_data(const void* data, DType dtype, const Shape& shape) {
   detail::check_shape(shape, dtype, "from_data");
   int64_t n = uops::prod(shape);
-  UOp buf = detail::new_buffer(dtype, n, "from_data");
+  UOp buf = detail::new_buffer(dtype, n, runtime::Fill::any, "from_data");
   if (n > 0) std::memcpy(runtime::buffer(buf).data, data, size_t(n) * std::max(1, uops::bits(dtype) / 8)); // data may be null
   return Tensor(UOp::make(Op::RESHAPE, dtype, {buf}, uops::Ints(shape.begin(), shape.end())), default_device());
 }
@@ -28,7 +28,7 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
   detail::check_shape(shape, dtype, "empty");
-  UOp buf = detail::new_buffer(dtype, uops::prod(shape), "empty");
+  UOp buf = detail::new_buffer(dtype, uops::prod(shape), runtime::Fill::zeros, "empty"); // reads as zeros
   return Tensor(UOp::make(Op::RESHAPE, dtype, {buf}, uops::Ints(shape.begin(), shape.end())), default_device());
 }
 

@@ -34,8 +34,8 @@ bool grad_enabled();
 // tensor.cpp: a TensorError unless every size is non-negative and the element count and the byte size of shape in
 // dtype fit in int64, so that no count downstream can wrap.
 void check_shape(llvm::ArrayRef<int64_t> shape, DType dtype, const char* what);
-// A fresh zeroed buffer of size elements, or OutOfMemory naming what wanted it.
-uops::UOp new_buffer(DType dtype, int64_t size, const char* what);
+// A new buffer of size elements (zeroed with Fill::zeros), or OutOfMemory naming what wanted it.
+uops::UOp new_buffer(DType dtype, int64_t size, runtime::Fill fill, const char* what);
 
 // tensor_index.cpp. An op that selects by index values (gather, Embedding, one_hot, nll_loss, cross_entropy) checks
 // them against [0, size), skipping `ignored`, when they are known: when the index is a realized buffer (host data:

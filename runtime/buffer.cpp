@@ -1,10 +1,19 @@
-// Buffers, owned by id. The id lives in BUFFER nodes' args; the intern table tells us when the last one dies.
+// Buffers, owned by id. The id lives in BUFFER nodes' args; the intern table tells us when the last one dies. Then
+// the memory goes to a pool, by byte size, for the next buffer of that size: a big output realized again and again
+// (each step of a training loop, each run of a benchmark) then costs neither the first-touch page faults of fresh
+// pages nor a memset. Like the intern table, whose reference counts are not atomic, the buffers and the pool belong to
+// the one thread that builds and realizes graphs; kernels running on parallel_for's threads only read and write
+// memory, so nothing here is locked.
+#include "runtime/cpu_internal.h"
 #include "runtime/target.h"
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
 #include <llvm/ADT/DenseMap.h>
+#include <map>
 #include <sys/mman.h>
+#include <unistd.h>
 
 namespace patgrad::runtime {
 namespace {
@@ -13,6 +22,10 @@ namespace {
 // kernel writes them (no memset of gigabytes first), and a request that cannot be had fails with ENOMEM instead of
 // aborting in a sanitizer's allocator. glibc maps chunks past 32 MiB itself, so small buffers keep its reuse.
 constexpr size_t map_threshold = size_t(64) << 20;
+
+// Smaller blocks go back to malloc, whose free lists reuse them without page faults; pooling them would only fill
+// the pool with many small blocks.
+constexpr size_t pool_min = size_t(1) << 20;
 
 // The bytes behind a buffer: at least one element, rounded up to the 64-byte alignment; empty past size_t.
 std::optional<size_t> byte_size(DType dtype, int64_t size) {
@@ -23,19 +36,80 @@ std::optional<size_t> byte_size(DType dtype, int64_t size) {
   return (bytes + 63) / 64 * 64;
 }
 
-void* allocate(size_t bytes) {
+// Fresh memory. Mapped pages come zeroed; malloc's are cleared only when asked.
+void* allocate(size_t bytes, Fill fill) {
   if (bytes >= map_threshold) {
     void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? nullptr : p;
   }
   void* p = std::aligned_alloc(64, bytes);
-  if (p) std::memset(p, 0, bytes);
+  if (p && fill == Fill::zeros) std::memset(p, 0, bytes);
   return p;
 }
+
+void deallocate(void* data, size_t bytes) { bytes >= map_threshold ? void(munmap(data, bytes)) : std::free(data); }
+
+// PATGRAD_BUFFER_POOL in MiB (0: no pool), else a sixteenth of the machine's memory and at least 256 MiB: enough for
+// the outputs a training step or a benchmark frees and asks for again, little enough that memory held idle stays a
+// small share of the machine (an allocation that fails empties the pool and tries again, besides).
+size_t pool_cap_from_env() {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  size_t ram = pages > 0 && page > 0 ? size_t(pages) * size_t(page) : 0;
+  return megabytes_from_env("PATGRAD_BUFFER_POOL", std::max(size_t(256) << 20, ram / 16) >> 20);
+}
+
+// Freed blocks by byte size, at most `cap` bytes of them; past that, the blocks released longest ago are freed.
+class Pool {
+public:
+  ~Pool() { trim(0); }
+
+  // A block of exactly `bytes`, the most recently released (its pages likeliest in cache), or null.
+  void* take(size_t bytes) {
+    auto [first, last] = blocks.equal_range(bytes); // equal keys keep their insertion order
+    if (first == last) return nullptr;
+    auto it = std::prev(last);
+    void* data = it->second.data;
+    blocks.erase(it);
+    held -= bytes;
+    return data;
+  }
+
+  // Keeps the block, or frees it when it is too small to pool or larger than the cap.
+  void put(void* data, size_t bytes) {
+    if (bytes < pool_min || bytes > cap) return deallocate(data, bytes);
+    trim(cap - bytes);
+    blocks.emplace(bytes, Block{data, releases++});
+    held += bytes;
+  }
+
+  // Frees the oldest blocks until at most `to` bytes are held.
+  void trim(size_t to) {
+    while (held > to) {
+      auto oldest = std::min_element(blocks.begin(), blocks.end(), [](const auto& a, const auto& b) {
+        return a.second.released < b.second.released;
+      });
+      deallocate(oldest->second.data, oldest->first);
+      held -= oldest->first;
+      blocks.erase(oldest);
+    }
+  }
+
+  size_t held = 0;
+  size_t cap = pool_cap_from_env();
+
+private:
+  struct Block {
+    void* data;
+    uint64_t released; // order of release: the smallest is the oldest
+  };
+  std::multimap<size_t, Block> blocks;
+  uint64_t releases = 0;
+};
 
 struct Table {
   llvm::DenseMap<int64_t, Buffer> buffers;
   int64_t next_id = 1;
+  Pool pool;
   Table() { uops::set_buffer_release_hook(release); }
   static void release(int64_t id);
 };
@@ -49,16 +123,26 @@ void Table::release(int64_t id) {
   auto it = table().buffers.find(id);
   if (it == table().buffers.end()) return;
   const Buffer& b = it->second;
-  size_t bytes = *byte_size(b.dtype, b.size); // it was allocated
-  bytes >= map_threshold ? void(munmap(b.data, bytes)) : std::free(b.data);
+  table().pool.put(b.data, *byte_size(b.dtype, b.size)); // it was allocated
   table().buffers.erase(it);
+}
+
+// A pooled block of the size, cleared if asked, else fresh memory; when that cannot be had, the pool's memory may be
+// what is missing, so it is freed and the allocation tried once more.
+void* pooled_or_fresh(size_t bytes, Fill fill) {
+  Pool& pool = table().pool;
+  if (void* data = pool.take(bytes)) return fill == Fill::zeros ? std::memset(data, 0, bytes) : data;
+  if (void* data = allocate(bytes, fill)) return data;
+  if (pool.held == 0) return nullptr;
+  pool.trim(0);
+  return allocate(bytes, fill);
 }
 
 } // namespace
 
-llvm::Expected<UOp> allocate_buffer(DType dtype, int64_t size) {
+llvm::Expected<UOp> allocate_buffer(DType dtype, int64_t size, Fill fill) {
   std::optional<size_t> bytes = byte_size(dtype, size);
-  void* data = bytes ? allocate(*bytes) : nullptr;
+  void* data = bytes ? pooled_or_fresh(*bytes, fill) : nullptr;
   if (!data) {
     __int128 wanted = __int128(size) * std::max(1, uops::bits(dtype) / 8);
     return llvm::createStringError(fmt::format("cannot allocate {} bytes ({:.1f} GiB) for {} elements of {}",
@@ -72,7 +156,7 @@ llvm::Expected<UOp> allocate_buffer(DType dtype, int64_t size) {
 }
 
 UOp new_buffer(DType dtype, int64_t size) {
-  llvm::Expected<UOp> b = allocate_buffer(dtype, size);
+  llvm::Expected<UOp> b = allocate_buffer(dtype, size, Fill::any);
   if (!b) llvm::report_fatal_error(b.takeError());
   return std::move(*b);
 }
@@ -80,5 +164,15 @@ UOp new_buffer(DType dtype, int64_t size) {
 Buffer& buffer(const UOp& node) { return table().buffers.find(std::get<uops::Ints>(node->arg)[0])->second; }
 
 size_t live_buffers() { return table().buffers.size(); }
+
+size_t pooled_bytes() { return table().pool.held; }
+
+size_t buffer_pool_cap() { return table().pool.cap; }
+
+void set_buffer_pool_cap(size_t bytes) {
+  Pool& pool = table().pool;
+  pool.cap = bytes;
+  pool.trim(bytes);
+}
 
 } // namespace patgrad::runtime

@@ -22,6 +22,9 @@ llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> compile_to_object(llvm::Stri
                                                                       llvm::orc::JITTargetMachineBuilder target);
 
 // disk_cache.cpp
+// A size in bytes from an environment variable in megabytes (MiB); a value that is not one is reported and the
+// default used. The caches' limits and buffer.cpp's pool read theirs with it.
+uint64_t megabytes_from_env(const char* name, uint64_t default_mb);
 // What an object is compiled from. Entries are named after the digest's first half and record the whole key, which a
 // read checks: an entry copied, renamed or swapped under another key's name, or compiled for another target, is a
 // miss.

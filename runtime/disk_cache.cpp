@@ -81,7 +81,8 @@ std::vector<DiskEntry> list_entries(llvm::StringRef dir) {
   return entries;
 }
 
-// A size from an environment variable in megabytes; a value that is not one is reported and the default used.
+} // namespace
+
 uint64_t megabytes_from_env(const char* name, uint64_t default_mb) {
   std::optional<std::string> text = llvm::sys::Process::GetEnv(name);
   uint64_t mb = default_mb;
@@ -92,8 +93,6 @@ uint64_t megabytes_from_env(const char* name, uint64_t default_mb) {
   }
   return std::min<uint64_t>(mb, uint64_t(1) << 40) << 20; // no overflow: a million terabytes is no limit either
 }
-
-} // namespace
 
 std::string CacheKey::name() const { return llvm::toHex(llvm::ArrayRef(digest).take_front(16), /*LowerCase=*/true); }
 

@@ -22,17 +22,26 @@ namespace patgrad::runtime {
 using uops::DType;
 using uops::UOp;
 
-// buffer.cpp: memory behind BUFFER nodes. A buffer is freed when the last BUFFER node naming it is.
+// buffer.cpp: memory behind BUFFER nodes. A buffer is freed when the last BUFFER node naming it is: its memory goes
+// to a pool, by byte size, that the next buffer of that size takes it from.
 struct Buffer {
   DType dtype;
   int64_t size; // elements
-  void* data;   // at least one element, 64-byte aligned, zeroed
+  void* data;   // at least one element, 64-byte aligned
 };
-// A BUFFER node of a fresh buffer, or an error naming the size when the memory cannot be had.
-llvm::Expected<UOp> allocate_buffer(DType dtype, int64_t size);
-UOp new_buffer(DType dtype, int64_t size); // the same, for tests and tools: running out of memory is fatal
+// What a new buffer holds. A kernel writes every element of its output, so only a buffer read before anything is
+// written to it (Tensor::empty) needs zeros; with `any`, memory reused from the pool keeps what its last owner wrote.
+enum class Fill { zeros, any };
+// A BUFFER node of a new buffer, or an error naming the size when the memory cannot be had.
+llvm::Expected<UOp> allocate_buffer(DType dtype, int64_t size, Fill fill);
+UOp new_buffer(DType dtype, int64_t size); // Fill::any, for tests and tools: running out of memory is fatal
 Buffer& buffer(const UOp& buffer_node);
 size_t live_buffers();
+// The pool holds blocks of 1 MiB and more, at most its cap in bytes: $PATGRAD_BUFFER_POOL MiB (0: no pool), by default
+// a sixteenth of the machine's memory and at least 256 MiB. Setting the cap frees the oldest blocks over it.
+size_t pooled_bytes();
+size_t buffer_pool_cap();
+void set_buffer_pool_cap(size_t bytes);
 
 // What a target made of one kernel, run any number of times; the run cache owns it and frees it with the kernel.
 class Executable {
