@@ -53,7 +53,11 @@ void Tensor::realize_group(const runtime::Target* dev, llvm::ArrayRef<std::share
   lowering::Schedule s = lowering::schedule(roots, new_buffer, known);
   totals.schedule_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (auto e = runtime::run(s, *dev, &totals)) throw TensorError(llvm::toString(std::move(e)));
+  // A kernel without inputs computes a constant (zeros, arange): its node lives on in the kernel cache's AST, so
+  // remembering it would hand its buffer to every later tensor of that constant (a parameter's zeros to a running
+  // mean), and hold the buffer as long as the cache does. Recomputing it costs what loading it would.
   for (const lowering::Kernel& k : s.kernels) {
+    if (k.buffers.size() == 1) continue;
     k.node->watched = true;
     remembered()[k.node.get()] = k.buffers[0];
   }

@@ -13,8 +13,8 @@ using uops::UOp;
 
 struct Kernel {
   std::string name;         // E_4_8 (elementwise) or R_4_1 (with a reduction), by output shape
-  UOp ast;                  // SINK(END(STORE(DEFINE_GLOBAL 0, index, value), output RANGEs...)); a scalar: no END
-  std::vector<UOp> buffers; // the BUFFER node of each DEFINE_GLOBAL, by parameter number; [0] is the output
+  UOp ast;                  // SINK(OUTPUT(PARAM 0, x)): the tensor graph x with PARAMs for its inputs (index.pat)
+  std::vector<UOp> buffers; // the BUFFER node of each PARAM, by parameter number; [0] is the output
   UOp node;                 // the tensor-graph node it computes
 };
 
@@ -30,10 +30,10 @@ struct Schedule {
 Schedule schedule(llvm::ArrayRef<UOp> roots, const std::function<UOp(DType, int64_t)>& new_buffer,
                   const std::function<UOp(const uops::Node*)>& known = {});
 
-// upcast.cpp: a kernel whose reductions compute k neighbouring outputs per loop trip, along the innermost output axis
-// that k divides (k up to limit, a power of two); the kernel itself where nothing fits or there is no reduction.
+// optimize.cpp: the kernel with its optimizations marked for opts.pat: an UPCAST by k of the innermost output axis
+// that k divides (k up to limit, a power of two), where the kernel reduces; the kernel itself where nothing fits.
 // upcast_limit(): PATGRAD_UPCAST (1 turns upcasting off), default 8.
-UOp upcast(const UOp& ast, int64_t limit);
+UOp optimize(const UOp& ast, int64_t limit);
 int64_t upcast_limit();
 
 // merge_ends.cpp: ENDs over the same ranges as one END of a GROUP (an upcast kernel's copies share their loops).

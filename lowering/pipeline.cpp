@@ -3,6 +3,7 @@
 // not a local rewrite) are looked up here by name. The runtime only compiles and runs what this returns.
 #include "lowering/lowering.h"
 #include "renderers/renderers.h"
+#include <cstdlib>
 #include <fmt/format.h>
 #include <llvm/ADT/StringMap.h>
 
@@ -19,8 +20,8 @@ struct KernelState {
 
 using NativeStage = llvm::Error (*)(KernelState&);
 
-llvm::Error run_upcast(KernelState& k) {
-  k.ast = upcast(k.ast, upcast_limit());
+llvm::Error run_optimize(KernelState& k) {
+  k.ast = optimize(k.ast, upcast_limit());
   return llvm::Error::success();
 }
 llvm::Error run_merge_ends(KernelState& k) {
@@ -49,7 +50,7 @@ llvm::Error run_render(KernelState& k) {
 
 const llvm::StringMap<NativeStage>& natives() {
   static const llvm::StringMap<NativeStage> table = {
-      {"upcast", run_upcast},       {"merge_ends", run_merge_ends}, {"threads", run_threads},
+      {"optimize", run_optimize},      {"merge_ends", run_merge_ends}, {"threads", run_threads},
       {"linearize", run_linearize}, {"render", run_render},
   };
   return table;
@@ -66,6 +67,10 @@ llvm::Expected<Lowered> lower_kernel(const Kernel& k, std::string_view target, c
     return llvm::createStringError(llvm::inconvertibleErrorCode(), "the pattern library declares no target '%s'",
                                    std::string(target).c_str());
   KernelState state{k, lib, t->second, k.ast, {}};
+  static const bool trace = [] { // DEBUG=6: the kernel after each rule pass
+    const char* d = std::getenv("DEBUG");
+    return d && std::atoi(d) >= 6;
+  }();
   bool linear = false;
   for (const auto& pass : lib.passes) {
     if (!pass->kernel || (!pass->target.empty() && pass->target != target)) continue;
@@ -85,6 +90,7 @@ llvm::Expected<Lowered> lower_kernel(const Kernel& k, std::string_view target, c
     auto r = rewriter::graph_rewrite(state.ast, *pass, opts);
     if (!r) return r.takeError();
     state.ast = *r;
+    if (trace) fmt::print(stderr, "{} after {}:\n  {}\n", k.name, pass->name, uops::sexpr(state.ast));
   }
   if (!linear)
     return llvm::createStringError(llvm::inconvertibleErrorCode(), "the pipeline has no linearize stage");

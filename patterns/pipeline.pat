@@ -4,11 +4,16 @@
 # file adds a stage where it belongs with before=STAGE or after=STAGE; `patgrad passes` prints the result.
 # Autograd's `grad` pass (gradient.pat) runs on tensor graphs, node by node, before any of this.
 
-# Tensor graph to kernels: which nodes get a buffer, and one kernel each; movement ops become index arithmetic.
+# Tensor graph to kernels: which nodes get a buffer, and one kernel each, SINK(OUTPUT(PARAM, tensor graph)).
 pass schedule = native (stage=tensor);
 
-# The kernel's optimizations: k neighbouring outputs per trip of a reduction's loops (PATGRAD_UPCAST, default 8).
-pass upcast = native;
+# The kernel's loops: movement ops become index arithmetic, reductions REDUCEs over new ranges, long float sums trees.
+pass index = index_tensors, sum_tree (order=post, fixpoint);
+
+# The kernel's optimizations: chosen (C++), then done by rules (opts.pat). Today: k neighbouring outputs per trip of
+# a reduction's loops (PATGRAD_UPCAST, default 8).
+pass optimize = native;
+pass opts = opts (order=post, fixpoint);
 
 # Index arithmetic to a canonical, simplified form; every later pass leans on it.
 pass sym = symbolic (order=post, fixpoint, limit=250000);

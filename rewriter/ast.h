@@ -27,12 +27,13 @@ struct AstExpr {
     FIELD,    // kids[0].text
     ELLIPSIS, // ...rest (text: the name or ""), or ...f(args) (kids[0]: the CALL)
     TUPLE,    // (a, b, ...rest): an arg that is a list of integers
+    EACH,     // [body for a, b in la, lb] after `...`: kids[0] the body, then the lists; opnames: the element names
   } kind;
   Loc loc;
   std::string text;
   int64_t ival = 0;
   double fval = 0;
-  std::vector<std::pair<std::string, Loc>> opnames; // NODE
+  std::vector<std::pair<std::string, Loc>> opnames; // NODE; EACH: the element names
   std::optional<TySpec> ty;                          // TYPED, NODE
   bool has_srcs = false;                             // NODE written with parentheses
   std::vector<AstExpr*> kids;                        // sources, arguments, operands

@@ -2,6 +2,7 @@
 // bindings and the dtypes they can have; for render rules, the text template's placeholders.
 #include "rewriter/internal.h"
 #include <fmt/format.h>
+#include <map>
 
 namespace patgrad::rewriter {
 namespace {
@@ -54,15 +55,17 @@ Build RuleChecker::result(const AstExpr* e) {
       b.kind = Build::NODE;
       b.op_of_slot = b.dtype_of_slot = slot;
       uses[slot]++;
-      for (const AstExpr* k : e->kids) b.src.push_back(result(k));
+      for (const AstExpr* k : e->kids) b.src.push_back(source(k));
       return b;
     }
-    if (e->text == "ranges" || e->text == "without") {
+    if (is_node_list_builtin(e->text)) {
       error(e->loc, fmt::format("{}() is a list of nodes: splice it into a node's sources with ...{}(...)", e->text, e->text));
       return b;
     }
+    if (e->text == "all" || e->text == "sum" || e->text == "flatten" || e->text == "subst") return builtin_result(e);
     if (e->text != "choose") {
-      error(e->loc, fmt::format("unknown result function '{}': expected choose, an op or cpp::hook", e->text));
+      error(e->loc, fmt::format("unknown result function '{}': expected choose, all, sum, flatten, subst, an op or "
+                                "cpp::hook", e->text));
       return b;
     }
     if (e->kids.size() != 3) {
@@ -97,7 +100,9 @@ Build RuleChecker::node_result(const AstExpr* e) {
     auto d = uops::parse_dtype(ty.cls);
     if (d && ty.var.empty()) b.dtype = *d;
     else if (auto it = dtype_vars.find(ty.var.empty() ? ty.cls : ty.var); it != dtype_vars.end()) b.dtype_var = it->second;
-    else error(ty.loc, fmt::format("a result needs one dtype or a dtype variable of the pattern, not '{}'", ty.cls));
+    else if (int slot = ty.var.empty() ? slot_of(ty.cls, Slot::NODE) : -1; slot >= 0) b.dtype_of_slot = slot, uses[slot]++;
+    else error(ty.loc, fmt::format("a result needs one dtype, a dtype variable of the pattern or a capture (whose "
+                                   "dtype it takes), not '{}'", ty.cls));
   }
   if (b.op == Op::CONST) {
     b.kind = Build::CONST;
@@ -107,18 +112,20 @@ Build RuleChecker::node_result(const AstExpr* e) {
   }
   bool splices = false;
   for (const AstExpr* k : e->kids) {
-    if (k->kind != AstExpr::ELLIPSIS) {
-      b.src.push_back(result(k));
-      continue;
-    }
-    splices = true;
-    b.src.push_back(k->kids.empty() ? captured_list(k->text, k->loc) : node_list(k->kids[0]));
+    splices |= k->kind == AstExpr::ELLIPSIS;
+    b.src.push_back(source(k));
   }
   if (ops && ops->count() == 1 && !splices) check_arity(*ops, b.src.size(), false, e->loc);
   if (e->argb) b.value_expr = value(e->argb);
   if (op_info(b.op).typing == uops::Typing::CONVERT && !b.dtype && b.dtype_var < 0)
     error(e->loc, fmt::format("{} needs its dtype: {}<f32>(x)", op_info(b.op).name, op_info(b.op).name));
   return b;
+}
+
+// One source of a node being built: a node, or a list spliced in with `...`.
+Build RuleChecker::source(const AstExpr* k) {
+  if (k->kind != AstExpr::ELLIPSIS) return result(k);
+  return k->kids.empty() ? captured_list(k->text, k->loc) : node_list(k->kids[0]);
 }
 
 // ...rest in a result: the sources the pattern captured
@@ -155,11 +162,16 @@ Build RuleChecker::node_list(const AstExpr* e) {
     }
     return s;
   }
-  size_t arity = e->text == "ranges" ? 1 : e->text == "without" ? 2 : 0;
-  if (e->kind != AstExpr::CALL || arity == 0) {
-    error(e->loc, "expected a list of nodes: a source list's name, (r, ...rs), ranges(x) or without(a, b)");
+  if (e->kind == AstExpr::EACH) return each(e);
+  static const std::map<std::string, size_t> arities = {{"ranges", 1}, {"without", 2},  {"fresh_ranges", 1},
+                                                        {"pick", 2},   {"put", 3},      {"unflatten", 2}};
+  auto arity_of = e->kind == AstExpr::CALL ? arities.find(e->text) : arities.end();
+  if (arity_of == arities.end()) {
+    error(e->loc, "expected a list of nodes: a source list's name, (r, ...rs), [x for x in l], ranges(x), "
+                  "without(a, b), fresh_ranges(sizes), pick(l, at), put(l, at, m) or unflatten(i, shape)");
     return s;
   }
+  size_t arity = arity_of->second;
   if (e->kids.size() != arity) {
     error(e->loc, fmt::format("{} takes {} argument{}, not {}", e->text, arity, arity == 1 ? "" : "s", e->kids.size()));
     return s;
@@ -170,6 +182,31 @@ Build RuleChecker::node_list(const AstExpr* e) {
     s.src.push_back(node_list(e->kids[1]));
     return s;
   }
+  auto ints = [&](const AstExpr* k) {
+    auto v = value(k);
+    if (v->kind == Expr::BINARY && uops::op_info(v->op).typing == uops::Typing::CMP)
+      error(k->loc, fmt::format("{} takes an integer list here, not a comparison", e->text));
+    return v;
+  };
+  if (e->text == "fresh_ranges") {
+    s.list = Build::NEW_RANGES;
+    s.value_expr = ints(e->kids[0]);
+    s.ival = scope.counters.try_emplace("range", int(scope.counters.size())).first->second;
+    return s;
+  }
+  if (e->text == "pick" || e->text == "put") {
+    s.list = e->text == "pick" ? Build::PICK : Build::PUT;
+    s.src.push_back(node_list(e->kids[0]));
+    s.value_expr = ints(e->kids[1]);
+    if (e->text == "put") s.src.push_back(node_list(e->kids[2]));
+    return s;
+  }
+  if (e->text == "unflatten") {
+    s.list = Build::UNFLATTEN;
+    s.src.push_back(result(e->kids[0]));
+    s.value_expr = ints(e->kids[1]);
+    return s;
+  }
   s.list = Build::RANGES;
   const AstExpr* x = e->kids[0];
   if (x->kind == AstExpr::NAME && (s.slot = slot_of(x->text, Slot::NODE)) >= 0) uses[s.slot]++;
@@ -178,8 +215,97 @@ Build RuleChecker::node_list(const AstExpr* e) {
   return s;
 }
 
+// [body for a, b in la, lb]: the names are bound, one element of each list at a time, while the body is checked;
+// they are not visible after it. An integer list's elements are index CONSTs.
+Build RuleChecker::each(const AstExpr* e) {
+  Build s;
+  s.kind = Build::SPLICE;
+  s.list = Build::EACH;
+  s.loc = e->loc;
+  s.src.emplace_back(); // the body, checked once the names are bound
+  for (size_t i = 1; i < e->kids.size(); i++) s.src.push_back(list_operand(e->kids[i]));
+  if (e->opnames.size() != e->kids.size() - 1) {
+    error(e->loc, fmt::format("{} names for {} lists: write one name per list", e->opnames.size(), e->kids.size() - 1));
+    return s;
+  }
+  for (size_t i = 0; i < e->opnames.size(); i++) {
+    const auto& [name, loc] = e->opnames[i];
+    if (slots.count(name)) {
+      error(loc, fmt::format("'{}' is already a name of this rule", name));
+      return s;
+    }
+    int slot = new_slot(name, loc);
+    slot_is_binding[slot] = true;
+    uses[slot]++;
+    if (s.src[i + 1].list == Build::INTS) slot_dtypes[slot] = uops::bit(DType::index);
+    s.vars.push_back(slot);
+  }
+  s.src[0] = result(e->kids[0]);
+  for (const auto& [name, loc] : e->opnames) slots.erase(name); // the slots stay: only the names go out of scope
+  return s;
+}
+
+// A list that [... for ... in l] walks: a list of nodes, or an integer list (x.shape, evens(n.arg)), whose elements
+// are index CONSTs.
+Build RuleChecker::list_operand(const AstExpr* e) {
+  bool nodes = e->kind == AstExpr::TUPLE || e->kind == AstExpr::EACH ||
+               (e->kind == AstExpr::NAME && (slot_of(e->text, Slot::LIST) >= 0 || pending.count(e->text))) ||
+               (e->kind == AstExpr::CALL && is_node_list_builtin(e->text) && e->text != "pick");
+  // pick() gives nodes from a list of nodes, integers from an integer list
+  if (e->kind == AstExpr::CALL && e->text == "pick" && !e->kids.empty())
+    nodes = e->kids[0]->kind == AstExpr::NAME && slot_of(e->kids[0]->text, Slot::LIST) >= 0;
+  if (nodes) return node_list(e);
+  Build s;
+  s.kind = Build::SPLICE;
+  s.list = Build::INTS;
+  s.loc = e->loc;
+  s.value_expr = value(e);
+  return s;
+}
+
+// all(...), sum(...), flatten(idx, shape), subst(x, a, b)
+Build RuleChecker::builtin_result(const AstExpr* e) {
+  Build b;
+  b.loc = e->loc;
+  if (e->text == "all" || e->text == "sum") {
+    b.kind = Build::FOLD;
+    b.op = e->text == "all" ? Op::AND : Op::ADD;
+    b.dtype = e->text == "all" ? DType::bool_ : DType::index;
+    for (const AstExpr* k : e->kids) b.src.push_back(source(k));
+    return b;
+  }
+  size_t arity = e->text == "flatten" ? 2 : 3;
+  if (e->kids.size() != arity) {
+    error(e->loc, fmt::format("{} takes {} arguments, not {}", e->text, arity, e->kids.size()));
+    return b;
+  }
+  if (e->text == "flatten") {
+    b.kind = Build::FLATTEN;
+    b.dtype = DType::index;
+    b.src.push_back(node_list(e->kids[0]));
+    b.value_expr = value(e->kids[1]);
+    return b;
+  }
+  b.kind = Build::SUBST;
+  for (const AstExpr* k : e->kids) b.src.push_back(result(k));
+  return b;
+}
+
 // where name = build
 void RuleChecker::binding(const AstBinding& w) {
+  if (w.value->kind == AstExpr::EACH || (w.value->kind == AstExpr::CALL && is_node_list_builtin(w.value->text))) {
+    Build b = node_list(w.value);
+    pending.erase(w.name);
+    if (slots.count(w.name)) {
+      error(w.loc, fmt::format("'{}' is already a name of this rule", w.name));
+      return;
+    }
+    int s = new_slot(w.name, w.loc, Slot::LIST);
+    slot_is_binding[s] = true;
+    uses[s]++;
+    rule.bindings.push_back({s, std::move(b)});
+    return;
+  }
   Build b = result(w.value);
   pending.erase(w.name);
   if (auto it = slots.find(w.name); it != slots.end()) {
@@ -220,6 +346,8 @@ DTypeSet RuleChecker::build_dtypes(const Build& b) {
   case Build::CONST: return b.dtype ? uops::bit(*b.dtype) : ~DTypeSet(0);
   case Build::CHOOSE: return build_dtypes(b.src[0]) | build_dtypes(b.src[1]);
   case Build::HOOK: case Build::SPLICE: return ~DTypeSet(0);
+  case Build::FOLD: case Build::FLATTEN: return uops::bit(*b.dtype);
+  case Build::SUBST: return build_dtypes(b.src[0]);
   case Build::NODE: {
     if (b.dtype) return uops::bit(*b.dtype);
     if (b.dtype_of_slot >= 0) return slot_dtypes[b.dtype_of_slot];

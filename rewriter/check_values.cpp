@@ -9,10 +9,6 @@ namespace {
 // Whether a value is a number or a list of integers, as far as the checker can tell (a capture's arg can be either).
 enum class Kind { NUMBER, LIST, EITHER };
 
-bool list_builtin(Expr::Builtin b) {
-  return b == Expr::INVERSE || b == Expr::DIFFER || b == Expr::EVENS || b == Expr::ODDS || b == Expr::INTERLEAVE;
-}
-
 Kind kind_of(const Expr& e) {
   switch (e.kind) {
   case Expr::INTS: case Expr::TUPLE: return Kind::LIST;
@@ -24,7 +20,7 @@ Kind kind_of(const Expr& e) {
     Kind a = kind_of(*e.kids[0]), b = kind_of(*e.kids[1]);
     return a == Kind::LIST || b == Kind::LIST ? Kind::LIST : a == Kind::EITHER || b == Kind::EITHER ? Kind::EITHER : Kind::NUMBER;
   }
-  case Expr::CALL: return list_builtin(e.builtin) ? Kind::LIST : Kind::NUMBER;
+  case Expr::CALL: return gives_list(e.builtin) ? Kind::LIST : Kind::NUMBER;
   default: return Kind::NUMBER;
   }
 }
@@ -137,6 +133,20 @@ std::unique_ptr<Expr> RuleChecker::fresh(const AstExpr* e, std::unique_ptr<Expr>
   return x;
 }
 
+// trips(r) or trips(rs): the trip count of a captured RANGE or of a captured list of them
+std::unique_ptr<Expr> RuleChecker::trips(const AstExpr* e, std::unique_ptr<Expr> x) {
+  x->builtin = Expr::TRIPS;
+  if (e->kids.size() != 1 || e->kids[0]->kind != AstExpr::NAME) {
+    error(e->loc, "trips takes a captured RANGE or list of RANGEs: trips(r), trips(rs)");
+    return x;
+  }
+  const std::string& name = e->kids[0]->text;
+  if ((x->slot = slot_of(name, Slot::NODE)) < 0 && (x->slot = slot_of(name, Slot::LIST)) >= 0) x->ival = 1;
+  if (x->slot >= 0) uses[x->slot]++;
+  else unbound(e->kids[0]->loc, name, fmt::format("'{}' is not a captured node or list", name));
+  return x;
+}
+
 std::unique_ptr<Expr> RuleChecker::call(const AstExpr* e, std::unique_ptr<Expr> x) {
   static const struct {
     const char* name;
@@ -147,9 +157,12 @@ std::unique_ptr<Expr> RuleChecker::call(const AstExpr* e, std::unique_ptr<Expr> 
                   {"max", Expr::MAX, 2},         {"abs", Expr::ABS, 1},         {"is_const", Expr::IS_CONST, 1},
                   {"before", Expr::BEFORE, 2},   {"bits", Expr::BITS, 1},       {"lowest", Expr::LOWEST, 1},
                   {"inverse", Expr::INVERSE, 1}, {"differ", Expr::DIFFER, 2},   {"evens", Expr::EVENS, 1},
-                  {"odds", Expr::ODDS, 1},       {"interleave", Expr::INTERLEAVE, 2}};
+                  {"odds", Expr::ODDS, 1},       {"interleave", Expr::INTERLEAVE, 2}, {"strides", Expr::STRIDES, 1},
+                  {"pick", Expr::PICK, 2},       {"at", Expr::AT, 2},           {"drop", Expr::DROP, 2},
+                  {"len", Expr::LEN, 1},         {"prod", Expr::PROD, 1},       {"iota", Expr::IOTA, 1}};
   x->kind = Expr::CALL;
   if (e->text == "fresh") return fresh(e, std::move(x));
+  if (e->text == "trips") return trips(e, std::move(x));
   for (auto& b : builtins) {
     if (e->text != b.name) continue;
     x->builtin = b.b;
@@ -168,13 +181,15 @@ std::unique_ptr<Expr> RuleChecker::call(const AstExpr* e, std::unique_ptr<Expr> 
       error(e->kids[0]->loc, "lowest takes a dtype: lowest(t) or lowest(f32)");
     for (size_t i = 0; i < x->kids.size(); i++) {
       Kind k = kind_of(*x->kids[i]);
-      if (list_builtin(b.b) && k == Kind::NUMBER) error(e->kids[i]->loc, fmt::format("{} takes lists", b.name));
-      if (!list_builtin(b.b) && k == Kind::LIST) error(e->kids[i]->loc, fmt::format("{} takes numbers, not lists", b.name));
+      if (takes_list(b.b, i) && k == Kind::NUMBER)
+        error(e->kids[i]->loc, fmt::format("argument {} of {} is a list, not a number", i + 1, b.name));
+      if (!takes_list(b.b, i) && k == Kind::LIST)
+        error(e->kids[i]->loc, fmt::format("argument {} of {} is a number, not a list", i + 1, b.name));
     }
     return x;
   }
   if (e->text == "choose") error(e->loc, "choose() picks a result; it cannot appear in a guard");
-  else if (e->text == "ranges" || e->text == "without")
+  else if (is_node_list_builtin(e->text))
     error(e->loc, fmt::format("{}() is a list of nodes: splice it into a node's sources with ...{}(...)", e->text, e->text));
   else error(e->loc, fmt::format("unknown builtin '{}'", e->text));
   return x;

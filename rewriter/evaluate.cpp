@@ -197,11 +197,21 @@ struct Evaluator {
     return GVal{a.dtype, *r, literal};
   }
 
-  static bool list_builtin(Expr::Builtin b) {
-    return b == Expr::INVERSE || b == Expr::DIFFER || b == Expr::EVENS || b == Expr::ODDS || b == Expr::INTERLEAVE;
+  // The trip count of a RANGE, or the product of a list's; undefined where one's end is not a constant.
+  std::optional<GVal> trips(const Expr& e) {
+    std::vector<UOp> one{b.nodes[e.slot]};
+    const std::vector<UOp>& ranges = e.ival ? b.lists[e.slot] : one;
+    Wide n = 1;
+    for (const UOp& r : ranges) {
+      if (r->op != Op::RANGE || r->src[0]->op != Op::CONST) return std::nullopt;
+      n *= uops::as_wide(DType::index, r->src[0]->value());
+      if (n > INT64_MAX || n < 0) return std::nullopt;
+    }
+    return make_int(DType::index, n);
   }
 
   std::optional<GVal> call(const Expr& e) {
+    if (e.builtin == Expr::TRIPS) return trips(e);
     std::vector<GVal> args;
     for (size_t i = 0; i < e.kids.size(); i++) {
       if (((e.builtin == Expr::DEFINED || e.builtin == Expr::EVAL || e.builtin == Expr::IS_CONST) && i == 0) ||
@@ -211,7 +221,7 @@ struct Evaluator {
       }
       auto a = (*this)(*e.kids[i]);
       if (!a) return e.builtin == Expr::DEFINED ? std::optional(GVal{DType::bool_, Value{0, 0}}) : std::nullopt;
-      if (a->list.has_value() != list_builtin(e.builtin)) return std::nullopt; // x.arg can be either
+      if (a->list.has_value() != takes_list(e.builtin, i)) return std::nullopt; // x.arg can be either
       args.push_back(*a);
     }
     auto boolean = [](bool v) { return GVal{DType::bool_, Value{v, 0}}; };
@@ -253,6 +263,46 @@ struct Evaluator {
       for (size_t i = 0; i < a.size(); i++) out.push_back(a[i]), out.push_back(c[i]);
       return make_list(std::move(out));
     }
+    case Expr::STRIDES: {
+      const uops::Ints& shape = *args[0].list;
+      uops::Ints out(shape.size());
+      int64_t stride = 1;
+      for (size_t i = shape.size(); i-- > 0;) {
+        out[i] = stride;
+        if (__builtin_mul_overflow(stride, shape[i], &stride)) return std::nullopt;
+      }
+      return make_list(std::move(out));
+    }
+    case Expr::PICK: {
+      const uops::Ints &l = *args[0].list, &at = *args[1].list;
+      uops::Ints out;
+      for (int64_t k : at) {
+        if (k < 0 || size_t(k) >= l.size()) return std::nullopt;
+        out.push_back(l[k]);
+      }
+      return make_list(std::move(out));
+    }
+    case Expr::AT: case Expr::DROP: {
+      const uops::Ints& l = *args[0].list;
+      Wide k = wide(args[1]);
+      if (k < 0 || k > Wide(l.size()) || (e.builtin == Expr::AT && k == Wide(l.size()))) return std::nullopt;
+      if (e.builtin == Expr::AT) return make_int(DType::index, l[size_t(k)]);
+      return make_list(uops::Ints(l.begin() + int64_t(k), l.end()));
+    }
+    case Expr::IOTA: {
+      Wide n = wide(args[0]);
+      if (n < 0 || n > 4096) return std::nullopt; // a list of positions, not a buffer
+      uops::Ints out;
+      for (int64_t i = 0; i < int64_t(n); i++) out.push_back(i);
+      return make_list(std::move(out));
+    }
+    case Expr::LEN: return make_int(DType::index, Wide(args[0].list->size()));
+    case Expr::PROD: {
+      auto p = uops::checked_prod(*args[0].list);
+      if (!p) return std::nullopt;
+      return make_int(DType::index, *p);
+    }
+    case Expr::TRIPS: return std::nullopt; // above
     case Expr::IS_CONST: return boolean(b.nodes[e.kids[0]->slot]->op == Op::CONST);
     case Expr::BITS: return GVal{DType::index, Value{uops::bits(b.nodes[e.kids[0]->slot]->dtype), 0}, true};
     case Expr::BEFORE: return boolean(term_order(b.nodes[e.kids[0]->slot], b.nodes[e.kids[1]->slot]) < 0);

@@ -32,6 +32,12 @@ std::string canonical_text(const AstRule& ast);
 // What a dtype a node can have, given its op and its sources' possible dtypes.
 DTypeSet op_result_dtypes(const OpMask& ops, const std::vector<DTypeSet>& srcs);
 
+// The result functions that give a list of nodes (spliced with `...f(...)`, or bound by `where rs = f(...)`).
+inline bool is_node_list_builtin(const std::string& name) {
+  return name == "ranges" || name == "without" || name == "fresh_ranges" || name == "pick" || name == "put" ||
+         name == "unflatten";
+}
+
 // What a name of a rule holds: a node (a capture or a `where` binding), a captured source list (`...rest`), or an
 // integer list captured from an arg (`REDUCE_AXIS[(MAX, ...axes)]`).
 enum class Slot { NODE, LIST, INTS };
@@ -83,12 +89,17 @@ struct RuleChecker {
   std::unique_ptr<Expr> value(const AstExpr* e);
   std::unique_ptr<Expr> fresh(const AstExpr* e, std::unique_ptr<Expr> x);
   std::unique_ptr<Expr> call(const AstExpr* e, std::unique_ptr<Expr> x);
+  std::unique_ptr<Expr> trips(const AstExpr* e, std::unique_ptr<Expr> x);
 
   // check_results.cpp
   Build result(const AstExpr* e);
   Build node_result(const AstExpr* e);
   Build captured_list(const std::string& name, const Loc& loc);
   Build node_list(const AstExpr* e);
+  Build source(const AstExpr* e);
+  Build each(const AstExpr* e);
+  Build list_operand(const AstExpr* e);
+  Build builtin_result(const AstExpr* e);
   void binding(const AstBinding& w);
   Build hook_result(const AstExpr* e);
   DTypeSet build_dtypes(const Build& b);
@@ -138,6 +149,16 @@ bool match(const Pat& pat, const UOp& node, Bindings& b);
 std::vector<Pat> commuted_variants(const Pat& pat, size_t cap = 16);
 // The ops a node matched by pat can have at its sources, for the early reject.
 OpMask required_src_ops(const Pat& pat);
+
+// Which builtins give an integer list, and which of their arguments are lists (the rest are numbers).
+inline bool gives_list(Expr::Builtin b) {
+  return b == Expr::INVERSE || b == Expr::DIFFER || b == Expr::EVENS || b == Expr::ODDS || b == Expr::INTERLEAVE ||
+         b == Expr::STRIDES || b == Expr::PICK || b == Expr::DROP || b == Expr::IOTA;
+}
+inline bool takes_list(Expr::Builtin b, size_t arg) {
+  if (b == Expr::IOTA) return false;
+  return gives_list(b) ? (b != Expr::DROP || arg == 0) : b == Expr::AT ? arg == 0 : b == Expr::LEN || b == Expr::PROD;
+}
 
 // evaluate.cpp
 using Wide = __int128;

@@ -59,7 +59,7 @@ bool shallow_enough(const AstRule& r, Diagnostics& diags) {
 %token END 0 "end of file"
 %token INCLUDE "include" OPSET "opset" DTYPES "dtypes" HOOK "hook" GROUP "group" RENDER "render"
 %token EXTENDS "extends" EXTEND "extend" PASS "pass" TYPEMAP "typemap" IF "if" TRUE "true" FALSE "false"
-%token TARGET "target" NATIVE "native" WHERE "where"
+%token TARGET "target" NATIVE "native" WHERE "where" FOR "for" IN "in"
 %token ARROW "=>" ELLIPSIS "..." OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">=" SHL "<<" SHR ">>" IDIV "//"
 %token RBRACE_T "}"
 %token <std::string> IDENT "name" IDENT_T "typed name" OPNAME "op name" OPNAME_T "typed op name" CPPNAME "hook call"
@@ -67,7 +67,7 @@ bool shallow_enough(const AstRule& r, Diagnostics& diags) {
 %token <int64_t> INT "integer"
 %token <double> FLOAT "float"
 
-%type <AstExpr*> expr postfix primary node srcitem
+%type <AstExpr*> expr postfix primary node srcitem each
 %type <std::vector<AstExpr*>> srclist args args_opt
 %type <std::vector<std::pair<std::string, Loc>>> names names_opt extends ophead_names
 %type <std::pair<std::string, Loc>> tname
@@ -136,7 +136,9 @@ rules   : %empty { }
 rule    : label expr guard ARROW expr wheres ';'    { $$ = AstRule{@2, $1, $2, $3, $5, std::move($6)}; if (!$1.empty()) $$.loc = $1[0].loc; } ;
 wheres  : %empty { } | WHERE binds { $$ = std::move($2); } ;
 binds   : bind { $$.push_back($1); } | binds ',' bind { $$ = std::move($1); $$.push_back($3); } ;
-bind    : IDENT '=' expr                            { $$ = AstBinding{$1, @1, $3}; } ;
+bind    : IDENT '=' expr                            { $$ = AstBinding{$1, @1, $3}; }
+        | IDENT '=' each                            { $$ = AstBinding{$1, @1, $3}; }
+        ;
 label   : %empty { } | '[' kvs ']' { $$ = $2; } ;
 guard   : %empty { $$ = nullptr; } | IF expr { $$ = $2; } ;
 kvs     : kv { $$.push_back($1); } | kvs ',' kv { $$ = $1; $$.push_back($3); } ;
@@ -212,6 +214,10 @@ srcitem : expr                                      { $$ = $1; }
         | ELLIPSIS IDENT                            { $$ = st.file.make(E::ELLIPSIS, @1); $$->text = $2; }
         | ELLIPSIS IDENT '(' args_opt ')'           { $$ = st.file.make(E::ELLIPSIS, @1); $$->kids = {st.file.make(E::CALL, @2)};
                                                       $$->kids[0]->text = $2; $$->kids[0]->kids = $4; }
+        | ELLIPSIS each                             { $$ = st.file.make(E::ELLIPSIS, @1); $$->kids = {$2}; }
+        ;
+each    : '[' expr FOR names IN args ']'            { $$ = st.file.make(E::EACH, @1); $$->kids = {$2}; $$->opnames = $4;
+                                                      $$->kids.insert($$->kids.end(), $6.begin(), $6.end()); }
         ;
 args_opt : %empty { } | args { $$ = $1; } ;
 args    : srcitem                                   { $$.push_back($1); }

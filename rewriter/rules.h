@@ -69,6 +69,14 @@ struct Expr {
     EVENS,      // evens(l): l[0], l[2], ...
     ODDS,       // odds(l): l[1], l[3], ...
     INTERLEAVE, // interleave(a, b): a[0], b[0], a[1], b[1], ...
+    STRIDES,    // strides(shape): each axis's row-major stride
+    PICK,       // pick(l, at): l[at[0]], l[at[1]], ...
+    AT,         // at(l, k): l[k]
+    DROP,       // drop(l, k): l without its first k elements
+    LEN,        // len(l)
+    PROD,       // prod(l): the product of the elements
+    IOTA,       // iota(n): 0, 1, ..., n-1
+    TRIPS,      // trips(r) or trips(rs): how many times a RANGE's loop, or a list's nest of them, runs (slot; ival 1: a list)
   } builtin = IS_POW2;
   std::vector<std::unique_ptr<Expr>> kids;
 };
@@ -100,12 +108,22 @@ struct Build {
     CHOOSE,  // choose(g, a, b): a if the guard value g holds, else b
     HOOK,    // cpp::name(args): hook, args in src (a capture or CONST value each)
     SPLICE,  // ...list inside a source list: nodes, by `list`
+    FOLD,    // all(...) (op AND, from true) or sum(...) (op ADD, from index 0) of the nodes in src
+    FLATTEN, // flatten(idx, shape): the row-major offset of the index list src[0] in shape value_expr
+    SUBST,   // subst(x, a, b): x with the node a replaced by b wherever it appears (src: x, a, b)
   } kind = CAPTURE;
   enum List {
-    CAPTURED, // ...rest: the sources the pattern captured in slot
-    RANGES,   // ...ranges(x): the RANGEs open at the node in slot, by their number
-    WITHOUT,  // ...without(a, b): the nodes of list src[0] that are not in list src[1]
-    NODES,    // (r, ...rs) as a list argument: the captures and the lists in src, in order
+    CAPTURED,  // ...rest: the sources the pattern captured in slot
+    RANGES,    // ...ranges(x): the RANGEs open at the node in slot, by their number
+    WITHOUT,   // ...without(a, b): the nodes of list src[0] that are not in list src[1]
+    NODES,     // (r, ...rs) as a list argument: the captures and the lists in src, in order
+    EACH,      // ...[body for a, b in la, lb]: src[0] built once per position of the lists src[1]..., whose
+               // elements are bound to the slots in vars
+    INTS,      // an integer list (value_expr) where nodes are wanted: index CONSTs
+    NEW_RANGES,// fresh_ranges(sizes): a RANGE over each size of value_expr, numbered by the counter ival
+    PICK,      // pick(l, at): the nodes of list src[0] at the positions value_expr
+    PUT,       // put(l, at, m): list src[0] with its positions value_expr replaced by the nodes of list src[1]
+    UNFLATTEN, // unflatten(i, shape): the row-major index in shape value_expr of the offset src[0]
   } list = CAPTURED;
   Loc loc;
   int slot = -1;
@@ -119,12 +137,15 @@ struct Build {
   int op_of_slot = -1; // `op(x, y)` where op names a captured node: that node's op (and dtype)
   int dtype_var = -1;
   int hook = -1; // index into the hook table
+  int64_t ival = 0; // NEW_RANGES: the counter
+  std::vector<int> vars; // EACH: the element slots
 };
 
 enum class Domain { INDEX, WRAPPING, FLOAT_EXACT, FLOAT_RELAXED, MIXED };
 const char* domain_name(Domain d);
 
-// `where name = build`: a node built once per firing, before the result, into its own slot.
+// `where name = build`: a node (or a list of nodes: a SPLICE build) built once per firing, before the result, into
+// its own slot.
 struct Binding {
   int slot;
   Build build;

@@ -211,6 +211,8 @@ llvm::Expected<const Target*> default_target() {
 llvm::Error run(const lowering::Schedule& s, const Target& target, RunStats* stats) {
   if (debug_level() >= 1) print_schedule(s, target);
   for (const lowering::Kernel& k : s.kernels) {
+    // an empty output: its loops would run no trip, and index arithmetic over an empty range means nothing
+    if (buffer(k.buffers[0]).size == 0) continue;
     auto c = prepare(k, target, stats);
     if (!c) return c.takeError();
     std::vector<Buffer*> bufs;

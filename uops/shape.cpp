@@ -101,7 +101,13 @@ std::optional<int64_t> checked_prod(llvm::ArrayRef<int64_t> shape) {
 }
 
 std::string shape_error(Op op, llvm::ArrayRef<UOp> src, const Arg& arg) {
-  if (op == Op::BUFFER && (!ints(arg) || ints(arg)->size() != 2 || (*ints(arg))[1] < 0)) return "BUFFER needs {id, size}";
+  if ((op == Op::BUFFER || op == Op::PARAM) && (!ints(arg) || ints(arg)->size() != 2 || (*ints(arg))[1] < 0))
+    return fmt::format("{} needs {{{}, size}}", op_info(op).name, op == Op::BUFFER ? "id" : "number");
+  if (op == Op::OUTPUT && (src[0]->op != Op::PARAM || prod(src[1]->shape) != src[0]->shape[0]))
+    return "OUTPUT stores a tensor in a PARAM of its size";
+  if (op == Op::INDEX && (src.size() < 2 || src[1]->dtype != DType::bool_ || src.size() - 2 != src[0]->shape.size() ||
+                          llvm::any_of(llvm::ArrayRef(src).drop_front(2), [](const UOp& s) { return s->dtype != DType::index; })))
+    return "INDEX takes a tensor, a bool gate and an index per axis";
   if (is_movement(op)) return ints(arg) ? movement_error(op, src[0]->shape, *ints(arg)) : "a movement op needs its arg";
   if (op == Op::RANGE && (src.empty() || src.size() == 2 || src.size() > 3 ||
                           llvm::any_of(src, [](const UOp& s) { return s->dtype != DType::index; })))
@@ -115,6 +121,8 @@ std::string shape_error(Op op, llvm::ArrayRef<UOp> src, const Arg& arg) {
     for (size_t i = 1; i < src.size(); i++)
       if (src[i]->op != Op::RANGE) return fmt::format("{} runs over RANGEs", op_info(op).name);
   }
+  if (op == Op::UPCAST && (src[1]->op != Op::RANGE || !std::holds_alternative<int64_t>(arg) || std::get<int64_t>(arg) < 1))
+    return "UPCAST takes an effect, a RANGE and a positive factor";
   if ((op == Op::ASSIGN && src.size() < 2) || (op == Op::AFTER && src.empty()) ||
       ((op == Op::ASSIGN || op == Op::AFTER) && src[0]->op != Op::DEFINE_ACC))
     return fmt::format("{} takes a DEFINE_ACC first", op_info(op).name);
@@ -133,7 +141,7 @@ std::string shape_error(Op op, llvm::ArrayRef<UOp> src, const Arg& arg) {
 Shape compute_shape(Op op, llvm::ArrayRef<UOp> src, const Arg& arg) {
   const Ints* a = ints(arg);
   switch (op) {
-  case Op::BUFFER: return Shape{(*a)[1]};
+  case Op::BUFFER: case Op::PARAM: return Shape{(*a)[1]};
   case Op::RESHAPE: case Op::EXPAND: return Shape(a->begin(), a->end());
   case Op::PERMUTE: {
     Shape s;

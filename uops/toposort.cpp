@@ -31,11 +31,13 @@ std::vector<UOp> toposort(llvm::ArrayRef<UOp> roots) { return toposort(roots, nu
 
 UOp substitute(const UOp& root, llvm::function_ref<UOp(const Node*)> replace) {
   llvm::DenseMap<const Node*, UOp> done;
-  for (const UOp& n : toposort({root})) {
-    if (UOp r = replace(n.get())) {
-      done[n.get()] = r;
-      continue;
-    }
+  auto replaced = [&](const Node* n) { // asked once per node; what lies below a replaced node is not walked
+    UOp r = replace(n);
+    if (r) done[n] = r;
+    return bool(r);
+  };
+  for (const UOp& n : toposort({root}, replaced)) {
+    if (done.count(n.get())) continue;
     llvm::SmallVector<UOp, 4> src;
     bool changed = false;
     for (const UOp& s : n->src) {

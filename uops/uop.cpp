@@ -110,7 +110,9 @@ std::string invalid_reason(Op op, DType dtype, llvm::ArrayRef<UOp> src, const Ar
     if (src[1]->dtype != dtype || src[2]->dtype != dtype) return fmt::format("{} selects between other dtypes", info.name);
     if (!(info.operands & bit(dtype))) return fmt::format("{} is not defined on {}", info.name, dt(dtype));
     return "";
-  case Typing::FREE: return ""; // shape_error checked the sources of memory and loop ops
+  case Typing::FREE: // shape_error checked the sources of memory and loop ops
+    if (op == Op::INDEX && dtype != src[0]->dtype) return fmt::format("INDEX of a {} tensor is {}", dt(src[0]->dtype), dt(dtype));
+    return "";
   case Typing::CONVERT:
     if (dtype == DType::void_ || src[0]->dtype == DType::void_) return fmt::format("{} of void", info.name);
     if (op == Op::BITCAST && (bits(dtype) != bits(src[0]->dtype) || dtype == DType::index || src[0]->dtype == DType::index))

@@ -1,8 +1,11 @@
-// Upcasting: each iteration of a reducing kernel's loops computes k neighbouring outputs along one output axis instead
-// of one. The k copies of the reduction share the reduction's loops (merge_ends makes their ENDs one), so each trip
-// through the loop body has k independent accumulators: loads that do not depend on the upcast axis are shared by the
-// k copies (interning makes them one node), and the k multiply-adds do not wait on each other. This is tinygrad's
-// UPCAST, fixed to one axis by a heuristic; searching over the choice is future work.
+// The optimization choice: which kernel optimizations to apply, as marks in the graph that the rules of opts.pat carry
+// out. Choosing is not a local rewrite (it weighs the whole kernel); doing is. Today's one choice is tinygrad's UPCAST
+// of one output axis by a heuristic: each trip of a reducing kernel's loops computes k neighbouring outputs instead of
+// one. The k copies of the reduction share the reduction's loops (merge_ends makes their ENDs one), so each trip has
+// k independent accumulators, and loads that do not depend on the upcast axis are shared by the copies (interning
+// makes them one node). Searching over the choice is future work.
+// Expects the kernel `index` makes, SINK(END(STORE, output ranges...)); marks it SINK(END(UPCAST[k](STORE, r),
+// output ranges...)) or leaves it as it is.
 #include "lowering/lowering.h"
 #include <cstdlib>
 
@@ -16,7 +19,7 @@ int64_t upcast_limit() {
   return limit;
 }
 
-UOp upcast(const UOp& ast, int64_t limit) {
+UOp optimize(const UOp& ast, int64_t limit) {
   if (limit < 2 || ast->op != Op::SINK || ast->src.size() != 1 || ast->src[0]->op != Op::END ||
       ast->src[0]->src[0]->op != Op::STORE)
     return ast;
@@ -42,17 +45,9 @@ UOp upcast(const UOp& ast, int64_t limit) {
     for (size_t i = outputs.size(); i-- > (outputs.size() > 1 ? 1 : 0);) {
       const UOp& r = outputs[i];
       if (r->src[0]->op != Op::CONST || int64_t(r->src[0]->value().i) % k != 0) continue;
-      int64_t size = int64_t(r->src[0]->value().i);
-      UOp outer = UOp::make(Op::RANGE, DType::index, {UOp::constant(DType::index, size / k)}, r->arg);
-      UOp base = UOp::alu(Op::MUL, {outer, UOp::constant(DType::index, k)});
-      llvm::SmallVector<UOp, 8> stores;
-      for (int64_t j = 0; j < k; j++) {
-        UOp at = UOp::alu(Op::ADD, {base, UOp::constant(DType::index, j)});
-        stores.push_back(uops::substitute(end->src[0], [&](const uops::Node* n) { return n == r.get() ? at : UOp(); }));
-      }
-      llvm::SmallVector<UOp, 5> closed{UOp::make(Op::GROUP, DType::void_, stores)};
-      for (const UOp& o : outputs) closed.push_back(o == r ? outer : o);
-      return UOp::make(Op::SINK, DType::void_, {UOp::make(Op::END, DType::void_, closed)});
+      llvm::SmallVector<UOp, 5> marked{UOp::make(Op::UPCAST, DType::void_, {end->src[0], r}, k)};
+      marked.append(outputs.begin(), outputs.end());
+      return UOp::make(Op::SINK, DType::void_, {UOp::make(Op::END, DType::void_, marked)});
     }
   return ast;
 }
