@@ -38,8 +38,6 @@ int64_t upcast_limit();
 
 // merge_ends.cpp: ENDs over the same ranges as one END of a GROUP (an upcast kernel's copies share their loops).
 llvm::Expected<UOp> merge_ends(const UOp& ast);
-// threads.cpp: the outermost output loop as a thread loop RANGE(n, start, end), start and end DEFINE_VARs.
-UOp split_threads(const UOp& ast);
 // linearize.cpp: the kernel as an ordered list: RANGE opens a loop, END closes it, each node after its sources;
 // errors name what makes a graph unorderable (see the file's contract).
 llvm::Expected<std::vector<UOp>> linearize(const UOp& ast);

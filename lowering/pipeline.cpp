@@ -30,10 +30,6 @@ llvm::Error run_merge_ends(KernelState& k) {
   k.ast = *merged;
   return llvm::Error::success();
 }
-llvm::Error run_threads(KernelState& k) {
-  k.ast = split_threads(k.ast);
-  return llvm::Error::success();
-}
 llvm::Error run_linearize(KernelState& k) {
   auto program = linearize(k.ast);
   if (!program) return program.takeError();
@@ -50,7 +46,7 @@ llvm::Error run_render(KernelState& k) {
 
 const llvm::StringMap<NativeStage>& natives() {
   static const llvm::StringMap<NativeStage> table = {
-      {"optimize", run_optimize},      {"merge_ends", run_merge_ends}, {"threads", run_threads},
+      {"optimize", run_optimize},      {"merge_ends", run_merge_ends},
       {"linearize", run_linearize}, {"render", run_render},
   };
   return table;

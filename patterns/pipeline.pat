@@ -30,7 +30,7 @@ pass merge_ends = native;
 pass ends = split_ends (order=post, fixpoint);
 
 # CPU: each call of a kernel runs a share of its outermost loop; LLVM's terms for gates and bools in memory.
-pass threads = native (target=CPU);
+pass threads = thread_loop (order=post, once, target=CPU);
 pass lower_cpu = lower_llvm (order=post, fixpoint, target=CPU);
 
 # The graph as an ordered list, then as the target's program text (its render group).

@@ -6,6 +6,14 @@
 # arg, {ty} the LLVM type, {tm:llvm_sfx} an intrinsic suffix.
 include "prelude.pat";
 
+# Threads: each call of a kernel runs a share [start, end) of its outermost output loop (runtime/target_cpu.cpp splits
+# it across the cores). The range keeps its bound and number, so index arithmetic simplified against [0, n) stays
+# valid; it gets two more sources, so the rule fires once.
+group thread_loop {
+  [thread_range] SINK(END(x, r:RANGE(n:CONST), ...rs))
+      => SINK(END(subst(x, r, t), t, ...rs)) where t = RANGE<index>[r.arg](n, var("start", 0, n.val), var("end", 0, n.val));
+}
+
 # What LLVM IR does not say directly, in its terms.
 group lower_llvm {
   # a gated load reads element 0 where its gate is false (every buffer holds at least one element) and yields 0 there

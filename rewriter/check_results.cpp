@@ -62,10 +62,11 @@ Build RuleChecker::result(const AstExpr* e) {
       error(e->loc, fmt::format("{}() is a list of nodes: splice it into a node's sources with ...{}(...)", e->text, e->text));
       return b;
     }
-    if (e->text == "all" || e->text == "sum" || e->text == "flatten" || e->text == "subst") return builtin_result(e);
+    if (e->text == "all" || e->text == "sum" || e->text == "flatten" || e->text == "subst" || e->text == "var")
+      return builtin_result(e);
     if (e->text != "choose") {
-      error(e->loc, fmt::format("unknown result function '{}': expected choose, all, sum, flatten, subst, an op or "
-                                "cpp::hook", e->text));
+      error(e->loc, fmt::format("unknown result function '{}': expected choose, all, sum, flatten, subst, var, an op "
+                                "or cpp::hook", e->text));
       return b;
     }
     if (e->kids.size() != 3) {
@@ -279,6 +280,21 @@ Build RuleChecker::builtin_result(const AstExpr* e) {
     error(e->loc, fmt::format("{} takes {} arguments, not {}", e->text, arity, e->kids.size()));
     return b;
   }
+  if (e->text == "var") {
+    b.kind = Build::VAR;
+    b.dtype = DType::index;
+    if (e->kids[0]->kind != AstExpr::STRING) error(e->kids[0]->loc, "var takes a name first: var(\"start\", 0, n)");
+    b.text = e->kids[0]->text;
+    for (int i = 1; i < 3; i++) {
+      Build bound;
+      bound.kind = Build::CONST;
+      bound.loc = e->kids[i]->loc;
+      bound.dtype = DType::index;
+      bound.value_expr = value(e->kids[i]);
+      b.src.push_back(std::move(bound));
+    }
+    return b;
+  }
   if (e->text == "flatten") {
     b.kind = Build::FLATTEN;
     b.dtype = DType::index;
@@ -346,7 +362,7 @@ DTypeSet RuleChecker::build_dtypes(const Build& b) {
   case Build::CONST: return b.dtype ? uops::bit(*b.dtype) : ~DTypeSet(0);
   case Build::CHOOSE: return build_dtypes(b.src[0]) | build_dtypes(b.src[1]);
   case Build::HOOK: case Build::SPLICE: return ~DTypeSet(0);
-  case Build::FOLD: case Build::FLATTEN: return uops::bit(*b.dtype);
+  case Build::FOLD: case Build::FLATTEN: case Build::VAR: return uops::bit(*b.dtype);
   case Build::SUBST: return build_dtypes(b.src[0]);
   case Build::NODE: {
     if (b.dtype) return uops::bit(*b.dtype);

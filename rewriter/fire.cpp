@@ -26,7 +26,7 @@ struct Builder {
       auto d = static_dtype(x.src[0]);
       return d ? d : static_dtype(x.src[1]);
     }
-    case Build::FOLD: case Build::FLATTEN: return x.dtype;
+    case Build::FOLD: case Build::FLATTEN: case Build::VAR: return x.dtype;
     case Build::SUBST: return static_dtype(x.src[0]);
     default: return std::nullopt;
     }
@@ -82,6 +82,13 @@ struct Builder {
       auto shape = evaluate(*x.value_expr, b, &ctx);
       if (!idx || !shape || !shape->list || shape->list->size() != idx->size()) return std::nullopt;
       return flatten(*idx, *shape->list);
+    }
+    case Build::VAR: {
+      auto lo = (*this)(x.src[0], DType::index), hi = (*this)(x.src[1], DType::index);
+      if (!lo || !hi) return std::nullopt;
+      int64_t min = int64_t((*lo)->value().i), max = int64_t((*hi)->value().i);
+      if (min > max) return std::nullopt;
+      return UOp::var(x.text, min, max);
     }
     case Build::SUBST: {
       auto in = (*this)(x.src[0], want), from = (*this)(x.src[1], std::nullopt), to = (*this)(x.src[2], std::nullopt);

@@ -111,6 +111,7 @@ struct Build {
     FOLD,    // all(...) (op AND, from true) or sum(...) (op ADD, from index 0) of the nodes in src
     FLATTEN, // flatten(idx, shape): the row-major offset of the index list src[0] in shape value_expr
     SUBST,   // subst(x, a, b): x with the node a replaced by b wherever it appears (src: x, a, b)
+    VAR,     // var("name", min, max): an index DEFINE_VAR named text, bounds from the index CONSTs src[0], src[1]
   } kind = CAPTURE;
   enum List {
     CAPTURED,  // ...rest: the sources the pattern captured in slot
@@ -138,6 +139,7 @@ struct Build {
   int dtype_var = -1;
   int hook = -1; // index into the hook table
   int64_t ival = 0; // NEW_RANGES: the counter
+  std::string text; // VAR: the name
   std::vector<int> vars; // EACH: the element slots
 };
 

@@ -1,4 +1,4 @@
-// split_threads (lowering/threads.cpp): the outermost output loop becomes RANGE(n, start, end), keeping its bound and
+// The threads pass (thread_loop in patterns/target_cpu.pat): the outermost output loop becomes RANGE(n, start, end), keeping its bound and
 // loop number, with DEFINE_VARs start and end in [0, n]; the other loops, and a kernel without loops, are left alone.
 #include "tests/lowering/kernel_graphs.h"
 
@@ -24,7 +24,7 @@ TEST_CASE("threads: the outermost output range becomes a thread range over [star
     return store(out, at, add(load(in, at), UOp::make(Op::CAST, DType::f32, {i})));
   };
   UOp ast = sink({end(end(body(r0), {r1}), {r0})});
-  UOp got = lowering::split_threads(ast);
+  UOp got = run_pass("threads", ast);
   INFO(uops::sexpr(got));
   UOp start = UOp::var("start", 0, 6), stop = UOp::var("end", 0, 6);
   UOp thread = UOp::make(Op::RANGE, DType::index, {idx(6), start, stop}, int64_t(0));
@@ -49,7 +49,7 @@ TEST_CASE("threads: the inner loop of a reduction is not split, the output loop 
   UOp r0 = range(0, 4), r1 = range(1, 3), out = global(0), in = global(1);
   UOp reduced =
       run_pass("reduce", sink({end(store(out, r0, reduce(Op::ADD, load(in, add(mul(r0, idx(3)), r1)), {r1})), {r0})}));
-  UOp got = lowering::split_threads(reduced);
+  UOp got = run_pass("threads", reduced);
   std::vector<UOp> split = three_source_ranges(got);
   REQUIRE(split.size() == 1);
   CHECK(number(split[0]) == 0);
@@ -60,10 +60,10 @@ TEST_CASE("threads: the inner loop of a reduction is not split, the output loop 
 TEST_CASE("threads: a kernel without loops is unchanged", "[lowering][threads]") {
   UOp out = global(0), in = global(1);
   UOp scalar = sink({store(out, idx(0), add(load(in, idx(0)), f32(1)))});
-  CHECK(lowering::split_threads(scalar) == scalar);
+  CHECK(run_pass("threads", scalar) == scalar);
   // a loop-invariant reduction into a scalar output: a loop, but no output loop to split
   UOp r1 = range(1, 8);
   UOp summed = run_pass("reduce", sink({store(out, idx(0), reduce(Op::ADD, load(in, r1), {r1}))}));
-  CHECK(lowering::split_threads(summed) == summed);
+  CHECK(run_pass("threads", summed) == summed);
   CHECK(three_source_ranges(summed).empty());
 }

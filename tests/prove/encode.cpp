@@ -220,7 +220,7 @@ std::optional<Encoder::Built> Encoder::build(const Build& b, std::optional<DType
   case Build::NODE: return build_node(b, want);
   case Build::HOOK: throw Unsupported("a cpp:: hook");
   case Build::SPLICE: throw Unsupported("a source list (...) in the result");
-  case Build::FOLD: case Build::FLATTEN: case Build::SUBST: throw Unsupported("a list builtin in the result");
+  case Build::FOLD: case Build::FLATTEN: case Build::SUBST: case Build::VAR: throw Unsupported("a list builtin in the result");
   }
   return std::nullopt;
 }

@@ -132,7 +132,7 @@ TEST_CASE("render llvm: a hand-built kernel through the CPU's stages compiles an
                 {store(out, r0, add(reduce(Op::MAX, x, {r1}), UOp::alu(Op::WHERE, {positive, f32(1), f32(0)}))),
                  store(flag, r0, positive)});
   UOp ast = sink({end(effects, {r0})});
-  UOp lowered = run_pass("lower_cpu", lowering::split_threads(run_pass("ends", run_pass("reduce", ast))));
+  UOp lowered = run_pass("lower_cpu", run_pass("threads", run_pass("ends", run_pass("reduce", ast))));
   std::vector<UOp> program = expect_ok(lowering::linearize(lowered));
   std::string ir = render(program, "hand_built");
   INFO(ir);

@@ -110,6 +110,7 @@ const Case cases[] = {
     {"group g { [r] SINK(x) if trips(y) > 0 => x; }", "bad.pat:2:32", "'y' is not a captured node or list"},
     {"group g { [r] SINK(...rs) => SINK(flatten(rs)); }", "bad.pat:2:35", "flatten takes 2 arguments, not 1"},
     {"group g { [r] SINK(x) => SINK(frob(x)); }", "bad.pat:2:31", "unknown result function 'frob'"},
+    {"group g { [r] SINK(x) => SINK(var(x, 0, 1)); }", "bad.pat:2:35", "var takes a name first"},
     {"group g { [r] SINK(x) => fresh_ranges(x.shape); }", "bad.pat:2:26", "fresh_ranges() is a list of nodes: splice it"},
     {"group g { [r] SINK(x, ...rs) => SINK(...pick(rs, x.shape == x.shape)); }", "bad.pat:2:58", "pick takes an integer list here, not a comparison"},
     {"group g { [r] SINK(x) if at(1, 0) > 0 => x; }", "bad.pat:2:29", "argument 1 of at is a list, not a number"},
