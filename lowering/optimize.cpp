@@ -7,17 +7,32 @@
 // Expects the kernel `index` makes, SINK(END(STORE, output ranges...)); marks it SINK(END(UPCAST[k](STORE, r),
 // output ranges...)) or leaves it as it is.
 #include "lowering/lowering.h"
+#include <algorithm>
 #include <cstdlib>
+#include <llvm/ADT/DenseSet.h>
 
 namespace patgrad::lowering {
 
 int64_t upcast_limit() {
   static const int64_t limit = [] {
     const char* v = std::getenv("PATGRAD_UPCAST");
-    return v ? std::max<int64_t>(1, std::atoll(v)) : 8;
+    return v ? std::max<int64_t>(1, std::atoll(v)) : 32;
   }();
   return limit;
 }
+
+namespace {
+
+int64_t size_of(const UOp& r) { return r->src[0]->op == Op::CONST ? int64_t(r->src[0]->value().i) : 0; }
+
+// The largest factor of n among from, from/2, ..., 2 (powers of two); 1 if none divides it.
+int64_t factor(int64_t n, int64_t from) {
+  for (int64_t k = from; k >= 2; k /= 2)
+    if (n > 0 && n % k == 0) return k;
+  return 1;
+}
+
+} // namespace
 
 UOp optimize(const UOp& ast, int64_t limit) {
   if (limit < 2 || ast->op != Op::SINK || ast->src.size() != 1 || ast->src[0]->op != Op::END ||
@@ -25,30 +40,59 @@ UOp optimize(const UOp& ast, int64_t limit) {
     return ast;
   const UOp& end = ast->src[0];
   std::vector<UOp> order = uops::toposort({ast});
-  int64_t trips = 0; // of the longest reduction
-  for (const UOp& n : order)
+  int64_t trips = 0, work = 0; // of the longest reduction; value ops per output (index math simplifies away)
+  std::vector<llvm::DenseSet<const uops::Node*>> load_ranges; // the ranges each load's index uses
+  for (const UOp& n : order) {
     if (n->op == Op::REDUCE) {
       uops::Ints sizes;
-      for (size_t i = 1; i < n->src.size(); i++)
-        sizes.push_back(n->src[i]->src[0]->op == Op::CONST ? int64_t(n->src[i]->src[0]->value().i) : 1);
+      for (size_t i = 1; i < n->src.size(); i++) sizes.push_back(size_of(n->src[i]) ? size_of(n->src[i]) : 1);
       // past int64 only beside an empty output axis: nothing runs
       trips = std::max(trips, uops::checked_prod(sizes).value_or(0));
     }
+    if (n->op == Op::LOAD) {
+      load_ranges.emplace_back();
+      for (const UOp& u : uops::toposort({n->src[1]}))
+        if (u->op == Op::RANGE) load_ranges.back().insert(u.get());
+    }
+    work += uops::op_info(n->op).typing != uops::Typing::FREE && n->op != Op::CONST && n->dtype != DType::index &&
+            n->dtype != DType::bool_;
+  }
   // LLVM vectorizes elementwise loops by itself; a short reduction (a sum over a few overlapping windows) gains less
   // from shared loads than its copies' index arithmetic costs
   constexpr int64_t min_trips = 32;
   if (trips < min_trips) return ast;
   llvm::ArrayRef<UOp> outputs = llvm::ArrayRef(end->src).drop_front(); // outermost first
-  // the innermost output axis that k divides, for the largest k; never the outermost of several, which the device
-  // splits across threads
-  for (int64_t k = limit; k >= 2; k /= 2)
-    for (size_t i = outputs.size(); i-- > (outputs.size() > 1 ? 1 : 0);) {
-      const UOp& r = outputs[i];
-      if (r->src[0]->op != Op::CONST || int64_t(r->src[0]->value().i) % k != 0) continue;
-      llvm::SmallVector<UOp, 5> marked{UOp::make(Op::UPCAST, DType::void_, {end->src[0], r}, k)};
-      marked.append(outputs.begin(), outputs.end());
-      return UOp::make(Op::SINK, DType::void_, {UOp::make(Op::END, DType::void_, marked)});
+  // A register tile where the innermost output axis (past size-1 ones) takes a factor of 8 or more, up to limit: its
+  // neighbours are next to each other in memory, so the vectorizer makes vector loads and FMAs of them. The tile's
+  // other side is the innermost other axis that some load does not use (each such load is shared by its copies), up
+  // to 8. The copies of the body stay under about 4096 ops, so the tile stays in registers and compiles fast.
+  // Otherwise k neighbours (up to 8) along the innermost axis that k divides, never the outermost of several (the
+  // thread loop): k accumulators per trip that share the loads not using that axis.
+  int64_t budget = std::clamp<int64_t>(4096 / std::max<int64_t>(work, 1), 1, 256);
+  auto shared = [&](const UOp& r) {
+    return llvm::any_of(load_ranges, [&](const auto& used) { return !used.count(r.get()); });
+  };
+  auto mark = [&](llvm::ArrayRef<UOp> ranges, uops::Ints factors) {
+    llvm::SmallVector<UOp, 5> src{end->src[0]};
+    src.append(ranges.begin(), ranges.end());
+    llvm::SmallVector<UOp, 5> marked{UOp::make(Op::UPCAST, DType::void_, src, std::move(factors))};
+    marked.append(outputs.begin(), outputs.end());
+    return UOp::make(Op::SINK, DType::void_, {UOp::make(Op::END, DType::void_, marked)});
+  };
+  size_t n = outputs.size();
+  while (n > 0 && size_of(outputs[n - 1]) == 1) n--;
+  if (n > 0) {
+    const UOp& inner = outputs[--n];
+    if (int64_t kn = factor(size_of(inner), std::min(limit, budget)); kn >= 8) {
+      for (size_t m = n; m-- > 0;)
+        if (int64_t km = factor(size_of(outputs[m]), std::min<int64_t>(8, budget / kn)); km >= 2 && shared(outputs[m]))
+          return mark({outputs[m], inner}, {km, kn});
+      return mark({inner}, {kn});
     }
+  }
+  for (int64_t k = std::min<int64_t>({8, limit, budget}); k >= 2; k /= 2)
+    for (size_t i = outputs.size(); i-- > (outputs.size() > 1 ? 1 : 0);)
+      if (size_of(outputs[i]) % k == 0) return mark({outputs[i]}, {k});
   return ast;
 }
 

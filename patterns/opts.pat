@@ -3,9 +3,17 @@
 include "prelude.pat";
 
 group opts {
-  # UPCAST[k](x, r): x for k neighbouring values of the output range r. r becomes a range o over a k-th of it, and x
-  # is copied for each r = o*k + j; the copies share the loops that close after them.
-  [upcast] END(u:UPCAST(x, r), ...rs) if trips(r) % u.arg == 0
-      => END(GROUP(...[subst(x, r, o * CONST<index>[u.arg] + j) for j in iota(u.arg)]), ...[choose(q.arg == r.arg, o, q) for q in rs])
-      where o = RANGE<index>[r.arg](CONST<index>[trips(r) // u.arg]);
+  # UPCAST[(k)](x, r): x for k neighbouring values of the output range r. r becomes a range o over a k-th of it, and
+  # x is copied for each r = o*k + j; the copies share the loops that close after them.
+  [upcast] END(u:UPCAST(x, r), ...rs) if trips(r) % at(u.arg, 0) == 0
+      => END(GROUP(...[subst(x, r, o * CONST<index>[at(u.arg, 0)] + j) for j in iota(at(u.arg, 0))]),
+             ...[choose(q.arg == r.arg, o, q) for q in rs])
+      where o = RANGE<index>[r.arg](CONST<index>[trips(r) // at(u.arg, 0)]);
+  # a register tile: km neighbours along r times kn along s, every pair a copy
+  [upcast_tile] END(u:UPCAST(x, r, s), ...rs) if trips(r) % at(u.arg, 0) == 0 && trips(s) % at(u.arg, 1) == 0
+      => END(GROUP(...[subst(subst(x, r, o * CONST<index>[at(u.arg, 0)] + a), s, p * CONST<index>[at(u.arg, 1)] + b)
+                       for a, b in iota(prod(u.arg)) // at(u.arg, 1), iota(prod(u.arg)) % at(u.arg, 1)]),
+             ...[choose(q.arg == r.arg, o, choose(q.arg == s.arg, p, q)) for q in rs])
+      where o = RANGE<index>[r.arg](CONST<index>[trips(r) // at(u.arg, 0)]),
+            p = RANGE<index>[s.arg](CONST<index>[trips(s) // at(u.arg, 1)]);
 }

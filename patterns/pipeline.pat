@@ -10,13 +10,15 @@ pass schedule = native (stage=tensor);
 # The kernel's loops: movement ops become index arithmetic, reductions REDUCEs over new ranges, long float sums trees.
 pass index = index_tensors, sum_tree (order=post, fixpoint);
 
-# The kernel's optimizations: chosen (C++), then done by rules (opts.pat). Today: k neighbouring outputs per trip of
-# a reduction's loops (PATGRAD_UPCAST, default 8).
-pass optimize = native;
-pass opts = opts (order=post, fixpoint);
-
 # Index arithmetic to a canonical, simplified form; every later pass leans on it.
 pass sym = symbolic (order=post, fixpoint, limit=250000);
+
+# The kernel's optimizations: chosen (C++, reading what each load's simplified index uses), then done by rules
+# (opts.pat), and the copies' index arithmetic simplified. Today: a register tile of neighbouring outputs per trip of
+# a reduction's loops (PATGRAD_UPCAST, default 32, caps its innermost side).
+pass optimize = native;
+pass opts = opts (order=post, fixpoint);
+pass resym = symbolic (order=post, fixpoint, limit=250000);
 
 # What targets lack: floor division and modulo become C-style division (CDIV, CMOD), conversions to bf16 go through
 # f32; after `sym`, whose rules are written for floor semantics.

@@ -121,8 +121,10 @@ std::string shape_error(Op op, llvm::ArrayRef<UOp> src, const Arg& arg) {
     for (size_t i = 1; i < src.size(); i++)
       if (src[i]->op != Op::RANGE) return fmt::format("{} runs over RANGEs", op_info(op).name);
   }
-  if (op == Op::UPCAST && (src[1]->op != Op::RANGE || !std::holds_alternative<int64_t>(arg) || std::get<int64_t>(arg) < 1))
-    return "UPCAST takes an effect, a RANGE and a positive factor";
+  if (op == Op::UPCAST && (src.size() < 2 || !ints(arg) || ints(arg)->size() != src.size() - 1 ||
+                          llvm::any_of(src.drop_front(), [](const UOp& s) { return s->op != Op::RANGE; }) ||
+                          llvm::any_of(*ints(arg), [](int64_t k) { return k < 1; })))
+    return "UPCAST takes an effect, RANGEs and a positive factor for each";
   if ((op == Op::ASSIGN && src.size() < 2) || (op == Op::AFTER && src.empty()) ||
       ((op == Op::ASSIGN || op == Op::AFTER) && src[0]->op != Op::DEFINE_ACC))
     return fmt::format("{} takes a DEFINE_ACC first", op_info(op).name);

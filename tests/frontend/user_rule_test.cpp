@@ -41,7 +41,7 @@ TEST_CASE("a user pattern file adds a pass that changes the generated code witho
   auto at = std::find(stages.begin(), stages.end(), "strength");
   REQUIRE(at != stages.end());
   CHECK(*(at - 1) == "sym"); // between two built-in stages
-  CHECK(*(at + 1) == "lower");
+  CHECK(*(at + 1) == "optimize");
 
   Tensor x = Tensor::from_vector<float>({1.5f, -2, 0.25f, 3, -0.0f}, {5}).realize();
   lowering::Schedule s = lowering::schedule({(x * 2.0).uop()}, runtime::new_buffer);

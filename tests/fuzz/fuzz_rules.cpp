@@ -347,8 +347,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   // every rule of a rewrite group, once, in declaration order; rules rooted at an op with no value semantics (GRAD:
-  // gradient.pat's derivatives; the kernel layer's structure: REDUCE, END, LOAD, STORE) have no two sides to evaluate
-  // and compare: gradcheck and the kernel tests (values against INTERP) cover them instead
+  // gradient.pat's derivatives; the kernel layer's structure: SINK, INDEX, REDUCE, END, LOAD, STORE) have no two
+  // sides to evaluate and compare: gradcheck and the kernel tests (values against INTERP) cover them instead
   std::vector<const Rule*> rules;
   int structural = 0;
   for (const auto& r : (*lib)->rules) {
@@ -357,7 +357,8 @@ int main(int argc, char** argv) {
       rewrite |= !g->render && std::find(g->rules.begin(), g->rules.end(), r.get()) != g->rules.end();
     bool valued = r->pattern.ops.none();
     for (int op = 0; op < uops::num_ops; op++)
-      valued |= r->pattern.ops.test(op) && uops::op_info(uops::Op(op)).typing != uops::Typing::FREE;
+      valued |= r->pattern.ops.test(op) && uops::op_info(uops::Op(op)).typing != uops::Typing::FREE &&
+                uops::Op(op) != uops::Op::SINK; // a kernel's root: structure, no value
     if (rewrite && !valued) structural++;
     else if (rewrite && (o->rule.empty() || r->name == o->rule)) rules.push_back(r.get());
   }

@@ -6,6 +6,7 @@
 // and by fuzz_tensors; here it is the shape of what the rules build.
 #include "frontend/tensor.h"
 #include "tests/lowering/kernel_graphs.h"
+#include <map>
 #include <set>
 
 using namespace patgrad;
@@ -139,31 +140,47 @@ TEST_CASE("index: a reduction is a REDUCE over new ranges; long float sums are t
   }
 }
 
-TEST_CASE("optimize marks an UPCAST and opts copies the store per neighbour", "[lowering][opts]") {
-  Indexed k = indexed(input({4, 64}).matmul(input({64, 16})));
-  UOp marked = lowering::optimize(k.ast, 8);
+TEST_CASE("optimize marks a register tile and opts copies the store per neighbour", "[lowering][opts]") {
+  // out[i, j] = sum_k a[i, k] * b[k, j], i < 8, j < 64: a tile of 8 rows (b's load is shared across them) by 32
+  // columns (a's load is shared across those)
+  UOp k = run_pass("sym", indexed(input({8, 128}).matmul(input({128, 64}))).ast); // optimize reads simplified indices
+  UOp marked = lowering::optimize(k, 32);
   std::vector<UOp> ups = nodes_of(marked, Op::UPCAST);
   REQUIRE(ups.size() == 1);
-  CHECK(std::get<int64_t>(ups[0]->arg) == 8);
-  const UOp& r = ups[0]->src[1];
-  CHECK(r->src[0]->value().i == 16); // the innermost output axis
+  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{8, 32});
+  REQUIRE(ups[0]->src.size() == 3);
+  const UOp &rows = ups[0]->src[1], &cols = ups[0]->src[2];
+  CHECK(rows->src[0]->value().i == 8);
+  CHECK(cols->src[0]->value().i == 64);
   UOp done = run_pass("opts", marked);
   INFO(uops::sexpr(done));
   CHECK(nodes_of(done, Op::UPCAST).empty());
   REQUIRE(done->src[0]->op == Op::END);
   const UOp& group = done->src[0]->src[0];
   REQUIRE(group->op == Op::GROUP);
-  CHECK(group->src.size() == 8);
-  // the output range over 16 became one over 2, with the same number
-  bool found = false;
-  for (size_t i = 1; i < done->src[0]->src.size(); i++) {
-    const UOp& o = done->src[0]->src[i];
-    if (number(o) != number(r)) continue;
-    found = true;
-    CHECK(o->src[0]->value().i == 2);
-  }
-  CHECK(found);
-  // nothing to gain without a reduction, or with PATGRAD_UPCAST=1
-  CHECK(lowering::optimize(indexed(input({4, 64}) * 2.0).ast, 8) == indexed(input({4, 64}) * 2.0).ast);
-  CHECK(lowering::optimize(k.ast, 1) == k.ast);
+  CHECK(group->src.size() == 8 * 32);
+  // the output ranges keep their numbers over an 8th and a 32nd of their trips
+  std::map<int64_t, int64_t> sizes;
+  for (size_t i = 1; i < done->src[0]->src.size(); i++)
+    sizes[number(done->src[0]->src[i])] = done->src[0]->src[i]->src[0]->value().i;
+  CHECK(sizes == std::map<int64_t, int64_t>{{number(rows), 1}, {number(cols), 2}});
+  // the copies are the neighbours: every output index appears once
+  std::set<const uops::Node*> stores;
+  for (const UOp& st : group->src) stores.insert(st->src[1].get());
+  CHECK(stores.size() == group->src.size());
+  // a limit under 8: k neighbours along one axis; nothing to gain without a reduction, or with PATGRAD_UPCAST=1
+  CHECK(std::get<uops::Ints>(nodes_of(lowering::optimize(k, 4), Op::UPCAST)[0]->arg) == uops::Ints{4}); // no vector side
+  UOp elementwise = run_pass("sym", indexed(input({4, 64}) * 2.0).ast);
+  CHECK(lowering::optimize(elementwise, 32) == elementwise);
+  CHECK(lowering::optimize(k, 1) == k);
+}
+
+TEST_CASE("optimize: one axis when no other one shares a load", "[lowering][opts]") {
+  // out[i] = sum_k x[i, k]: one output axis, so k neighbouring sums with their own accumulators
+  UOp marked = lowering::optimize(run_pass("sym", indexed(input({64, 256}).sum({1})).ast), 32);
+  std::vector<UOp> ups = nodes_of(marked, Op::UPCAST);
+  REQUIRE(ups.size() == 1);
+  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{32});
+  UOp done = run_pass("opts", marked);
+  CHECK(done->src[0]->src[0]->src.size() == 32);
 }

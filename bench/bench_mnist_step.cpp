@@ -1,0 +1,78 @@
+// One training step of tinygrad's MNIST example model, the yardstick of issue 11: conv 1->32 5x5, conv 32->32 5x5,
+// batch norm, max pool, conv 32->64 3x3, conv 64->64 3x3, batch norm, max pool, linear 576->10 (ReLU after each
+// conv), batch 512, Adam, random data of MNIST's shape; about 55 GFLOP a step. Prints the first step (it compiles
+// every kernel), the steady step and images per second; DEBUG=2 prints each kernel's time.
+//   build/bench/bench_mnist_step [--steps N] [--batch B]
+#include "frontend/nn.h"
+#include "frontend/optim.h"
+#include <chrono>
+#include <cstdio>
+#include <fmt/format.h>
+#include <string>
+
+using namespace patgrad;
+namespace F = patgrad::nn::functional;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+
+struct MnistNet : nn::Module {
+  nn::Conv2d c1{1, 32, {5, 5}}, c2{32, 32, {5, 5}}, c3{32, 64, {3, 3}}, c4{64, 64, {3, 3}};
+  nn::BatchNorm2d n1{32}, n2{64};
+  nn::Linear fc{576, 10};
+  MnistNet() {
+    register_module("c1", c1), register_module("c2", c2), register_module("n1", n1);
+    register_module("c3", c3), register_module("c4", c4), register_module("n2", n2), register_module("fc", fc);
+  }
+  Tensor operator()(const Tensor& x) {
+    Tensor h = n1(c2(c1(x).relu()).relu()).max_pool2d({2, 2});
+    h = n2(c4(c3(h).relu()).relu()).max_pool2d({2, 2});
+    return fc(h.flatten(1));
+  }
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int steps = 5;
+  int64_t batch = 512;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--steps")
+      steps = std::stoi(argv[i + 1]);
+    else if (a == "--batch")
+      batch = std::stoll(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "usage: bench_mnist_step [--steps N] [--batch B]\n");
+      return 2;
+    }
+  }
+  Tensor::manual_seed(0);
+  MnistNet model;
+  optim::Adam opt(nn::get_parameters(model), 1e-3);
+  Tensor x = Tensor::randn({batch, 1, 28, 28}).realize(), y = Tensor::randint({batch}, 0, 10, DType::i64).realize();
+  auto step = [&] {
+    Tensor loss = F::cross_entropy(model(x), y);
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    loss.item();
+  };
+  runtime::RunStats before = Tensor::run_stats();
+  auto t0 = Clock::now();
+  step();
+  double first = ms(t0, Clock::now());
+  runtime::RunStats s0 = Tensor::run_stats();
+  fmt::print("first step: {:.0f} ms (schedule {:.0f}, compile {:.0f}, run {:.0f} ms; {} kernels)\n", first,
+             s0.schedule_ms - before.schedule_ms, s0.compile_ms - before.compile_ms, s0.run_ms - before.run_ms,
+             s0.kernels - before.kernels);
+  auto start = Clock::now();
+  for (int i = 0; i < steps; i++) step();
+  double total = ms(start, Clock::now()) / steps;
+  runtime::RunStats s1 = Tensor::run_stats();
+  fmt::print("steady step (batch {}, mean of {}): {:.0f} ms (run {:.0f} ms); {:.0f} images/s\n", batch, steps, total,
+             (s1.run_ms - s0.run_ms) / steps, double(batch) * 1000 / total);
+  return 0;
+}
