@@ -66,8 +66,9 @@ UOp optimize(const UOp& ast, int64_t limit) {
   // neighbours are next to each other in memory, so the vectorizer makes vector loads and FMAs of them. The tile's
   // other side is the innermost other axis that some load does not use (each such load is shared by its copies), up
   // to 8. The copies of the body stay under about 4096 ops, so the tile stays in registers and compiles fast.
-  // Otherwise k neighbours (up to 8) along the innermost axis that k divides, never the outermost of several (the
-  // thread loop): k accumulators per trip that share the loads not using that axis.
+  // Otherwise the two axes with the largest factors (up to 8 each) among those some load does not use: a convolution's
+  // output channels by its images, or a weight gradient's two channel axes; then each load of the tile's body is
+  // shared by one side of it. The outermost axis (the thread loop) keeps at least two trips.
   int64_t budget = std::clamp<int64_t>(4096 / std::max<int64_t>(work, 1), 1, 256);
   auto shared = [&](const UOp& r) {
     return llvm::any_of(load_ranges, [&](const auto& used) { return !used.count(r.get()); });
@@ -90,10 +91,30 @@ UOp optimize(const UOp& ast, int64_t limit) {
       return mark({inner}, {kn});
     }
   }
-  for (int64_t k = std::min<int64_t>({8, limit, budget}); k >= 2; k /= 2)
-    for (size_t i = outputs.size(); i-- > (outputs.size() > 1 ? 1 : 0);)
-      if (size_of(outputs[i]) % k == 0) return mark({outputs[i]}, {k});
-  return ast;
+  struct Side {
+    size_t axis;
+    int64_t k;
+  };
+  llvm::SmallVector<Side, 6> sides; // innermost first
+  for (size_t i = outputs.size(); i-- > 0;) {
+    int64_t k = factor(size_of(outputs[i]), std::min<int64_t>({8, limit, budget}));
+    while (i == 0 && k > 1 && size_of(outputs[i]) / k < 2) k /= 2;
+    if (k >= 2 && shared(outputs[i])) sides.push_back({i, k});
+  }
+  llvm::stable_sort(sides, [](const Side& a, const Side& b) { return a.k > b.k; });
+  if (sides.empty()) { // no load to share: k independent accumulators still hide the adds' latency
+    for (int64_t k = std::min<int64_t>({8, limit, budget}); k >= 2; k /= 2)
+      for (size_t i = outputs.size(); i-- > (outputs.size() > 1 ? 1 : 0);)
+        if (size_of(outputs[i]) % k == 0) return mark({outputs[i]}, {k});
+    return ast;
+  }
+  const Side& a = sides[0];
+  if (sides.size() > 1 && a.k * sides[1].k <= budget) {
+    const Side& b = sides[1];
+    return a.axis < b.axis ? mark({outputs[a.axis], outputs[b.axis]}, {a.k, b.k})
+                           : mark({outputs[b.axis], outputs[a.axis]}, {b.k, a.k});
+  }
+  return mark({outputs[a.axis]}, {a.k});
 }
 
 } // namespace patgrad::lowering

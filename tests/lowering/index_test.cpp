@@ -4,6 +4,7 @@
 // distinct; a PAD gates its loads; float sums over 1024 elements become trees of REDUCEs of at most 1024 trips each.
 // The values themselves are checked end to end against host loops (tests/frontend/movement_test.cpp and the rest)
 // and by fuzz_tensors; here it is the shape of what the rules build.
+#include "frontend/autograd.h"
 #include "frontend/tensor.h"
 #include "tests/lowering/kernel_graphs.h"
 #include <map>
@@ -168,8 +169,9 @@ TEST_CASE("optimize marks a register tile and opts copies the store per neighbou
   std::set<const uops::Node*> stores;
   for (const UOp& st : group->src) stores.insert(st->src[1].get());
   CHECK(stores.size() == group->src.size());
-  // a limit under 8: k neighbours along one axis; nothing to gain without a reduction, or with PATGRAD_UPCAST=1
-  CHECK(std::get<uops::Ints>(nodes_of(lowering::optimize(k, 4), Op::UPCAST)[0]->arg) == uops::Ints{4}); // no vector side
+  // a limit under 8: no vector side, so the two axes that share loads, 4 each; nothing to gain without a reduction,
+  // or with PATGRAD_UPCAST=1
+  CHECK(std::get<uops::Ints>(nodes_of(lowering::optimize(k, 4), Op::UPCAST)[0]->arg) == uops::Ints{4, 4});
   UOp elementwise = run_pass("sym", indexed(input({4, 64}) * 2.0).ast);
   CHECK(lowering::optimize(elementwise, 32) == elementwise);
   CHECK(lowering::optimize(k, 1) == k);
@@ -183,4 +185,29 @@ TEST_CASE("optimize: one axis when no other one shares a load", "[lowering][opts
   CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{32});
   UOp done = run_pass("opts", marked);
   CHECK(done->src[0]->src[0]->src.size() == 32);
+  // row sums of (6, 4, 64): every load uses both output axes, the inner one takes 4 accumulators
+  UOp rows = lowering::optimize(run_pass("sym", indexed(input({6, 4, 64}).sum({2})).ast), 32);
+  ups = nodes_of(rows, Op::UPCAST);
+  REQUIRE(ups.size() == 1);
+  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{4});
+  CHECK(ups[0]->src[1]->src[0]->value().i == 4);
+}
+
+TEST_CASE("optimize: a weight gradient tiles its two channel axes", "[lowering][opts]") {
+  // dw[co, ci, kh, kw] = sum over images and pixels of g * x: the gradient's load does not use ci, the image's does
+  // not use co; kh and kw (3) take no factor, so there is no vector side
+  Tensor x = input({4, 16, 10, 10}), w = input({16, 16, 3, 3}), g = input({4, 16, 8, 8});
+  w.requires_grad_();
+  Tensor dw = gradients((x.conv2d(w) * g).sum(), {w})[0];
+  lowering::Schedule s = lowering::schedule({dw.uop()}, runtime::new_buffer);
+  REQUIRE(!s.kernels.empty());
+  const lowering::Kernel& k = s.kernels.back();
+  REQUIRE(k.node->shape == uops::Shape{16, 16, 3, 3});
+  UOp marked = lowering::optimize(run_pass("sym", run_pass("index", k.ast)), 32);
+  std::vector<UOp> ups = nodes_of(marked, Op::UPCAST);
+  REQUIRE(ups.size() == 1);
+  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{8, 8});
+  REQUIRE(ups[0]->src.size() == 3);
+  CHECK(ups[0]->src[1]->src[0]->value().i == 16);
+  CHECK(ups[0]->src[2]->src[0]->value().i == 16);
 }
