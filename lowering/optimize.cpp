@@ -1,11 +1,9 @@
 // The optimization choice: which kernel optimizations to apply, as marks in the graph that the rules of opts.pat carry
-// out. Choosing is not a local rewrite (it weighs the whole kernel); doing is. Today's one choice is tinygrad's UPCAST
-// of one output axis by a heuristic: each trip of a reducing kernel's loops computes k neighbouring outputs instead of
-// one. The k copies of the reduction share the reduction's loops (merge_ends makes their ENDs one), so each trip has
-// k independent accumulators, and loads that do not depend on the upcast axis are shared by the copies (interning
-// makes them one node). Searching over the choice is future work.
-// Expects the kernel `index` makes, SINK(END(STORE, output ranges...)); marks it SINK(END(UPCAST[k](STORE, r),
-// output ranges...)) or leaves it as it is.
+// out. Choosing is not a local rewrite (it weighs the whole kernel); doing is. The choices, by a heuristic (search is
+// the next step): a register tile of neighbouring outputs per trip of a reduction's loops (UPCAST of one or two output
+// ranges: k accumulators that share the loads not using those ranges; the copies of the reduction share its loops,
+// which merge_ends makes one), or, for a long float sum to one number, partial sums (UPCAST around its REDUCE).
+// Expects the kernel after `index` and `sym`: SINK(END(STORE, output ranges...)) or SINK(STORE) for a scalar.
 #include "lowering/lowering.h"
 #include <algorithm>
 #include <cstdlib>
@@ -32,12 +30,26 @@ int64_t factor(int64_t n, int64_t from) {
   return 1;
 }
 
+// A long float sum with no output tile to carry it (a full reduction to one number): its innermost REDUCE, over one
+// range, as k partial sums that share the loop, so each trip adds k neighbours into k accumulators, one vector.
+UOp partial_sums(const UOp& ast, int64_t k) {
+  for (const UOp& n : uops::toposort({ast})) {
+    if (n->op != Op::REDUCE || std::get<int64_t>(n->arg) != int64_t(Op::ADD) || !uops::is_float(n->dtype) ||
+        n->src.size() != 2 || size_of(n->src[1]) < 4 * k || size_of(n->src[1]) % k != 0)
+      continue;
+    if (llvm::any_of(uops::toposort({n->src[0]}), [](const UOp& u) { return u->op == Op::REDUCE; })) continue;
+    UOp marked = UOp::make(Op::UPCAST, n->dtype, {n, n->src[1]}, uops::Ints{k});
+    return uops::substitute(ast, [&](const uops::Node* u) { return u == n.get() ? marked : UOp(); });
+  }
+  return ast;
+}
+
 } // namespace
 
 UOp optimize(const UOp& ast, int64_t limit) {
-  if (limit < 2 || ast->op != Op::SINK || ast->src.size() != 1 || ast->src[0]->op != Op::END ||
-      ast->src[0]->src[0]->op != Op::STORE)
-    return ast;
+  if (limit < 2 || ast->op != Op::SINK || ast->src.size() != 1) return ast;
+  if (ast->src[0]->op == Op::STORE) return partial_sums(ast, std::min<int64_t>(limit, 16));
+  if (ast->src[0]->op != Op::END || ast->src[0]->src[0]->op != Op::STORE) return ast;
   const UOp& end = ast->src[0];
   std::vector<UOp> order = uops::toposort({ast});
   int64_t trips = 0, work = 0; // of the longest reduction; value ops per output (index math simplifies away)

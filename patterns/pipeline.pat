@@ -17,7 +17,7 @@ pass sym = symbolic (order=post, fixpoint, limit=250000);
 # (opts.pat), and the copies' index arithmetic simplified. Today: a register tile of neighbouring outputs per trip of
 # a reduction's loops (PATGRAD_UPCAST, default 32, caps its innermost side).
 pass optimize = native;
-pass opts = opts (order=post, fixpoint);
+pass opts = opts, opts_reduce (order=post, fixpoint);
 pass resym = symbolic (order=post, fixpoint, limit=250000);
 
 # What targets lack: floor division and modulo become C-style division (CDIV, CMOD), conversions to bf16 go through

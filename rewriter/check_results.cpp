@@ -271,7 +271,7 @@ Build RuleChecker::builtin_result(const AstExpr* e) {
   if (e->text == "all" || e->text == "sum") {
     b.kind = Build::FOLD;
     b.op = e->text == "all" ? Op::AND : Op::ADD;
-    b.dtype = e->text == "all" ? DType::bool_ : DType::index;
+    if (e->text == "all") b.dtype = DType::bool_; // sum() has its elements' dtype
     for (const AstExpr* k : e->kids) b.src.push_back(source(k));
     return b;
   }
@@ -362,7 +362,8 @@ DTypeSet RuleChecker::build_dtypes(const Build& b) {
   case Build::CONST: return b.dtype ? uops::bit(*b.dtype) : ~DTypeSet(0);
   case Build::CHOOSE: return build_dtypes(b.src[0]) | build_dtypes(b.src[1]);
   case Build::HOOK: case Build::SPLICE: return ~DTypeSet(0);
-  case Build::FOLD: case Build::FLATTEN: case Build::VAR: return uops::bit(*b.dtype);
+  case Build::FOLD: return b.dtype ? uops::bit(*b.dtype) : ~DTypeSet(0);
+  case Build::FLATTEN: case Build::VAR: return uops::bit(*b.dtype);
   case Build::SUBST: return build_dtypes(b.src[0]);
   case Build::NODE: {
     if (b.dtype) return uops::bit(*b.dtype);

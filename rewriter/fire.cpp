@@ -26,7 +26,7 @@ struct Builder {
       auto d = static_dtype(x.src[0]);
       return d ? d : static_dtype(x.src[1]);
     }
-    case Build::FOLD: case Build::FLATTEN: case Build::VAR: return x.dtype;
+    case Build::FOLD: case Build::FLATTEN: case Build::VAR: return x.dtype; // sum(): known once built
     case Build::SUBST: return static_dtype(x.src[0]);
     default: return std::nullopt;
     }
@@ -69,7 +69,7 @@ struct Builder {
           return std::nullopt;
         }
       }
-      if (items.empty()) return UOp::constant(*x.dtype, x.op == Op::AND ? 1 : 0);
+      if (items.empty()) return UOp::constant(x.dtype.value_or(DType::index), x.op == Op::AND ? 1 : 0);
       UOp acc = items[0];
       for (size_t i = 1; i < items.size(); i++) {
         if (items[i]->dtype != acc->dtype) return std::nullopt;

@@ -211,3 +211,29 @@ TEST_CASE("optimize: a weight gradient tiles its two channel axes", "[lowering][
   CHECK(ups[0]->src[1]->src[0]->value().i == 16);
   CHECK(ups[0]->src[2]->src[0]->value().i == 16);
 }
+
+TEST_CASE("optimize: a long float sum to one number becomes partial sums in one loop", "[lowering][opts]") {
+  UOp k = run_pass("sym", indexed(input({1 << 16}).sum()).ast);
+  UOp marked = lowering::optimize(k, 32);
+  std::vector<UOp> ups = nodes_of(marked, Op::UPCAST);
+  REQUIRE(ups.size() == 1);
+  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{16});
+  CHECK(ups[0]->src[0]->op == Op::REDUCE);
+  CHECK(ups[0]->src[1]->src[0]->value().i == 1024); // the tree's innermost level
+  UOp done = run_pass("opts", marked);
+  INFO(uops::sexpr(done));
+  CHECK(nodes_of(done, Op::UPCAST).empty());
+  // 16 REDUCEs over one range of 64 trips, each of 64 neighbours 16 apart, added up
+  int64_t split = number(ups[0]->src[1]); // the split range keeps its number
+  std::vector<UOp> inner;
+  for (const UOp& r : nodes_of(done, Op::REDUCE))
+    if (number(r->src[1]) == split) inner.push_back(r);
+  REQUIRE(inner.size() == 16);
+  for (const UOp& r : inner) {
+    CHECK(r->src[1] == inner[0]->src[1]);
+    CHECK(trips(r) == 64);
+  }
+  // integer sums and sums with an output tile are left to the tile
+  UOp ints = run_pass("sym", indexed(input({1 << 16}, DType::i32).sum()).ast);
+  CHECK(lowering::optimize(ints, 32) == ints);
+}
