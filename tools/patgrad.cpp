@@ -40,9 +40,9 @@ options:
   --help               this text
 
 The pipeline (patterns/pipeline.pat; `patgrad passes` prints it): grad on tensor graphs; schedule into kernels; per
-kernel index (tensor graph to loops and index arithmetic), optimize and opts (chosen, then done by rules), sym,
-lower, reduce (REDUCE to accumulators), merge_ends, ends, then the target's stages (CPU: threads, lower_cpu),
-linearize and render (the target's render rules). Rule passes are .pat groups; native stages are C++.
+kernel index (tensor graph to loops and index arithmetic), sym, optimize and opts (chosen, then done by rules),
+resym, lower, reduce (REDUCE to accumulators), merge_ends, ends, then the target's stages (CPU: threads,
+lower_cpu), linearize and render (the target's render rules). Rule passes are .pat groups; native stages are C++.
 A --patterns file can add a pass anywhere: `pass mine = my_group (after=sym);`. docs/ARCHITECTURE.md has the rest.
 
 The infix syntax is Python's: integers, names, true, false, ( ), unary -, + - * // % < <= > >= == != & | ^ << >>,
