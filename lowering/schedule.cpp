@@ -63,7 +63,9 @@ int64_t cone_cost(const UOp& n, llvm::DenseMap<const Node*, int64_t>& memo,
 
 // A node is realized when it would be recomputed per element: a reduction that something downstream, before the next
 // realized node, broadcasts (EXPAND) or reduces again; and enough elementwise work that is broadcast, where one pass
-// over memory is cheaper than recomputing it (a pooling backward under a convolution's weight gradient).
+// over memory is cheaper than recomputing it (a pooling backward under a convolution's weight gradient); and a PAD of
+// something in memory that is broadcast (a convolution's padded input, read once per output channel and tap), so
+// that its gated loads and their index arithmetic run once per element instead of in the convolution's inner loop.
 void mark_realized(const std::vector<UOp>& order, llvm::DenseSet<const Node*>& realized) {
   constexpr int64_t recompute_limit = 8; // ALU ops per element
   llvm::DenseMap<const Node*, llvm::SmallVector<const Node*, 2>> consumers;
@@ -71,6 +73,11 @@ void mark_realized(const std::vector<UOp>& order, llvm::DenseSet<const Node*>& r
     for (const UOp& s : n->src) consumers[s.get()].push_back(n.get());
   llvm::DenseMap<const Node*, int64_t> cost;
   for (const UOp& n : order) cone_cost(n, cost, realized);
+  llvm::DenseSet<const Node*> reads; // nodes whose value comes from memory, not only from constants
+  for (const UOp& n : order)
+    if (n->op == Op::BUFFER || realized.count(n.get()) ||
+        llvm::any_of(n->src, [&](const UOp& s) { return reads.count(s.get()); }))
+      reads.insert(n.get());
   // some path to a realized node broadcasts this node (expanded) or broadcasts or reduces it (widened)
   llvm::DenseMap<const Node*, bool> widened, expanded;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
@@ -83,7 +90,7 @@ void mark_realized(const std::vector<UOp>& order, llvm::DenseSet<const Node*>& r
     }
     widened[n] = w, expanded[n] = e;
     if ((n->op == Op::REDUCE_AXIS && w) || (is_alu(n->op) && e && cost[n] >= recompute_limit) ||
-        n->op == Op::CONTIGUOUS)
+        (n->op == Op::PAD && e && reads.count(n)) || n->op == Op::CONTIGUOUS)
       realized.insert(n);
   }
 }

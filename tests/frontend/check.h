@@ -54,4 +54,11 @@ inline void fails(const std::function<void()>& f, const std::string& fragment) {
 // How many kernels realizing t takes.
 inline size_t kernels(const Tensor& t) { return lowering::schedule({t.uop()}, runtime::new_buffer).kernels.size(); }
 
+// Whether t schedules to a kernel for its padded input (a PAD that is broadcast: realized so that its gates run once
+// per element) and then one kernel for everything else.
+inline bool padded_then_fused(const Tensor& t) {
+  lowering::Schedule s = lowering::schedule({t.uop()}, runtime::new_buffer);
+  return s.kernels.size() == 2 && s.kernels[0].node->op == uops::Op::PAD;
+}
+
 } // namespace patgrad::testing

@@ -285,13 +285,15 @@ TEST_CASE("matmul, bias add and relu schedule to one kernel", "[nn]") {
   }
 }
 
-TEST_CASE("conv2d with bias and relu, and each pool, schedule to one kernel", "[nn]") {
+TEST_CASE("conv2d with bias and relu, and each pool, schedule to their padded input and one kernel", "[nn]") {
   Tensor x = Tensor::zeros({2, 4, 9, 9}).contiguous().realize(), w = Tensor::zeros({6, 2, 3, 3}).contiguous().realize();
   Tensor b = Tensor::zeros({6}).contiguous().realize();
   Tensor conv = x.conv2d(w, b, {2}, {1}, {1}, 2).maximum(Tensor::scalar(0));
   for (const Tensor& t : {conv, x.max_pool2d({3}, {2}, {1}), x.avg_pool2d({2}, {1}, {1}, Tensor::PadCount::exclude),
                           x.conv_transpose2d(Tensor::zeros({4, 3, 3, 3}).contiguous().realize(), std::nullopt, {2})})
-    CHECK(lowering::schedule({t.uop()}, runtime::new_buffer).kernels.size() == 1);
+    CHECK(testing::padded_then_fused(t));
+  // without padding: one kernel
+  CHECK(testing::kernels(x.conv2d(w, b, {2}, {0}, {1}, 2).maximum(Tensor::scalar(0))) == 1);
 }
 
 TEST_CASE("dot is matmul, as in tinygrad and PyTorch: batch axes pair up instead of numpy's outer product", "[nn]") {
