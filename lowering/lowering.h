@@ -30,9 +30,10 @@ struct Schedule {
 Schedule schedule(llvm::ArrayRef<UOp> roots, const std::function<UOp(DType, int64_t)>& new_buffer,
                   const std::function<UOp(const uops::Node*)>& known = {});
 
-// optimize.cpp: the kernel with its optimizations marked for opts.pat: an UPCAST by k of the innermost output axis
-// that k divides (k up to limit, a power of two), where the kernel reduces; the kernel itself where nothing fits.
-// upcast_limit(): PATGRAD_UPCAST (1 turns upcasting off), default 8.
+// optimize.cpp: the kernel (after sym) with its optimizations marked for opts.pat: a register tile, UPCAST of one or
+// two output ranges, where the kernel reduces (limit caps the inner side, a power of two); or partial sums, UPCAST
+// around a long float sum to one number; the kernel itself where nothing fits.
+// upcast_limit(): PATGRAD_UPCAST (1 turns upcasting off), default 32.
 UOp optimize(const UOp& ast, int64_t limit);
 int64_t upcast_limit();
 
