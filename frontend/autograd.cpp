@@ -13,6 +13,58 @@ using uops::Node;
 using uops::Op;
 using uops::UOp;
 
+namespace {
+
+struct Function {
+  std::string name;
+  Backward backward;
+};
+
+std::vector<Function>& functions() {
+  static std::vector<Function> table; // only appended to: FUNCTION nodes keep indices into it
+  return table;
+}
+
+// The gradients of a FUNCTION's sources: none for its value, its function's for the inputs.
+std::vector<UOp> function_gradients(const UOp& n, const UOp& g, const runtime::Target* dev) {
+  const uops::Ints& arg = std::get<uops::Ints>(n->arg);
+  const Function& f = functions().at(size_t(arg[0]));
+  std::vector<Tensor> inputs;
+  for (const UOp& s : llvm::ArrayRef(n->src).drop_front()) inputs.push_back(Tensor(s, dev));
+  std::vector<std::optional<Tensor>> d = f.backward(llvm::ArrayRef(arg).drop_front(), inputs, Tensor(g, dev));
+  if (d.size() != inputs.size())
+    throw TensorError(fmt::format("gradients: {} gave {} gradients for {} inputs", f.name, d.size(), inputs.size()));
+  std::vector<UOp> out{UOp::make(Op::NOGRAD, DType::void_, {})};
+  for (size_t i = 0; i < d.size(); i++) {
+    if (d[i] && (d[i]->shape() != inputs[i].shape() || d[i]->dtype() != inputs[i].dtype()))
+      throw TensorError(fmt::format("gradients: {}'s gradient of input {} is {} {}, not {} {}", f.name, i,
+                                    detail::shape_str(d[i]->shape()), uops::name(d[i]->dtype()),
+                                    detail::shape_str(inputs[i].shape()), uops::name(inputs[i].dtype())));
+    out.push_back(d[i] ? d[i]->uop() : out[0]);
+  }
+  return out;
+}
+
+} // namespace
+
+int64_t register_function(std::string name, Backward backward) {
+  for (size_t i = 0; i < functions().size(); i++)
+    if (functions()[i].name == name) return int64_t(i);
+  functions().push_back({std::move(name), backward});
+  return int64_t(functions().size() - 1);
+}
+
+Tensor function(int64_t fn, llvm::ArrayRef<int64_t> params, const Tensor& value, llvm::ArrayRef<Tensor> inputs) {
+  if (!detail::grad_enabled() || llvm::none_of(inputs, [](const Tensor& t) { return uops::is_float(t.dtype()); }))
+    return value;
+  std::vector<UOp> src{value.uop()};
+  for (const Tensor& t : inputs) src.push_back(t.uop());
+  uops::Ints arg{fn};
+  arg.insert(arg.end(), params.begin(), params.end());
+  return Tensor::make(Op::FUNCTION, value.dtype(), src, std::move(arg), value.device(),
+                      functions().at(size_t(fn)).name.c_str());
+}
+
 std::vector<Tensor> gradients(const Tensor& loss, const std::vector<Tensor>& targets, const Tensor* seed) {
   if (!seed && loss.numel() != 1)
     throw TensorError(fmt::format("gradients: loss has {} elements; a non-scalar needs a seed", loss.numel()));
@@ -39,16 +91,21 @@ std::vector<Tensor> gradients(const Tensor& loss, const std::vector<Tensor>& tar
     bool any = false;
     for (const UOp& s : n->src) any |= needed.count(s.get()) > 0;
     if (!any) continue;
-    auto r = rewriter::rewrite_node(UOp::make(Op::GRAD, DType::void_, {n, g->second}), *pass);
-    if (!r) throw TensorError(llvm::toString(r.takeError()));
-    if (!*r || (**r)->op != Op::TUPLE || (**r)->src.size() != n->src.size())
-      throw TensorError(fmt::format("gradients: no gradient rule for {}", uops::op_info(n->op).name));
+    std::vector<UOp> d;
+    if (n->op == Op::FUNCTION)
+      d = function_gradients(n, g->second, loss.device());
+    else {
+      auto r = rewriter::rewrite_node(UOp::make(Op::GRAD, DType::void_, {n, g->second}), *pass);
+      if (!r) throw TensorError(llvm::toString(r.takeError()));
+      if (!*r || (**r)->op != Op::TUPLE || (**r)->src.size() != n->src.size())
+        throw TensorError(fmt::format("gradients: no gradient rule for {}", uops::op_info(n->op).name));
+      d.assign((**r)->src.begin(), (**r)->src.end());
+    }
     for (size_t i = 0; i < n->src.size(); i++) {
       const UOp& s = n->src[i];
-      const UOp& d = (**r)->src[i];
-      if (d->op == Op::NOGRAD || !needed.count(s.get())) continue;
-      auto [slot, fresh] = grads.try_emplace(s.get(), d);
-      if (!fresh) slot->second = UOp::alu(Op::ADD, {slot->second, d});
+      if (d[i]->op == Op::NOGRAD || !needed.count(s.get())) continue;
+      auto [slot, fresh] = grads.try_emplace(s.get(), d[i]);
+      if (!fresh) slot->second = UOp::alu(Op::ADD, {slot->second, d[i]});
     }
   }
   std::vector<Tensor> out;

@@ -2,6 +2,7 @@
 // sum, so the scheduler fuses each into one kernel with whatever elementwise work follows (a bias add, a relu).
 // Windows over the spatial axes are a view (pool_view): repeat, reshape and shrink put window position and kernel
 // offset on separate axes without copying, and the index arithmetic comes out of the scheduler.
+#include "frontend/autograd.h"
 #include "frontend/tensor_internal.h"
 #include <algorithm>
 #include <cctype>
@@ -175,6 +176,9 @@ Tensor windows(const Tensor& x, const Pads& pads, double value, const Shape& k, 
 
 Pads symmetric(const Shape& p) { return {{p[0], p[0]}, {p[1], p[1]}}; }
 
+std::vector<std::optional<Tensor>> convolve_backward(llvm::ArrayRef<int64_t> p, llvm::ArrayRef<Tensor> in,
+                                                     const Tensor& g);
+
 // The core of conv2d and conv_transpose2d: pads may be uneven or negative (crops).
 Tensor convolve(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, const Shape& stride,
                 const Pads& pads, const Shape& dilation, int64_t groups, const char* what) {
@@ -201,8 +205,64 @@ Tensor convolve(const Tensor& input, const Tensor& weight, const std::optional<T
   v = v.reshape({n, groups, cin, 1, oh, ow, k[0], k[1]}).permute({0, 1, 3, 4, 5, 2, 6, 7});
   Tensor w = weight.reshape({1, groups, rcout, 1, 1, cin, k[0], k[1]});
   Tensor out = product_sum(v, w, {5, 6, 7}).reshape({n, cout, oh, ow});
+  static const int64_t convolution = register_function("conv2d", convolve_backward);
+  out = function(convolution,
+                 {stride[0], stride[1], pads[0].first, pads[0].second, pads[1].first, pads[1].second, dilation[0],
+                  dilation[1], groups},
+                 out, {x, weight});
   if (bias) out = out.add(bias->reshape({1, cout, 1, 1}));
   return unbatched ? out.reshape({cout, oh, ow}) : out;
+}
+
+// (..., h, w) -> (..., (h - 1) * s + 1, (w - 1) * s + 1): s - 1 zeros between neighbours, as a strided convolution's
+// input gradient sees its output.
+Tensor spread(const Tensor& x, const Shape& s) {
+  if (s[0] == 1 && s[1] == 1) return x;
+  Shape lead(x.shape().begin(), x.shape().end() - 2);
+  int64_t h = x.shape()[x.shape().size() - 2], w = x.shape().back();
+  Tensor t = x.reshape(concat(lead, {h, 1, w, 1})); // pad to (h, s, w, s), then drop the last s - 1
+  Pads grow(size_t(t.ndim()), {0, 0});
+  grow[grow.size() - 3].second = s[0] - 1, grow.back().second = s[1] - 1;
+  t = t.pad(grow).reshape(concat(lead, {h * s[0], w * s[1]}));
+  return pad_trailing(t, {{0, -(s[0] - 1)}, {0, -(s[1] - 1)}}, 0);
+}
+
+// A convolution's weight (groups * rcout, cin, kh, kw) as the weight of its transpose, (groups * cin, rcout, kh, kw),
+// flipped: the input's gradient is the output's gradient convolved with it.
+Tensor transposed_weight(const Tensor& weight, int64_t groups) {
+  const Shape& ws = weight.shape();
+  int64_t rcout = ws[0] / groups, cin = ws[1];
+  Tensor w = weight.reshape({groups, rcout, cin, ws[2], ws[3]}).permute({0, 2, 1, 3, 4}).flip({3, 4});
+  return w.reshape({groups * cin, rcout, ws[2], ws[3]});
+}
+
+// The gradients of convolve's value (before the bias) for x (n, groups * cin, h, w) and weight (cout, cin, kh, kw).
+// x: g spread by the stride and convolved with the transposed weight, padded so that element i of x meets every
+// output o and tap t with o * s + t * d == i + pad: the rows that no window reached get zeros. weight: x's windows
+// against g, summed over the batch and the output's positions.
+std::vector<std::optional<Tensor>> convolve_backward(llvm::ArrayRef<int64_t> p, llvm::ArrayRef<Tensor> in,
+                                                     const Tensor& g) {
+  const char* what = "conv2d backward";
+  Shape s{p[0], p[1]}, d{p[6], p[7]};
+  Pads pads{{p[2], p[3]}, {p[4], p[5]}};
+  int64_t groups = p[8];
+  const Tensor &x = in[0], &weight = in[1];
+  int64_t n = x.shape()[0], cin = weight.shape()[1], rcout = weight.shape()[0] / groups;
+  Shape k{weight.shape()[2], weight.shape()[3]}, o{g.shape()[2], g.shape()[3]}, i{x.shape()[2], x.shape()[3]};
+  std::vector<std::optional<Tensor>> r(2);
+  if (uops::is_float(x.dtype())) {
+    Pads full(2);
+    for (size_t j = 0; j < 2; j++)
+      full[j] = {(k[j] - 1) * d[j] - pads[j].first, i[j] + pads[j].first - (o[j] - 1) * s[j] - 1};
+    r[0] = convolve(spread(g, s), transposed_weight(weight, groups), std::nullopt, {1, 1}, full, d, groups, what)
+               .cast(x.dtype());
+  }
+  if (uops::is_float(weight.dtype())) {
+    Tensor v = windows(x, pads, 0, k, s, d, what).reshape({n, groups, 1, cin, o[0], o[1], k[0], k[1]});
+    Tensor go = g.reshape({n, groups, rcout, 1, o[0], o[1], 1, 1});
+    r[1] = product_sum(v, go, {0, 4, 5}).reshape(weight.shape()).cast(weight.dtype());
+  }
+  return r;
 }
 
 } // namespace
@@ -291,23 +351,9 @@ Tensor Tensor::conv_transpose2d(const Tensor& weight, const std::optional<Tensor
   if (shape()[shape().size() - 2] == 0 || shape().back() == 0)
     throw TensorError(fmt::format("{}: input {} has an empty spatial axis", what, shape_str(shape())));
   Shape k(weight.shape().begin() + 2, weight.shape().end());
-  int64_t cin = weight.shape()[0] / groups, rcout = weight.shape()[1];
-  // (groups * cin, rcout, kh, kw) -> (groups * rcout, cin, kh, kw), flipped
-  Tensor w = weight.reshape({groups, cin, rcout, k[0], k[1]}).permute({0, 2, 1, 3, 4}).flip({3, 4});
-  w = w.reshape({groups * rcout, cin, k[0], k[1]});
-  Tensor x = *this;
-  if (s[0] > 1 || s[1] > 1) { // (h, w) -> (h, 1, w, 1) -> pad to (h, s, w, s) -> (h * s, w * s) -> drop the last s - 1
-    Shape lead(shape().begin(), shape().end() - 2);
-    int64_t h = shape()[shape().size() - 2], wd = shape().back();
-    Tensor t = reshape(concat(lead, {h, 1, wd, 1}));
-    Pads grow(size_t(t.ndim()), {0, 0});
-    grow[grow.size() - 3].second = s[0] - 1, grow.back().second = s[1] - 1;
-    t = t.pad(grow).reshape(concat(lead, {h * s[0], wd * s[1]}));
-    x = pad_trailing(t, {{0, -(s[0] - 1)}, {0, -(s[1] - 1)}}, 0);
-  }
   Pads pads(2);
   for (size_t j = 0; j < 2; j++) pads[j] = {(k[j] - 1) * d[j] - p[j], (k[j] - 1) * d[j] - p[j] + op[j]};
-  return convolve(x, w, bias, {1, 1}, pads, d, groups, what);
+  return convolve(spread(*this, s), transposed_weight(weight, groups), bias, {1, 1}, pads, d, groups, what);
 }
 
 Tensor Tensor::max_pool2d(const Shape& kernel, const Shape& stride, const Shape& padding, const Shape& dilation) const {

@@ -13,8 +13,8 @@ using uops::Node;
 
 // The kernel that computes root into out: root's cone, cut where it meets a BUFFER or another realized node, each of
 // those replaced by a PARAM numbered in the order a walk from root meets them (out is PARAM 0), a realized node's
-// PARAM reshaped to its shape. The index pass (index.pat) turns this into loops. Numbering by position rather than
-// by buffer makes kernels that do the same work equal, so the kernel cache finds them.
+// PARAM reshaped to its shape; a FUNCTION is its value. The index pass (index.pat) turns this into loops. Numbering
+// by position rather than by buffer makes kernels that do the same work equal, so the kernel cache finds them.
 Kernel cut(const UOp& root, const UOp& out, const llvm::DenseMap<const Node*, UOp>& buffer_of) {
   Kernel k;
   k.buffers.push_back(out);
@@ -25,13 +25,15 @@ Kernel cut(const UOp& root, const UOp& out, const llvm::DenseMap<const Node*, UO
     return UOp::make(Op::PARAM, buffer->dtype, {}, uops::Ints{at - k.buffers.begin(), size});
   };
   bool reduces = false;
-  UOp body = uops::substitute(root, [&](const Node* n) -> UOp {
+  std::function<UOp(const Node*)> replace = [&](const Node* n) -> UOp {
     if (auto it = buffer_of.find(n); it != buffer_of.end() && n != root.get())
       return UOp::make(Op::RESHAPE, n->dtype, {param(it->second)}, uops::Ints(n->shape.begin(), n->shape.end()));
     if (n->op == Op::BUFFER) return param(UOp::make(n->op, n->dtype, {}, n->arg));
+    if (n->op == Op::FUNCTION) return uops::substitute(n->src[0], replace); // its inputs are autograd's
     reduces |= n->op == Op::REDUCE_AXIS;
     return {};
-  });
+  };
+  UOp body = uops::substitute(root, replace);
   k.ast = UOp::make(Op::SINK, DType::void_, {UOp::make(Op::OUTPUT, DType::void_, {param(out), body})});
   k.name = reduces ? "R" : "E";
   for (int64_t d : root->shape) fmt::format_to(std::back_inserter(k.name), "_{}", d);
@@ -44,7 +46,13 @@ bool is_movement(Op op) {
 }
 bool is_alu(Op op) {
   return !is_movement(op) && op != Op::REDUCE_AXIS && op != Op::CONTIGUOUS && op != Op::DETACH && op != Op::CAST &&
-         uops::op_info(op).typing != uops::Typing::LEAF;
+         op != Op::FUNCTION && uops::op_info(op).typing != uops::Typing::LEAF;
+}
+
+// The sources a node's value is computed from: a FUNCTION's inputs are there for autograd, and its value reads them
+// through its first source.
+llvm::ArrayRef<UOp> value_sources(const Node* n) {
+  return n->op == Op::FUNCTION ? llvm::ArrayRef(n->src).take_front(1) : llvm::ArrayRef(n->src);
 }
 
 // Elementwise work per element of a node's fused cone (ALU ops, counted as a tree, saturating): realized nodes,
@@ -56,7 +64,7 @@ int64_t cone_cost(const UOp& n, llvm::DenseMap<const Node*, int64_t>& memo,
   int64_t c = 0;
   if (n->op != Op::REDUCE_AXIS && n->op != Op::BUFFER && !realized.count(n.get())) {
     c = is_alu(n->op) ? 1 : 0;
-    for (const UOp& s : n->src) c = std::min(cap, c + cone_cost(s, memo, realized));
+    for (const UOp& s : value_sources(n.get())) c = std::min(cap, c + cone_cost(s, memo, realized));
   }
   return memo[n.get()] = c;
 }
@@ -70,7 +78,7 @@ void mark_realized(const std::vector<UOp>& order, llvm::DenseSet<const Node*>& r
   constexpr int64_t recompute_limit = 8; // ALU ops per element
   llvm::DenseMap<const Node*, llvm::SmallVector<const Node*, 2>> consumers;
   for (const UOp& n : order)
-    for (const UOp& s : n->src) consumers[s.get()].push_back(n.get());
+    for (const UOp& s : value_sources(n.get())) consumers[s.get()].push_back(n.get());
   llvm::DenseMap<const Node*, int64_t> cost;
   for (const UOp& n : order) cone_cost(n, cost, realized);
   llvm::DenseSet<const Node*> reads; // nodes whose value comes from memory, not only from constants

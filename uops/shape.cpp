@@ -108,6 +108,8 @@ std::string shape_error(Op op, llvm::ArrayRef<UOp> src, const Arg& arg) {
   if (op == Op::INDEX && (src.size() < 2 || src[1]->dtype != DType::bool_ || src.size() - 2 != src[0]->shape.size() ||
                           llvm::any_of(llvm::ArrayRef(src).drop_front(2), [](const UOp& s) { return s->dtype != DType::index; })))
     return "INDEX takes a tensor, a bool gate and an index per axis";
+  if (op == Op::FUNCTION && (src.empty() || !ints(arg) || ints(arg)->empty()))
+    return "FUNCTION takes its value and its inputs, and {function, parameters...}";
   if (is_movement(op)) return ints(arg) ? movement_error(op, src[0]->shape, *ints(arg)) : "a movement op needs its arg";
   if (op == Op::RANGE && (src.empty() || src.size() == 2 || src.size() > 3 ||
                           llvm::any_of(src, [](const UOp& s) { return s->dtype != DType::index; })))
@@ -156,7 +158,7 @@ Shape compute_shape(Op op, llvm::ArrayRef<UOp> src, const Arg& arg) {
       s[i] = op == Op::PAD ? s[i] + (*a)[2 * i] + (*a)[2 * i + 1] : (*a)[2 * i + 1] - (*a)[2 * i];
     return s;
   }
-  case Op::GRAD: return src[0]->shape;
+  case Op::GRAD: case Op::FUNCTION: return src[0]->shape;
   case Op::REDUCE_AXIS: {
     Shape s = src[0]->shape;
     for (size_t i = 1; i < a->size(); i++) s[(*a)[i]] = 1;

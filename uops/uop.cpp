@@ -112,6 +112,7 @@ std::string invalid_reason(Op op, DType dtype, llvm::ArrayRef<UOp> src, const Ar
     return "";
   case Typing::FREE: // shape_error checked the sources of memory and loop ops
     if (op == Op::INDEX && dtype != src[0]->dtype) return fmt::format("INDEX of a {} tensor is {}", dt(src[0]->dtype), dt(dtype));
+    if (op == Op::FUNCTION && dtype != src[0]->dtype) return fmt::format("FUNCTION of a {} value is {}", dt(src[0]->dtype), dt(dtype));
     return "";
   case Typing::CONVERT:
     if (dtype == DType::void_ || src[0]->dtype == DType::void_) return fmt::format("{} of void", info.name);

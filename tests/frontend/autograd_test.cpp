@@ -94,6 +94,20 @@ TEST_CASE("gradients of the Tensor API's composite ops match finite differences"
             [](auto& x) { return x[0].conv2d(x[1], std::nullopt, {2}, {1}, {2}, 2); }, {{1, 4, 7, 6}, {4, 2, 2, 3}});
   gradcheck("conv_transpose2d", [](auto& x) { return x[0].conv_transpose2d(x[1], x[2], {2}, {1}); },
             {{1, 2, 3, 3}, {2, 3, 3, 3}, {3}});
+  // conv2d's gradients are convolutions (convolve_backward): rows that no window reaches, uneven strides and pads,
+  // dilation, groups, an unbatched input, and the negative pads of conv_transpose2d's own convolution
+  gradcheck("conv2d with rows no window reaches",
+            [](auto& x) {
+              return x[0].conv2d(x[1], std::nullopt, {2, 3}, {0, 1});
+            },
+            {{2, 3, 8, 7}, {2, 3, 3, 2}});
+  gradcheck("conv2d unbatched, dilated, padded", [](auto& x) { return x[0].conv2d(x[1], std::nullopt, {1}, {2}, {2}); },
+            {{2, 5, 6}, {3, 2, 2, 2}});
+  gradcheck("conv_transpose2d output_padding, dilation, groups",
+            [](auto& x) { return x[0].conv_transpose2d(x[1], std::nullopt, {2}, {2}, {1}, {2}, 2); },
+            {{1, 4, 3, 3}, {4, 1, 2, 3}});
+  gradcheck("conv2d of a conv2d", [](auto& x) { return x[0].conv2d(x[1], std::nullopt, {1}, {1}).relu().conv2d(x[2]); },
+            {{1, 2, 5, 5}, {2, 2, 3, 3}, {1, 2, 2, 2}});
   gradcheck("max_pool2d", [](auto& x) { return x[0].max_pool2d({2, 2}); }, {{1, 2, 4, 4}});
   gradcheck("max_pool2d overlapping", [](auto& x) { return x[0].max_pool2d({3, 3}, {1}, {1}); }, {{1, 1, 4, 5}});
   gradcheck("avg_pool2d", [](auto& x) { return x[0].avg_pool2d({2, 3}, {1, 2}, {1}); }, {{1, 2, 4, 5}});

@@ -2,6 +2,7 @@
 // Float inputs are multiples of 1/8 in [-2, 2]: every product and partial sum is then exact in f32, so f32 and f64
 // results must equal the reference exactly whatever the summation order; f16/bf16 accumulate in f32 and round once,
 // so they are within half an ulp (relative 2^-11 and 2^-8). Only avg_pool2d divides, and rounds once more.
+#include "frontend/autograd.h"
 #include "lowering/lowering.h"
 #include "tests/frontend/check.h"
 #include <functional>
@@ -294,6 +295,19 @@ TEST_CASE("conv2d with bias and relu, and each pool, schedule to their padded in
     CHECK(testing::padded_then_fused(t));
   // without padding: one kernel
   CHECK(testing::kernels(x.conv2d(w, b, {2}, {0}, {1}, 2).maximum(Tensor::scalar(0))) == 1);
+}
+
+TEST_CASE("conv2d's gradients are convolutions: no buffer holds the input's windows", "[nn]") {
+  // the derivative of the window view would realize (n, cin, oh, ow, kh, kw) = 28800 elements and sum it back
+  Tensor x = Tensor::randn({4, 8, 12, 12}).realize(), w = Tensor::randn({16, 8, 3, 3}).realize();
+  Tensor loss = x.conv2d(w).relu().sum();
+  std::vector<Tensor> g = gradients(loss, {x, w});
+  lowering::Schedule s = lowering::schedule({g[0].uop(), g[1].uop()}, runtime::new_buffer);
+  REQUIRE(!s.kernels.empty());
+  for (const lowering::Kernel& k : s.kernels) {
+    INFO(k.name);
+    CHECK(std::get<uops::Ints>(k.buffers[0]->arg)[1] <= 4 * 16 * 14 * 14); // at most the output's gradient, padded
+  }
 }
 
 TEST_CASE("dot is matmul, as in tinygrad and PyTorch: batch axes pair up instead of numpy's outer product", "[nn]") {
