@@ -258,9 +258,13 @@ std::vector<std::optional<Tensor>> convolve_backward(llvm::ArrayRef<int64_t> p, 
                .cast(x.dtype());
   }
   if (uops::is_float(weight.dtype())) {
-    Tensor v = windows(x, pads, 0, k, s, d, what).reshape({n, groups, 1, cin, o[0], o[1], k[0], k[1]});
-    Tensor go = g.reshape({n, groups, rcout, 1, o[0], o[1], 1, 1});
-    r[1] = product_sum(v, go, {0, 4, 5}).reshape(weight.shape()).cast(weight.dtype());
+    // As a matrix product over (n, oh, ow) with the output channels innermost, where g and the result are read and
+    // written in vectors: g transposed to (n, oh, ow, cout) once, the result as (kh, kw, groups, cin, rcout).
+    Tensor v = windows(x, pads, 0, k, s, d, what).reshape({n, groups, cin, o[0], o[1], k[0], k[1]});
+    v = v.permute({0, 3, 4, 5, 6, 1, 2}).reshape({n, o[0], o[1], k[0], k[1], groups, cin, 1});
+    Tensor go = g.permute({0, 2, 3, 1}).contiguous().reshape({n, o[0], o[1], 1, 1, groups, 1, rcout});
+    Tensor t = product_sum(v, go, {0, 1, 2}).contiguous().reshape({k[0], k[1], groups, cin, rcout});
+    r[1] = t.permute({2, 4, 3, 0, 1}).reshape(weight.shape()).cast(weight.dtype());
   }
   return r;
 }
