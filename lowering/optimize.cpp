@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <llvm/ADT/DenseSet.h>
+#include <optional>
 
 namespace patgrad::lowering {
 
@@ -30,15 +31,42 @@ int64_t factor(int64_t n, int64_t from) {
   return 1;
 }
 
-// A long float sum with no output tile to carry it (a full reduction to one number): its innermost REDUCE, over one
-// range, as k partial sums that share the loop, so each trip adds k neighbours into k accumulators, one vector.
-UOp partial_sums(const UOp& ast, int64_t k) {
+// The largest divisor of n up to from: a vector side need not be a power of two (a row of 20 or 24 outputs is a
+// vector of 20 or 24 lanes, which LLVM splits into the target's registers).
+int64_t divisor(int64_t n, int64_t from) {
+  for (int64_t k = std::min(n, from); k >= 2; k--)
+    if (n % k == 0) return k;
+  return 1;
+}
+
+// How far index e moves when range r grows by one, where e is linear in r (0 where it does not use r); nothing where
+// r sits under a division, a modulo or another non-linear op.
+std::optional<int64_t> coefficient(const UOp& e, const UOp& r) {
+  if (e == r) return 1;
+  if (e->op == Op::ADD) {
+    auto a = coefficient(e->src[0], r), b = coefficient(e->src[1], r);
+    if (a && b) return *a + *b;
+    return std::nullopt;
+  }
+  if (e->op == Op::MUL && e->src[1]->op == Op::CONST) {
+    auto a = coefficient(e->src[0], r);
+    if (a) return *a * int64_t(e->src[1]->value().i);
+    return std::nullopt;
+  }
+  if (llvm::any_of(uops::toposort({e}), [&](const UOp& u) { return u == r; })) return std::nullopt;
+  return 0;
+}
+
+// A long float sum, as k partial sums of the innermost range of its innermost REDUCE (lanes(trips) gives k; 1: not
+// this one) that share the loop: each trip adds k neighbours into k accumulators, one vector.
+UOp partial_sums(const UOp& ast, llvm::function_ref<int64_t(int64_t)> lanes) {
   for (const UOp& n : uops::toposort({ast})) {
-    if (n->op != Op::REDUCE || std::get<int64_t>(n->arg) != int64_t(Op::ADD) || !uops::is_float(n->dtype) ||
-        n->src.size() != 2 || size_of(n->src[1]) < 4 * k || size_of(n->src[1]) % k != 0)
-      continue;
+    if (n->op != Op::REDUCE || std::get<int64_t>(n->arg) != int64_t(Op::ADD) || !uops::is_float(n->dtype)) continue;
+    const UOp& r = n->src.back();
+    int64_t k = lanes(size_of(r));
+    if (k < 2 || size_of(r) % k != 0) continue;
     if (llvm::any_of(uops::toposort({n->src[0]}), [](const UOp& u) { return u->op == Op::REDUCE; })) continue;
-    UOp marked = UOp::make(Op::UPCAST, n->dtype, {n, n->src[1]}, uops::Ints{k});
+    UOp marked = UOp::make(Op::UPCAST, n->dtype, {n, r}, uops::Ints{k});
     return uops::substitute(ast, [&](const uops::Node* u) { return u == n.get() ? marked : UOp(); });
   }
   return ast;
@@ -48,12 +76,16 @@ UOp partial_sums(const UOp& ast, int64_t k) {
 
 UOp optimize(const UOp& ast, int64_t limit) {
   if (limit < 2 || ast->op != Op::SINK || ast->src.size() != 1) return ast;
-  if (ast->src[0]->op == Op::STORE) return partial_sums(ast, std::min<int64_t>(limit, 16));
+  if (ast->src[0]->op == Op::STORE) {
+    int64_t k = std::min<int64_t>(limit, 16);
+    return partial_sums(ast, [&](int64_t trips) { return trips >= 4 * k ? k : 1; });
+  }
   if (ast->src[0]->op != Op::END || ast->src[0]->src[0]->op != Op::STORE) return ast;
   const UOp& end = ast->src[0];
   std::vector<UOp> order = uops::toposort({ast});
   int64_t trips = 0, work = 0; // of the longest reduction; value ops per output (index math simplifies away)
   std::vector<llvm::DenseSet<const uops::Node*>> load_ranges; // the ranges each load's index uses
+  std::vector<UOp> indices;                                   // and its index
   for (const UOp& n : order) {
     if (n->op == Op::REDUCE) {
       uops::Ints sizes;
@@ -62,6 +94,7 @@ UOp optimize(const UOp& ast, int64_t limit) {
       trips = std::max(trips, uops::checked_prod(sizes).value_or(0));
     }
     if (n->op == Op::LOAD) {
+      indices.push_back(n->src[1]);
       load_ranges.emplace_back();
       for (const UOp& u : uops::toposort({n->src[1]}))
         if (u->op == Op::RANGE) load_ranges.back().insert(u.get());
@@ -92,11 +125,14 @@ UOp optimize(const UOp& ast, int64_t limit) {
     marked.append(outputs.begin(), outputs.end());
     return UOp::make(Op::SINK, DType::void_, {UOp::make(Op::END, DType::void_, marked)});
   };
+  auto contiguous = [&](const UOp& r) { // some load reads neighbours of r next to each other
+    return llvm::any_of(indices, [&](const UOp& i) { return coefficient(i, r) == 1; });
+  };
   size_t n = outputs.size();
   while (n > 0 && size_of(outputs[n - 1]) == 1) n--;
   if (n > 0) {
     const UOp& inner = outputs[--n];
-    if (int64_t kn = factor(size_of(inner), std::min(limit, budget)); kn >= 8) {
+    if (int64_t kn = divisor(size_of(inner), std::min(limit, budget)); kn >= 8 && contiguous(inner)) {
       for (size_t m = n; m-- > 0;)
         if (int64_t km = factor(size_of(outputs[m]), std::min<int64_t>(8, budget / kn)); km >= 2 && shared(outputs[m]))
           return mark({outputs[m], inner}, {km, kn});
@@ -114,7 +150,19 @@ UOp optimize(const UOp& ast, int64_t limit) {
     if (k >= 2 && shared(outputs[i])) sides.push_back({i, k});
   }
   llvm::stable_sort(sides, [](const Side& a, const Side& b) { return a.k > b.k; });
-  if (sides.empty()) { // no load to share: k independent accumulators still hide the adds' latency
+  if (sides.empty()) {
+    // No output axis to make vectors of or to share loads, but a sum reads its innermost range in order (a batch
+    // norm's sum over images and pixels per channel): partial sums of that range are the vectors, up to 16 lanes, or
+    // the whole of a short one.
+    UOp sums = partial_sums(ast, [&](int64_t trips) -> int64_t {
+      int64_t k = trips <= 32 ? trips : divisor(trips, 16);
+      return k >= 4 && k <= budget ? k : 1;
+    });
+    if (sums != ast) {
+      for (const UOp& u : uops::toposort({sums}))
+        if (u->op == Op::UPCAST && contiguous(u->src[1])) return sums;
+    }
+    // otherwise k independent accumulators still hide the adds' latency
     for (int64_t k = std::min<int64_t>({8, limit, budget}); k >= 2; k /= 2)
       for (size_t i = outputs.size(); i-- > (outputs.size() > 1 ? 1 : 0);)
         if (size_of(outputs[i]) % k == 0) return mark({outputs[i]}, {k});

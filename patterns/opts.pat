@@ -19,9 +19,10 @@ group opts {
 }
 
 group opts_reduce {
-  # UPCAST[(k)](REDUCE(x, r), r): k partial sums, the j-th over r = o*k + j, added at the end. They share the loop
-  # over o, so each trip adds k neighbours into k accumulators (the vectorizer makes one vector of them).
-  [upcast_sum] u:UPCAST(REDUCE<t>[ADD](x, r), r) if trips(r) % at(u.arg, 0) == 0
-      => sum(...[REDUCE<t>[ADD](subst(x, r, o * CONST<index>[at(u.arg, 0)] + j), o) for j in iota(at(u.arg, 0))])
+  # UPCAST[(k)](REDUCE(x, ...rs), r), r one of rs: k partial sums, the j-th over r = o*k + j, added at the end. They
+  # share the loops, so each trip adds k neighbours into k accumulators (the vectorizer makes one vector of them).
+  [upcast_sum] u:UPCAST(REDUCE<t>[ADD](x, ...rs), r) if trips(r) % at(u.arg, 0) == 0
+      => sum(...[REDUCE<t>[ADD](subst(x, r, o * CONST<index>[at(u.arg, 0)] + j), ...[choose(q.arg == r.arg, o, q) for q in rs])
+                 for j in iota(at(u.arg, 0))])
       where o = RANGE<index>[r.arg](CONST<index>[trips(r) // at(u.arg, 0)]);
 }

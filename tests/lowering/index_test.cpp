@@ -177,36 +177,50 @@ TEST_CASE("optimize marks a register tile and opts copies the store per neighbou
   CHECK(lowering::optimize(k, 1) == k);
 }
 
-TEST_CASE("optimize: one axis when no other one shares a load", "[lowering][opts]") {
-  // out[i] = sum_k x[i, k]: one output axis, so k neighbouring sums with their own accumulators
+TEST_CASE("optimize: sums whose output axes share no load and are not contiguous take partial sums",
+          "[lowering][opts]") {
+  // out[i] = sum_k x[i, k]: i strides by 256 through x, so no vectors of outputs; k is read in order: 16 partial
+  // sums of it share the loop
   UOp marked = lowering::optimize(run_pass("sym", indexed(input({64, 256}).sum({1})).ast), 32);
   std::vector<UOp> ups = nodes_of(marked, Op::UPCAST);
   REQUIRE(ups.size() == 1);
-  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{32});
+  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{16});
+  CHECK(ups[0]->src[0]->op == Op::REDUCE);
+  CHECK(ups[0]->src[1]->src[0]->value().i == 256);
   UOp done = run_pass("opts", marked);
-  CHECK(done->src[0]->src[0]->src.size() == 32);
-  // row sums of (6, 4, 64): every load uses both output axes, the inner one takes 4 accumulators
-  UOp rows = lowering::optimize(run_pass("sym", indexed(input({6, 4, 64}).sum({2})).ast), 32);
-  ups = nodes_of(rows, Op::UPCAST);
+  CHECK(nodes_of(done, Op::UPCAST).empty());
+  CHECK(nodes_of(done, Op::REDUCE).size() == 16);
+  // a batch norm's sum per channel over images and pixels: the innermost range (a row of 20 pixels) whole, as one
+  // vector of 20 partial sums
+  UOp bn = lowering::optimize(run_pass("sym", indexed(input({64, 8, 20, 20}).sum({0, 2, 3})).ast), 32);
+  ups = nodes_of(bn, Op::UPCAST);
   REQUIRE(ups.size() == 1);
-  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{4});
-  CHECK(ups[0]->src[1]->src[0]->value().i == 4);
+  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{20});
+  CHECK(ups[0]->src[0]->op == Op::REDUCE);
+  CHECK(ups[0]->src[1]->src[0]->value().i == 20);
+  // column sums read the output axis in order: it is the vector side, as before
+  UOp cols = lowering::optimize(run_pass("sym", indexed(input({256, 64}).sum({0})).ast), 32);
+  ups = nodes_of(cols, Op::UPCAST);
+  REQUIRE(ups.size() == 1);
+  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{32});
+  CHECK(ups[0]->src[0]->op == Op::STORE);
 }
 
-TEST_CASE("optimize: a weight gradient tiles its two channel axes", "[lowering][opts]") {
-  // dw[co, ci, kh, kw] = sum over images and pixels of g * x: the gradient's load does not use ci, the image's does
-  // not use co; kh and kw (3) take no factor, so there is no vector side
+TEST_CASE("optimize: a weight gradient is a tile of output channels (vectors) by input channels", "[lowering][opts]") {
+  // convolve_backward: dw as (kh, kw, groups, cin, rcout) = sum over images and pixels of x's windows times g
+  // transposed to (n, oh, ow, cout): rcout is read in order from g (the vector side), g's load does not use cin
   Tensor x = input({4, 16, 10, 10}), w = input({16, 16, 3, 3}), g = input({4, 16, 8, 8});
   w.requires_grad_();
   Tensor dw = gradients((x.conv2d(w) * g).sum(), {w})[0];
   lowering::Schedule s = lowering::schedule({dw.uop()}, runtime::new_buffer);
-  REQUIRE(!s.kernels.empty());
-  const lowering::Kernel& k = s.kernels.back();
-  REQUIRE(k.node->shape == uops::Shape{16, 16, 3, 3});
-  UOp marked = lowering::optimize(run_pass("sym", run_pass("index", k.ast)), 32);
+  const lowering::Kernel* k = nullptr;
+  for (const lowering::Kernel& c : s.kernels)
+    if (c.node->shape == uops::Shape{3, 3, 1, 16, 16}) k = &c;
+  REQUIRE(k);
+  UOp marked = lowering::optimize(run_pass("sym", run_pass("index", k->ast)), 32);
   std::vector<UOp> ups = nodes_of(marked, Op::UPCAST);
   REQUIRE(ups.size() == 1);
-  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{8, 8});
+  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{8, 16});
   REQUIRE(ups[0]->src.size() == 3);
   CHECK(ups[0]->src[1]->src[0]->value().i == 16);
   CHECK(ups[0]->src[2]->src[0]->value().i == 16);
