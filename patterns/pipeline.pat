@@ -11,7 +11,7 @@ pass schedule = native (stage=tensor);
 pass index = index_tensors, sum_tree (order=post, fixpoint);
 
 # Index arithmetic to a canonical, simplified form; every later pass leans on it.
-pass sym = symbolic (order=post, fixpoint, limit=250000);
+pass sym = symbolic, given_gate (order=post, fixpoint, limit=250000);
 
 # The kernel's optimizations: chosen (C++, reading what each load's simplified index uses), then done by rules
 # (opts.pat), and the copies' index arithmetic simplified. Today: a register tile of neighbouring outputs per trip of

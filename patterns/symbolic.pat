@@ -4,6 +4,7 @@
 include "prelude.pat";
 hook fold_unary(root);
 hook fold_divmod(root);
+hook index_given_gate(load);
 
 group symbolic {
   # constant folding, with the op table's semantics: nothing folds that the program would not compute
@@ -212,6 +213,12 @@ group symbolic {
   [fadd_neg_zero]    x<floats> + -0.0                                          => x;
   [fdiv_one]         x<floats> / 1.0                                           => x;
   [fmul_neg_one]     x<floats> * -1.0                                          => NEG(x);
+}
+
+# A gated load's index simplified where its gate holds (the ranges the gate bounds, narrowed): only in `sym`, whose
+# floor-division rules the hook runs.
+group given_gate {
+  [index_given_gate] l:LOAD(_b, _i, _g)                                       => cpp::index_given_gate(l);
 }
 
 # x + 0.0 is x except for x = -0.0: a relaxed rule, for passes that allow it (none of the built-in ones do).

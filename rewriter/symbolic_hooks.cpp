@@ -2,6 +2,7 @@
 // returns a node or nothing ("no match"). The fuzzer tests them as black boxes; the Z3 prover skips rules that use
 // them.
 #include "rewriter/internal.h"
+#include <fmt/format.h>
 
 namespace patgrad::rewriter {
 namespace {
@@ -79,9 +80,81 @@ std::optional<UOp> fold_divmod(llvm::ArrayRef<UOp> args) {
     }
     return UOp::alu(Op::MUL, {UOp::alu(Op::MOD, {small, cst(c / g)}), cst(g)});
   }
+  // a term whose coefficient a divides c, beside others that lie in one multiple of a: rest = a * (v + m) + o with
+  // 0 <= o < a, so rest // c = (v + m) // (c / a) and rest % c = ((v + m) % (c / a)) * a + o (a padded row's
+  // element y * 20 + x + 36 over pairs of rows of 40 is (y + 2) // 2 where x + 36 lies in [40, 60))
+  for (size_t i = 0; i < terms.size(); i++) {
+    __int128 a = terms[i].first - floordiv(terms[i].first, c) * c;
+    if (a < 2 || c % a != 0) continue;
+    UOp others = kr != 0 ? cst(kr) : UOp();
+    for (size_t j = 0; j < terms.size(); j++)
+      if (__int128 r = terms[j].first - floordiv(terms[j].first, c) * c; j != i && r != 0)
+        others = add(others, term(r, terms[j].second));
+    if (!others) others = cst(0);
+    __int128 m = floordiv(others->vmin, a);
+    if (m != floordiv(others->vmax, a)) continue;
+    UOp shifted = m == 0 ? terms[i].second : add(terms[i].second, cst(m));
+    if (root->op == Op::IDIV) {
+      UOp div = UOp::alu(Op::IDIV, {shifted, cst(c / a)});
+      return quot ? add(quot, div) : div;
+    }
+    UOp low = m == 0 ? others : add(others, cst(-m * a));
+    return add(UOp::alu(Op::MUL, {UOp::alu(Op::MOD, {shifted, cst(c / a)}), cst(a)}), low);
+  }
   if (!split) return std::nullopt;
   if (root->op == Op::IDIV) return add(quot, UOp::alu(Op::IDIV, {rest, d}));
   return UOp::alu(Op::MOD, {rest, d});
+}
+
+// A gated load's index matters only where its gate holds: the targets read element 0 elsewhere (target_cpu.pat's
+// ll_gate_load). A gate that bounds ranges (c < r, r < c, and conjunctions of them: a padded input's window) narrows
+// them for the index, which then simplifies as if the ranges ran over the bounds only (tinygrad's uop_given_valid):
+// each such range becomes a variable over its bounds, the index is simplified, and the ranges come back. A padded
+// input's index loses the division and modulo that wrapping past its edges needed.
+std::optional<UOp> index_given_gate(llvm::ArrayRef<UOp> args) {
+  const UOp& load = args[0];
+  if (load->op != Op::LOAD || load->src.size() != 3) return std::nullopt;
+  struct Bounds {
+    UOp range;
+    int64_t lo, hi; // inclusive, under the gate
+  };
+  llvm::DenseMap<const uops::Node*, Bounds> bounds;
+  auto of = [&](const UOp& r) -> Bounds& {
+    return bounds.try_emplace(r.get(), Bounds{r, int64_t(r->vmin), int64_t(r->vmax)}).first->second;
+  };
+  std::vector<UOp> stack{load->src[2]};
+  while (!stack.empty()) {
+    UOp c = stack.back();
+    stack.pop_back();
+    if (c->op == Op::AND) stack.insert(stack.end(), c->src.begin(), c->src.end());
+    if (c->op != Op::CMPLT) continue;
+    const UOp &a = c->src[0], &b = c->src[1];
+    if (a->op == Op::CONST && b->op == Op::RANGE) of(b).lo = std::max<int64_t>(of(b).lo, int64_t(a->value().i) + 1);
+    if (a->op == Op::RANGE && b->op == Op::CONST) of(a).hi = std::min<int64_t>(of(a).hi, int64_t(b->value().i) - 1);
+  }
+  llvm::DenseMap<const uops::Node*, UOp> to_var, to_range;
+  for (auto& [n, b] : bounds) {
+    if (b.lo > b.hi || (b.lo == n->vmin && b.hi == n->vmax)) continue; // never true, or no narrower
+    UOp v = UOp::var(fmt::format("gate.{}", std::get<int64_t>(n->arg)), b.lo, b.hi);
+    to_var[n] = v, to_range[v.get()] = b.range;
+  }
+  if (to_var.empty()) return std::nullopt;
+  auto swap = [](const UOp& e, const llvm::DenseMap<const uops::Node*, UOp>& m) {
+    return uops::substitute(e, [&](const uops::Node* n) {
+      auto it = m.find(n);
+      return it == m.end() ? UOp() : it->second;
+    });
+  };
+  // simplified again over the ranges themselves, so that the result is in the form the rules keep (terms sort
+  // differently over variables) and a second visit finds nothing to do
+  auto narrow = simplify(swap(load->src[1], to_var));
+  auto index = narrow ? simplify(swap(*narrow, to_range)) : narrow.takeError();
+  if (!index) {
+    llvm::consumeError(index.takeError());
+    return std::nullopt;
+  }
+  if (*index == load->src[1]) return std::nullopt;
+  return UOp::make(Op::LOAD, load->dtype, {load->src[0], *index, load->src[2]}, load->arg);
 }
 
 } // namespace
@@ -89,6 +162,7 @@ std::optional<UOp> fold_divmod(llvm::ArrayRef<UOp> args) {
 void register_symbolic_hooks() {
   register_hook("fold_unary", 1, fold_unary);
   register_hook("fold_divmod", 1, fold_divmod);
+  register_hook("index_given_gate", 1, index_given_gate);
 }
 
 } // namespace patgrad::rewriter

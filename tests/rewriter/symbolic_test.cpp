@@ -80,6 +80,11 @@ const Case cases[] = {
     {"(a%12)%4", "a%4"},
     {"(a*4)%8", "a%2*4"},
     {"(a*4)//8", "a//2"},
+    // a term whose coefficient divides the divisor, beside others within one multiple of it (fold_divmod)
+    {"(a*8+b)//16", "a//2"},
+    {"(a*8+b+8)//16", "(a+1)//2"},
+    {"(a*8+b)%16", "b+a%2*8"},
+    {"(a*8+b+8)%16", "b+(a+1)%2*8"},
     {"(x*2)//4", "x//2"},
     {"a//11", "0"},
     {"(a*b)//b", "a"},

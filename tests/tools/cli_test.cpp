@@ -107,7 +107,7 @@ TEST_CASE("rules lists groups and rules with locations; with input it counts hit
 TEST_CASE("passes prints the pipeline: rule passes with their groups and options, native stages", "[cli]") {
   Run r = patgrad("passes");
   CHECK(r.code == 0);
-  CHECK(r.out.find("sym          = symbolic (order=post, fixpoint, limit=250000) ") != std::string::npos);
+  CHECK(r.out.find("sym          = symbolic, given_gate (order=post, fixpoint, limit=250000) ") != std::string::npos);
   CHECK(r.out.find("linearize    = native ") != std::string::npos);
   CHECK(r.out.find("schedule     = native (stage=tensor) ") != std::string::npos);
 }
