@@ -2,8 +2,8 @@
 // its target's text (lower_kernel, the driver); the native stages' C++ is declared here too.
 #pragma once
 #include "rewriter/rewriter.h"
-#include <llvm/ADT/DenseMap.h>
 #include <functional>
+#include <llvm/ADT/DenseMap.h>
 
 namespace patgrad::lowering {
 
@@ -31,10 +31,13 @@ Schedule schedule(llvm::ArrayRef<UOp> roots, const std::function<UOp(DType, int6
                   const std::function<UOp(const uops::Node*)>& known = {});
 
 // optimize.cpp: the kernel (after sym) with its optimizations marked for opts.pat: a register tile, UPCAST of one or
-// two output ranges, where the kernel reduces (limit caps the inner side, a power of two); or partial sums, UPCAST
-// around a long float sum to one number; the kernel itself where nothing fits.
+// two output ranges, where the kernel reduces (limit caps the inner side, a vector of neighbours that some load reads
+// in order); or partial sums, UPCAST around a float sum (to one number, or where no output axis makes vectors); the
+// kernel itself where nothing fits.
 // upcast_limit(): PATGRAD_UPCAST (1 turns upcasting off), default 32.
 UOp optimize(const UOp& ast, int64_t limit);
+// The optimizations marked in a kernel, for DEBUG=2: "upcast r2:8 r3:20" (a tile), "sum r4:16" (partial sums), "" none.
+std::string describe_opts(const UOp& ast);
 int64_t upcast_limit();
 
 // merge_ends.cpp: ENDs over the same ranges as one END of a GROUP (an upcast kernel's copies share their loops).
@@ -50,6 +53,7 @@ bool is_native_stage(llvm::StringRef name);
 struct Lowered {
   std::vector<UOp> program;
   std::string source;
+  std::string opts; // describe_opts of the optimize stage's marks
 };
 llvm::Expected<Lowered> lower_kernel(const Kernel& k, std::string_view target, const rewriter::Library& lib,
                                      const rewriter::RewriteOptions& opts = {});

@@ -7,6 +7,8 @@
 #include "lowering/lowering.h"
 #include <algorithm>
 #include <cstdlib>
+#include <fmt/format.h>
+#include <functional>
 #include <llvm/ADT/DenseSet.h>
 #include <optional>
 
@@ -86,8 +88,10 @@ UOp optimize(const UOp& ast, int64_t limit) {
   int64_t trips = 0, work = 0; // of the longest reduction; value ops per output (index math simplifies away)
   std::vector<llvm::DenseSet<const uops::Node*>> load_ranges; // the ranges each load's index uses
   std::vector<UOp> indices;                                   // and its index
+  llvm::DenseSet<const uops::Node*> reduced;                  // the ranges of the reductions
   for (const UOp& n : order) {
     if (n->op == Op::REDUCE) {
+      for (size_t i = 1; i < n->src.size(); i++) reduced.insert(n->src[i].get());
       uops::Ints sizes;
       for (size_t i = 1; i < n->src.size(); i++) sizes.push_back(size_of(n->src[i]) ? size_of(n->src[i]) : 1);
       // past int64 only beside an empty output axis: nothing runs
@@ -125,17 +129,32 @@ UOp optimize(const UOp& ast, int64_t limit) {
     marked.append(outputs.begin(), outputs.end());
     return UOp::make(Op::SINK, DType::void_, {UOp::make(Op::END, DType::void_, marked)});
   };
-  auto contiguous = [&](const UOp& r) { // some load reads neighbours of r next to each other
-    return llvm::any_of(indices, [&](const UOp& i) { return coefficient(i, r) == 1; });
+  // the loads in a reduction's loops that read neighbours of r next to each other: vector loads once r is a tile's
+  // vector side (a load outside the loops, such as a batch norm's per-channel mean, runs once per output)
+  auto vector_loads = [&](const UOp& r) {
+    llvm::SmallVector<size_t, 4> out;
+    for (size_t i = 0; i < indices.size(); i++)
+      if (llvm::any_of(load_ranges[i], [&](const uops::Node* u) { return reduced.count(u); }) &&
+          coefficient(indices[i], r) == 1)
+        out.push_back(i);
+    return out;
   };
+  auto contiguous = [&](const UOp& r) { return !vector_loads(r).empty(); };
   size_t n = outputs.size();
   while (n > 0 && size_of(outputs[n - 1]) == 1) n--;
   if (n > 0) {
     const UOp& inner = outputs[--n];
-    if (int64_t kn = divisor(size_of(inner), std::min(limit, budget)); kn >= 8 && contiguous(inner)) {
-      for (size_t m = n; m-- > 0;)
-        if (int64_t km = factor(size_of(outputs[m]), std::min<int64_t>(8, budget / kn)); km >= 2 && shared(outputs[m]))
-          return mark({outputs[m], inner}, {km, kn});
+    if (int64_t kn = divisor(size_of(inner), std::min(limit, budget)); kn >= 4 && contiguous(inner)) {
+      // the other side: an axis that the vector loads do not use, so that each is shared by its copies (a
+      // convolution's output channels, not its rows, which share only the weight's scalars); else any shared one
+      llvm::SmallVector<size_t, 4> vectors = vector_loads(inner);
+      auto shares_vectors = [&](const UOp& r) {
+        return llvm::any_of(vectors, [&](size_t i) { return !load_ranges[i].count(r.get()); });
+      };
+      for (auto fits : {std::function<bool(const UOp&)>(shares_vectors), std::function<bool(const UOp&)>(shared)})
+        for (size_t m = n; m-- > 0;)
+          if (int64_t km = factor(size_of(outputs[m]), std::min<int64_t>(8, budget / kn)); km >= 2 && fits(outputs[m]))
+            return mark({outputs[m], inner}, {km, kn});
       return mark({inner}, {kn});
     }
   }
@@ -175,6 +194,18 @@ UOp optimize(const UOp& ast, int64_t limit) {
                            : mark({outputs[b.axis], outputs[a.axis]}, {b.k, a.k});
   }
   return mark({outputs[a.axis]}, {a.k});
+}
+
+std::string describe_opts(const UOp& ast) {
+  std::string out;
+  for (const UOp& u : uops::toposort({ast})) {
+    if (u->op != Op::UPCAST) continue;
+    out += out.empty() ? "" : " ";
+    out += u->src[0]->op == Op::REDUCE ? "sum" : "upcast";
+    const uops::Ints& k = std::get<uops::Ints>(u->arg);
+    for (size_t i = 0; i < k.size(); i++) out += fmt::format(" r{}:{}", std::get<int64_t>(u->src[i + 1]->arg), k[i]);
+  }
+  return out;
 }
 
 } // namespace patgrad::lowering

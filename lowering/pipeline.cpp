@@ -22,6 +22,7 @@ using NativeStage = llvm::Error (*)(KernelState&);
 
 llvm::Error run_optimize(KernelState& k) {
   k.ast = optimize(k.ast, upcast_limit());
+  k.out.opts = describe_opts(k.ast);
   return llvm::Error::success();
 }
 llvm::Error run_merge_ends(KernelState& k) {
@@ -46,8 +47,10 @@ llvm::Error run_render(KernelState& k) {
 
 const llvm::StringMap<NativeStage>& natives() {
   static const llvm::StringMap<NativeStage> table = {
-      {"optimize", run_optimize},      {"merge_ends", run_merge_ends},
-      {"linearize", run_linearize}, {"render", run_render},
+      {"optimize", run_optimize},
+      {"merge_ends", run_merge_ends},
+      {"linearize", run_linearize},
+      {"render", run_render},
   };
   return table;
 }
@@ -88,8 +91,7 @@ llvm::Expected<Lowered> lower_kernel(const Kernel& k, std::string_view target, c
     state.ast = *r;
     if (trace) fmt::print(stderr, "{} after {}:\n  {}\n", k.name, pass->name, uops::sexpr(state.ast));
   }
-  if (!linear)
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), "the pipeline has no linearize stage");
+  if (!linear) return llvm::createStringError(llvm::inconvertibleErrorCode(), "the pipeline has no linearize stage");
   return std::move(state.out);
 }
 

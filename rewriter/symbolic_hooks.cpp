@@ -69,6 +69,21 @@ std::optional<UOp> fold_divmod(llvm::ArrayRef<UOp> args) {
     if (root->op == Op::IDIV) return quot ? add(quot, cst(q)) : cst(q);
     return q == 0 ? rest : add(rest, cst(-q * c));
   }
+  // the same with each coefficient's remainder of its own sign: negative terms can keep a sum in one multiple of c
+  // where their positive remainders do not (a flipped axis: c1 * 25 - ky * 5 - kx + 24 over 800)
+  UOp squot, srest = kr != 0 ? cst(kr) : UOp();
+  if (floordiv(k, c) != 0) squot = cst(floordiv(k, c));
+  for (auto& [coef, v] : terms) {
+    __int128 q = coef / c, r = coef - q * c;
+    if (q != 0) squot = add(squot, term(q, v));
+    if (r != 0) srest = add(srest, term(r, v));
+  }
+  if (!srest) srest = cst(0);
+  if (floordiv(srest->vmin, c) == floordiv(srest->vmax, c)) {
+    __int128 q = floordiv(srest->vmin, c);
+    if (root->op == Op::IDIV) return squot ? add(squot, cst(q)) : cst(q);
+    return q == 0 ? srest : add(srest, cst(-q * c));
+  }
   if (g > 1) { // rest = g * small: divide the coefficients and c by g
     UOp small;
     for (auto& [coef, v] : terms)

@@ -62,6 +62,7 @@ Cost estimate_cost(const std::vector<UOp>& program) {
 struct Compiled {
   UOp ast; // keeps the key alive
   Cost cost;
+  std::string opts; // the optimizations applied, for DEBUG=2
   std::unique_ptr<Executable> executable;
 };
 
@@ -184,6 +185,7 @@ llvm::Expected<Compiled*> prepare(const lowering::Kernel& k, const Target& targe
   auto c = std::make_unique<Compiled>();
   c->ast = k.ast;
   c->cost = estimate_cost(lowered->program);
+  c->opts = lowered->opts;
   c->executable = std::move(*executable);
   uint64_t bytes = c->executable->bytes();
   return &kernels().insert(key, std::move(c), bytes);
@@ -224,8 +226,10 @@ llvm::Error run(const lowering::Schedule& s, const Target& target, RunStats* sta
     if (debug_level() >= 2) {
       double seconds = std::max(ms, 1e-6) / 1e3;
       const Cost& cost = (*c)->cost;
-      fmt::print(stderr, "  {:<24} {:>9.3f} ms {:>10.0f} flop {:>10.0f} B {:>8.3f} GFLOP/s {:>8.3f} GB/s (estimates)\n",
-                 k.name, ms, cost.flops, cost.bytes, cost.flops / seconds / 1e9, cost.bytes / seconds / 1e9);
+      fmt::print(stderr,
+                 "  {:<24} {:>9.3f} ms {:>10.0f} flop {:>10.0f} B {:>8.3f} GFLOP/s {:>8.3f} GB/s (estimates){}{}\n",
+                 k.name, ms, cost.flops, cost.bytes, cost.flops / seconds / 1e9, cost.bytes / seconds / 1e9,
+                 (*c)->opts.empty() ? "" : "  ", (*c)->opts);
     }
   }
   return llvm::Error::success();

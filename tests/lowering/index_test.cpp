@@ -7,6 +7,7 @@
 #include "frontend/autograd.h"
 #include "frontend/tensor.h"
 #include "tests/lowering/kernel_graphs.h"
+#include <fmt/format.h>
 #include <map>
 #include <set>
 
@@ -201,12 +202,28 @@ TEST_CASE("optimize marks a register tile and opts copies the store per neighbou
   std::set<const uops::Node*> stores;
   for (const UOp& st : group->src) stores.insert(st->src[1].get());
   CHECK(stores.size() == group->src.size());
-  // a limit under 8: no vector side, so the two axes that share loads, 4 each; nothing to gain without a reduction,
-  // or with PATGRAD_UPCAST=1
-  CHECK(std::get<uops::Ints>(nodes_of(lowering::optimize(k, 4), Op::UPCAST)[0]->arg) == uops::Ints{4, 4});
+  // a limit of 4 caps the vector side (4 lanes, still 8 rows); under 4 there is no vector side, so the two axes that
+  // share loads, 2 each; nothing to gain without a reduction, or with PATGRAD_UPCAST=1
+  CHECK(std::get<uops::Ints>(nodes_of(lowering::optimize(k, 4), Op::UPCAST)[0]->arg) == uops::Ints{8, 4});
+  CHECK(std::get<uops::Ints>(nodes_of(lowering::optimize(k, 2), Op::UPCAST)[0]->arg) == uops::Ints{2, 2});
   UOp elementwise = run_pass("sym", indexed(input({4, 64}) * 2.0).ast);
   CHECK(lowering::optimize(elementwise, 32) == elementwise);
   CHECK(lowering::optimize(k, 1) == k);
+}
+
+TEST_CASE("optimize: a convolution's tile is a row of pixels (vectors) by output channels", "[lowering][opts]") {
+  // out[n, co, y, x] = sum x[n, ci, y + ky, x + kx] * w[co, ci, ky, kx]: the image's loads are the vectors (along x,
+  // 10 lanes: any divisor); output channels share them, rows would share only the weight's scalars
+  Tensor x = input({4, 16, 12, 12}), w = input({16, 16, 3, 3});
+  UOp marked = lowering::optimize(run_pass("sym", indexed(x.conv2d(w)).ast), 32);
+  std::vector<UOp> ups = nodes_of(marked, Op::UPCAST);
+  REQUIRE(ups.size() == 1);
+  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{8, 10});
+  REQUIRE(ups[0]->src.size() == 3);
+  CHECK(ups[0]->src[1]->src[0]->value().i == 16); // output channels
+  CHECK(ups[0]->src[2]->src[0]->value().i == 10); // a row
+  CHECK(lowering::describe_opts(marked) ==
+        fmt::format("upcast r{}:8 r{}:10", number(ups[0]->src[1]), number(ups[0]->src[2])));
 }
 
 TEST_CASE("optimize: sums whose output axes share no load and are not contiguous take partial sums",

@@ -85,6 +85,10 @@ const Case cases[] = {
     {"(a*8+b+8)//16", "(a+1)//2"},
     {"(a*8+b)%16", "b+a%2*8"},
     {"(a*8+b+8)%16", "b+(a+1)%2*8"},
+    // negative coefficients that keep the sum in one multiple (a flipped axis): their signed remainders
+    {"(a*8-b+7)//128", "0"},
+    {"(x*128+a*8-b+7)//128", "x"},
+    {"(x*128+a*8-b+7)%128", "a*8-b+7"},
     {"(x*2)//4", "x//2"},
     {"a//11", "0"},
     {"(a*b)//b", "a"},
