@@ -259,11 +259,19 @@ std::vector<std::optional<Tensor>> convolve_backward(llvm::ArrayRef<int64_t> p, 
   }
   if (uops::is_float(weight.dtype())) {
     // As a matrix product over (n, oh, ow) with the output channels innermost, where g and the result are read and
-    // written in vectors: g transposed to (n, oh, ow, cout) once, the result as (kh, kw, groups, cin, rcout).
+    // written in vectors: g transposed to (n, oh, ow, cout) once, the result as (kh, kw, groups, cin, rcout). The
+    // batch is summed in parts of a few images first: each part's images stay in cache while every tile of the
+    // (small) result passes over them, and the parts spread over the cores.
+    int64_t part = 1;
+    for (int64_t p = 8; p > 1; p--)
+      if (n % p == 0 && n / p >= 2) {
+        part = p;
+        break;
+      }
     Tensor v = windows(x, pads, 0, k, s, d, what).reshape({n, groups, cin, o[0], o[1], k[0], k[1]});
-    v = v.permute({0, 3, 4, 5, 6, 1, 2}).reshape({n, o[0], o[1], k[0], k[1], groups, cin, 1});
-    Tensor go = g.permute({0, 2, 3, 1}).contiguous().reshape({n, o[0], o[1], 1, 1, groups, 1, rcout});
-    Tensor t = product_sum(v, go, {0, 1, 2}).contiguous().reshape({k[0], k[1], groups, cin, rcout});
+    v = v.permute({0, 3, 4, 5, 6, 1, 2}).reshape({n / part, part, o[0], o[1], k[0], k[1], groups, cin, 1});
+    Tensor go = g.permute({0, 2, 3, 1}).contiguous().reshape({n / part, part, o[0], o[1], 1, 1, groups, 1, rcout});
+    Tensor t = product_sum(v, go, {1, 2, 3}).contiguous().sum({0}).reshape({k[0], k[1], groups, cin, rcout});
     r[1] = t.permute({2, 4, 3, 0, 1}).reshape(weight.shape()).cast(weight.dtype());
   }
   return r;
