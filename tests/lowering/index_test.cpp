@@ -257,14 +257,15 @@ TEST_CASE("optimize: sums whose output axes share no load and are not contiguous
 
 TEST_CASE("optimize: a weight gradient is a tile of output channels (vectors) by input channels", "[lowering][opts]") {
   // convolve_backward: dw as (kh, kw, groups, cin, rcout) = sum over images and pixels of x's windows times g
-  // transposed to (n, oh, ow, cout): rcout is read in order from g (the vector side), g's load does not use cin
+  // transposed to (n, oh, ow, cout), first over parts of the batch (2 of 2 images here): rcout is read in order from
+  // g (the vector side), g's load does not use cin
   Tensor x = input({4, 16, 10, 10}), w = input({16, 16, 3, 3}), g = input({4, 16, 8, 8});
   w.requires_grad_();
   Tensor dw = gradients((x.conv2d(w) * g).sum(), {w})[0];
   lowering::Schedule s = lowering::schedule({dw.uop()}, runtime::new_buffer);
   const lowering::Kernel* k = nullptr;
   for (const lowering::Kernel& c : s.kernels)
-    if (c.node->shape == uops::Shape{3, 3, 1, 16, 16}) k = &c;
+    if (c.node->shape == uops::Shape{2, 3, 3, 1, 16, 16}) k = &c;
   REQUIRE(k);
   UOp marked = lowering::optimize(run_pass("sym", run_pass("index", k->ast)), 32);
   std::vector<UOp> ups = nodes_of(marked, Op::UPCAST);
