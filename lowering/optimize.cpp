@@ -62,16 +62,41 @@ std::optional<int64_t> coefficient(const UOp& e, const UOp& r) {
 // A long float sum, as k partial sums of the innermost range of its innermost REDUCE (lanes(trips) gives k; 1: not
 // this one) that share the loop: each trip adds k neighbours into k accumulators, one vector.
 UOp partial_sums(const UOp& ast, llvm::function_ref<int64_t(int64_t)> lanes) {
+  llvm::DenseMap<const uops::Node*, UOp> marked; // every such sum of the kernel (a batch norm's two, fused)
   for (const UOp& n : uops::toposort({ast})) {
     if (n->op != Op::REDUCE || std::get<int64_t>(n->arg) != int64_t(Op::ADD) || !uops::is_float(n->dtype)) continue;
     const UOp& r = n->src.back();
     int64_t k = lanes(size_of(r));
     if (k < 2 || size_of(r) % k != 0) continue;
     if (llvm::any_of(uops::toposort({n->src[0]}), [](const UOp& u) { return u->op == Op::REDUCE; })) continue;
-    UOp marked = UOp::make(Op::UPCAST, n->dtype, {n, r}, uops::Ints{k});
-    return uops::substitute(ast, [&](const uops::Node* u) { return u == n.get() ? marked : UOp(); });
+    marked[n.get()] = UOp::make(Op::UPCAST, n->dtype, {n, r}, uops::Ints{k});
   }
-  return ast;
+  if (marked.empty()) return ast;
+  return uops::substitute(ast, [&](const uops::Node* u) {
+    auto it = marked.find(u);
+    return it == marked.end() ? UOp() : it->second;
+  });
+}
+
+// An elementwise kernel whose innermost output range is divided by a small constant in its index arithmetic (a
+// pooling's gradient reads g[x // 2] for x % 2 == 0 and 1): that many neighbours as copies per trip, in each of
+// which the division folds to a constant (x = 2 * o + j: x // 2 is o, x % 2 is j), so none is left in the loop.
+UOp divided_inner(const UOp& ast, llvm::ArrayRef<UOp> outputs, llvm::ArrayRef<UOp> order) {
+  size_t n = outputs.size();
+  while (n > 0 && size_of(outputs[n - 1]) == 1) n--;
+  if (n == 0) return ast;
+  const UOp& inner = outputs[n - 1];
+  int64_t k = 1;
+  for (const UOp& u : order)
+    if ((u->op == Op::IDIV || u->op == Op::MOD) && u->dtype == DType::index && u->src[1]->op == Op::CONST) {
+      int64_t c = int64_t(u->src[1]->value().i);
+      if (c >= 2 && c <= 8 && c > k && size_of(inner) % c == 0 && coefficient(u->src[0], inner).value_or(0) == 1) k = c;
+    }
+  if (k == 1) return ast;
+  const UOp& end = ast->src[0];
+  llvm::SmallVector<UOp, 5> marked{UOp::make(Op::UPCAST, DType::void_, {end->src[0], inner}, uops::Ints{k})};
+  marked.append(outputs.begin(), outputs.end());
+  return UOp::make(Op::SINK, DType::void_, {UOp::make(Op::END, DType::void_, marked)});
 }
 
 } // namespace
@@ -109,8 +134,8 @@ UOp optimize(const UOp& ast, int64_t limit) {
   // LLVM vectorizes elementwise loops by itself; a short reduction (a sum over a few overlapping windows) gains less
   // from shared loads than its copies' index arithmetic costs
   constexpr int64_t min_trips = 32;
-  if (trips < min_trips) return ast;
   llvm::ArrayRef<UOp> outputs = llvm::ArrayRef(end->src).drop_front(); // outermost first
+  if (trips < min_trips) return divided_inner(ast, outputs, order);
   // A register tile where the innermost output axis (past size-1 ones) takes a factor of 8 or more, up to limit: its
   // neighbours are next to each other in memory, so the vectorizer makes vector loads and FMAs of them. The tile's
   // other side is the innermost other axis that some load does not use (each such load is shared by its copies), up
