@@ -9,6 +9,9 @@ include "prelude.pat";
 opset ELEMENTWISE = {ALU, CAST, BITCAST};
 
 group index_tensors {
+  # a reshape is the same elements in the same order: the kernel stores its source, in the source's loops (a packed
+  # matrix product's (m, n / 32, 32) then needs no division to find its columns)
+  [output_reshape] OUTPUT(p:PARAM, RESHAPE(x)) => OUTPUT(p, x);
   # the kernel: x at every index of its shape, in loops that close after the store (a scalar has none)
   [index_output]  OUTPUT(p:PARAM<t>, x) if len(x.shape) > 0 => END(STORE(DEFINE_GLOBAL<t>[at(p.arg, 0)], flatten(rs, x.shape), INDEX<x>(x, true, ...rs)), ...rs)
       where rs = fresh_ranges(x.shape);

@@ -273,6 +273,22 @@ TEST_CASE("matmul of mixed dtypes promotes; uniform f32 values agree with f64 lo
   }
 }
 
+TEST_CASE("a large matmul packs its right operand: two kernels, values of f64 loops", "[nn]") {
+  // (64, 512) x (512, 544): the right operand copied as (544 / 32, 512, 32), then the product reads it in runs
+  std::mt19937_64 rng(9);
+  Values a = grid_values(rng, 64 * 512), b = grid_values(rng, 512 * 544);
+  { // CPU only: the packing is the frontend's, the same for every target, and INTERP would take seconds here
+    const runtime::Target* dev = runtime::targets()[0];
+    Tensor r = tensor_of(a, {64, 512}, DType::f32, dev).matmul(tensor_of(b, {512, 544}, DType::f32, dev));
+    CHECK(lowering::schedule({r.uop()}, runtime::new_buffer).kernels.size() == 2);
+    auto [ref, os] = matmul_ref(a, {64, 512}, b, {512, 544});
+    check_close(r, os, ref, 0); // grid values: every product and partial sum is exact in f32
+    // with a bias and ReLU after it, as a layer: still the two kernels
+    Tensor layer = r.add(Tensor::scalar(1.0).to(dev)).maximum(Tensor::scalar(0).to(dev));
+    CHECK(lowering::schedule({layer.uop()}, runtime::new_buffer).kernels.size() == 2);
+  }
+}
+
 TEST_CASE("matmul, bias add and relu schedule to one kernel", "[nn]") {
   std::mt19937_64 rng(4);
   for (auto dev : runtime::targets()) {

@@ -193,10 +193,11 @@ TEST_CASE("optimize marks a register tile and opts copies the store per neighbou
   const UOp& group = done->src[0]->src[0];
   REQUIRE(group->op == Op::GROUP);
   CHECK(group->src.size() == 8 * 32);
-  // the output ranges keep their numbers over an 8th and a 32nd of their trips
+  // the output ranges keep their numbers over an 8th and a 32nd of their trips (the sum's kept axis, of 1, aside)
   std::map<int64_t, int64_t> sizes;
   for (size_t i = 1; i < done->src[0]->src.size(); i++)
-    sizes[number(done->src[0]->src[i])] = done->src[0]->src[i]->src[0]->value().i;
+    if (const UOp& r = done->src[0]->src[i]; number(r) == number(rows) || number(r) == number(cols))
+      sizes[number(r)] = r->src[0]->value().i;
   CHECK(sizes == std::map<int64_t, int64_t>{{number(rows), 1}, {number(cols), 2}});
   // the copies are the neighbours: every output index appears once
   std::set<const uops::Node*> stores;
@@ -224,6 +225,11 @@ TEST_CASE("optimize: a convolution's tile is a row of pixels (vectors) by output
   CHECK(ups[0]->src[2]->src[0]->value().i == 10); // a row
   CHECK(lowering::describe_opts(marked) ==
         fmt::format("upcast r{}:8 r{}:10", number(ups[0]->src[1]), number(ups[0]->src[2])));
+  // a row of 56: one vector of 56 lanes (3.5 registers of 16), not 28 (16 + 8 + 4)
+  UOp wide = lowering::optimize(run_pass("sym", indexed(input({1, 8, 58, 58}).conv2d(input({16, 8, 3, 3}))).ast), 64);
+  ups = nodes_of(wide, Op::UPCAST);
+  REQUIRE(ups.size() == 1);
+  CHECK(std::get<uops::Ints>(ups[0]->arg).back() == 56);
 }
 
 TEST_CASE("optimize: sums whose output axes share no load and are not contiguous take partial sums",
