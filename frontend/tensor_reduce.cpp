@@ -59,6 +59,20 @@ Tensor reduce(const Tensor& t, Op op, const Shape& axes, bool keepdim, const cha
   if (uops::is_bool(d) || (uops::is_int(d) && d != DType::u64)) acc = op == Op::MAX ? d : DType::i64;
   if (d == DType::f16 || d == DType::bf16) acc = DType::f32;
   Tensor src = t.cast(acc);
+  // A float sum or max of everything, of a million elements or more: first over parts of it (up to 64), then over
+  // the parts. The parts are a kernel's output axis, which the cores share; one number has no axis to share.
+  int64_t n = t.numel(), parts = 1;
+  if (uops::is_float(acc) && op != Op::MUL && int64_t(axes.size()) == t.ndim() && n >= (1 << 20))
+    for (int64_t p = 64; p > 1 && parts == 1; p--)
+      if (n % p == 0) parts = p;
+  if (parts > 1) {
+    Tensor part = Tensor::make(Op::REDUCE_AXIS, acc, {src.reshape({parts, n / parts}).uop()},
+                               uops::Ints{int64_t(op), 1}, t.device(), what);
+    Tensor whole = Tensor::make(Op::REDUCE_AXIS, acc, {part.uop()}, uops::Ints{int64_t(op), 0}, t.device(), what);
+    Tensor r = whole.reshape(Shape(size_t(t.ndim()), 1));
+    if (d == DType::f16 || d == DType::bf16) r = r.cast(d);
+    return keepdim ? r : r.reshape(drop_axes(t.shape(), axes));
+  }
   Tensor r = axes.empty() ? src : Tensor::make(Op::REDUCE_AXIS, acc, {src.uop()}, arg, t.device(), what);
   if (d == DType::f16 || d == DType::bf16) r = r.cast(d);
   return keepdim ? r : r.reshape(drop_axes(t.shape(), axes));

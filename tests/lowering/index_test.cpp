@@ -282,6 +282,23 @@ TEST_CASE("optimize: a weight gradient is a tile of output channels (vectors) by
   CHECK(ups[0]->src[2]->src[0]->value().i == 16);
 }
 
+TEST_CASE(
+    "a float sum of a million elements or more is two kernels: over 64 parts (the cores share them), then the parts",
+    "[lowering]") {
+  Tensor x = input({1 << 20});
+  lowering::Schedule s = lowering::schedule({x.sum().uop()}, runtime::new_buffer);
+  REQUIRE(s.kernels.size() == 2);
+  CHECK(s.kernels[0].node->shape == uops::Shape{64, 1});
+  double want = 0;
+  for (int64_t i = 0; i < (1 << 20); i++) want += double(i % 7);
+  CHECK(x.sum().item() == want); // small integers: every partial sum is exact
+  CHECK(x.max().item() == 6);
+  CHECK(lowering::schedule({x.max().uop()}, runtime::new_buffer).kernels.size() == 2);
+  // integers and products stay one kernel, as does a sum over some axes
+  CHECK(lowering::schedule({input({1 << 20}, DType::i32).sum().uop()}, runtime::new_buffer).kernels.size() == 1);
+  CHECK(lowering::schedule({input({1024, 1024}).sum({1}).uop()}, runtime::new_buffer).kernels.size() == 1);
+}
+
 TEST_CASE("optimize: a long float sum to one number becomes partial sums in one loop", "[lowering][opts]") {
   UOp k = run_pass("sym", indexed(input({1 << 16}).sum()).ast);
   UOp marked = lowering::optimize(k, 32);
