@@ -67,9 +67,12 @@ Tensor matrix_product(const Tensor& l, const Tensor& r, const char* what) {
   for (int64_t i = 0; i < b.ndim(); i++) border.push_back(i);
   std::swap(border[border.size() - 1], border[border.size() - 2]);
   Tensor x = a.reshape(concat(abatch, {m, 1, k})), y = b.permute(border).reshape(concat(bbatch, {1, n, k}));
-  if (abatch.empty() && bbatch.empty() && m >= 64 && k >= 256 && n % 32 == 0 && k * n >= (1 << 18)) {
-    // A large right operand, packed: (n / 32, k, 32), so that a tile's 32 columns are one run of memory for every k
-    // (a row of 4 KiB or a multiple of it maps each k's columns to the same cache sets)
+  // A large right operand, packed: (n / 32, k, 32), so that a tile's 32 columns are one run of memory for every k
+  // (a row of 4 KiB or a multiple of it maps each k's columns to the same cache sets); and a transposed one (a
+  // Linear layer's weight, x @ w.T), whose columns are not next to each other at all, from a smaller size on
+  bool transposed = b.uop()->op == uops::Op::PERMUTE;
+  if (abatch.empty() && bbatch.empty() && m >= 64 && n % 32 == 0 && k >= (transposed ? 32 : 256) &&
+      k * n >= (transposed ? 1 << 13 : 1 << 18)) {
     Tensor packed = b.reshape({k, n / 32, 32}).permute({1, 0, 2}).contiguous();
     Tensor p = product_sum(a.reshape({m, 1, 1, k}), packed.permute({0, 2, 1}).reshape({1, n / 32, 32, k}), {-1});
     return p.reshape(l.ndim() == 1 ? Shape{n} : Shape{m, n});

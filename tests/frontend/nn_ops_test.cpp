@@ -286,6 +286,15 @@ TEST_CASE("a large matmul packs its right operand: two kernels, values of f64 lo
     // with a bias and ReLU after it, as a layer: still the two kernels
     Tensor layer = r.add(Tensor::scalar(1.0).to(dev)).maximum(Tensor::scalar(0).to(dev));
     CHECK(lowering::schedule({layer.uop()}, runtime::new_buffer).kernels.size() == 2);
+    // a Linear layer's x @ w.T packs from a smaller size: (64, 128) x (96, 128).T
+    Values w = grid_values(rng, 96 * 128), wt(w.size());
+    for (int64_t i = 0; i < 96; i++)
+      for (int64_t j = 0; j < 128; j++) wt[size_t(j * 96 + i)] = w[size_t(i * 128 + j)];
+    Values x = Values(a.begin(), a.begin() + 64 * 128);
+    Tensor lin = tensor_of(x, {64, 128}, DType::f32, dev).matmul(tensor_of(w, {96, 128}, DType::f32, dev).transpose());
+    CHECK(lowering::schedule({lin.uop()}, runtime::new_buffer).kernels.size() == 2);
+    auto [lref, los] = matmul_ref(x, {64, 128}, wt, {128, 96});
+    check_close(lin, los, lref, 0);
   }
 }
 
