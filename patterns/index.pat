@@ -37,6 +37,10 @@ group index_tensors {
   [index_sum_empty]  INDEX(REDUCE_AXIS[(ADD, ...axes)](x<t>), _g, ...) if prod(pick(x.shape, axes)) == 0 => CONST<t>[0];
   [index_prod_empty] INDEX(REDUCE_AXIS[(MUL, ...axes)](x<t>), _g, ...) if prod(pick(x.shape, axes)) == 0 => CONST<t>[1];
   [index_max_empty]  INDEX(REDUCE_AXIS[(MAX, ...axes)](x<t>), _g, ...) if prod(pick(x.shape, axes)) == 0 => CONST<t>[lowest(t)];
+  # a max over a small window (a max pooling's): unrolled, so that the loop inside the window's is the output's own,
+  # which LLVM makes vectors of, rather than a loop of two or three trips
+  [index_max_small] INDEX(REDUCE_AXIS[(MAX, ...axes)](x), g, ...idx) if prod(pick(x.shape, axes)) <= 16
+      => maximum(...[INDEX<x>(x, g, ...put(idx, axes, unflatten(CONST<index>[j], pick(x.shape, axes)))) for j in iota(prod(pick(x.shape, axes)))]);
   [index_reduce]  INDEX(n:REDUCE_AXIS(x), g, ...idx) => REDUCE<x>[at(n.arg, 0)](INDEX<x>(x, g, ...put(idx, drop(n.arg, 1), rs)), ...rs)
       where rs = fresh_ranges(pick(x.shape, drop(n.arg, 1)));
 
