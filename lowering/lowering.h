@@ -34,7 +34,7 @@ Schedule schedule(llvm::ArrayRef<UOp> roots, const std::function<UOp(DType, int6
 // two output ranges, where the kernel reduces (limit caps the inner side, a vector of neighbours that some load reads
 // in order); or partial sums, UPCAST around a float sum (to one number, or where no output axis makes vectors); the
 // kernel itself where nothing fits.
-// upcast_limit(): PATGRAD_UPCAST (1 turns upcasting off), default 32.
+// upcast_limit(): PATGRAD_UPCAST (1 turns upcasting off), default 64.
 UOp optimize(const UOp& ast, int64_t limit);
 // The optimizations marked in a kernel, for DEBUG=2: "upcast r2:8 r3:20" (a tile), "sum r4:16" (partial sums), "" none.
 std::string describe_opts(const UOp& ast);

@@ -15,7 +15,8 @@ pass sym = symbolic, given_gate (order=post, fixpoint, limit=250000);
 
 # The kernel's optimizations: chosen (C++, reading what each load's simplified index uses), then done by rules
 # (opts.pat), and the copies' index arithmetic simplified. Today: a register tile of neighbouring outputs per trip of
-# a reduction's loops (PATGRAD_UPCAST, default 32, caps its innermost side).
+# a reduction's loops (PATGRAD_UPCAST, default 64, caps its vector side), partial sums, or copies of an innermost
+# range that index arithmetic divides.
 pass optimize = native;
 pass opts = opts, opts_reduce (order=post, fixpoint);
 pass resym = symbolic (order=post, fixpoint, limit=250000);
