@@ -71,8 +71,9 @@ Tensor matrix_product(const Tensor& l, const Tensor& r, const char* what) {
   // (a row of 4 KiB or a multiple of it maps each k's columns to the same cache sets); and a transposed one (a
   // Linear layer's weight, x @ w.T), whose columns are not next to each other at all, from a smaller size on
   bool transposed = b.uop()->op == uops::Op::PERMUTE;
-  if (abatch.empty() && bbatch.empty() && m >= 64 && n % 32 == 0 && k >= (transposed ? 32 : 256) &&
-      k * n >= (transposed ? 1 << 13 : 1 << 18)) {
+  int64_t least = transposed ? 1 << 13 : 1 << 18; // elements of the right operand (k * n, which may pass int64)
+  if (abatch.empty() && bbatch.empty() && m >= 64 && n > 0 && n % 32 == 0 && k >= (transposed ? 32 : 256) &&
+      k >= (least + n - 1) / n) {
     Tensor packed = b.reshape({k, n / 32, 32}).permute({1, 0, 2}).contiguous();
     Tensor p = product_sum(a.reshape({m, 1, 1, k}), packed.permute({0, 2, 1}).reshape({1, n / 32, 32, k}), {-1});
     return p.reshape(l.ndim() == 1 ? Shape{n} : Shape{m, n});

@@ -61,7 +61,8 @@ Tensor reduce(const Tensor& t, Op op, const Shape& axes, bool keepdim, const cha
   Tensor src = t.cast(acc);
   // A float sum or max of everything, of a million elements or more: first over parts of it (up to 64), then over
   // the parts. The parts are a kernel's output axis, which the cores share; one number has no axis to share.
-  int64_t n = t.numel(), parts = 1;
+  // (checked: a shape with an empty axis may have others whose product passes int64)
+  int64_t n = uops::checked_prod(t.shape()).value_or(0), parts = 1;
   if (uops::is_float(acc) && op != Op::MUL && int64_t(axes.size()) == t.ndim() && n >= (1 << 20))
     for (int64_t p = 64; p > 1 && parts == 1; p--)
       if (n % p == 0) parts = p;
