@@ -2,8 +2,10 @@
 // out. Choosing is not a local rewrite (it weighs the whole kernel); doing is. The choices, by a heuristic (search is
 // the next step): a register tile of neighbouring outputs per trip of a reduction's loops (UPCAST of one or two output
 // ranges: k accumulators that share the loads not using those ranges; the copies of the reduction share its loops,
-// which merge_ends makes one), or, for a long float sum to one number, partial sums (UPCAST around its REDUCE).
-// Expects the kernel after `index` and `sym`: SINK(END(STORE, output ranges...)) or SINK(STORE) for a scalar.
+// which merge_ends makes one), its vector side an axis that loads read in order; partial sums (UPCAST around a
+// REDUCE) for a float sum to one number or one with no output axis to make vectors of; and copies of an elementwise
+// kernel's innermost range that index arithmetic divides by a small constant. DEBUG=2 prints the choice
+// (describe_opts). Expects the kernel after `index` and `sym`: SINK(END(STORE, output ranges...)) or SINK(STORE).
 #include "lowering/lowering.h"
 #include <algorithm>
 #include <cstdlib>
@@ -73,8 +75,8 @@ std::optional<int64_t> coefficient(const UOp& e, const UOp& r) {
   return 0;
 }
 
-// A long float sum, as k partial sums of the innermost range of its innermost REDUCE (lanes(trips) gives k; 1: not
-// this one) that share the loop: each trip adds k neighbours into k accumulators, one vector.
+// Each float sum of the kernel (a REDUCE with no REDUCE inside) as k partial sums of its innermost range (lanes(trips)
+// gives k; 1: not this one) that share the loop: each trip adds k neighbours into k accumulators, one vector.
 UOp partial_sums(const UOp& ast, llvm::function_ref<int64_t(int64_t)> lanes) {
   llvm::DenseMap<const uops::Node*, UOp> marked; // every such sum of the kernel (a batch norm's two, fused)
   for (const UOp& n : uops::toposort({ast})) {
