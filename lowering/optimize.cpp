@@ -77,12 +77,12 @@ std::optional<int64_t> coefficient(const UOp& e, const UOp& r) {
 
 // Each float sum of the kernel (a REDUCE with no REDUCE inside) as k partial sums of its innermost range (lanes(trips)
 // gives k; 1: not this one) that share the loop: each trip adds k neighbours into k accumulators, one vector.
-UOp partial_sums(const UOp& ast, llvm::function_ref<int64_t(int64_t)> lanes) {
+UOp partial_sums(const UOp& ast, llvm::function_ref<int64_t(const UOp&)> lanes) {
   llvm::DenseMap<const uops::Node*, UOp> marked; // every such sum of the kernel (a batch norm's two, fused)
   for (const UOp& n : uops::toposort({ast})) {
     if (n->op != Op::REDUCE || std::get<int64_t>(n->arg) != int64_t(Op::ADD) || !uops::is_float(n->dtype)) continue;
     const UOp& r = n->src.back();
-    int64_t k = lanes(size_of(r));
+    int64_t k = lanes(r);
     if (k < 2 || size_of(r) % k != 0) continue;
     if (llvm::any_of(uops::toposort({n->src[0]}), [](const UOp& u) { return u->op == Op::REDUCE; })) continue;
     marked[n.get()] = UOp::make(Op::UPCAST, n->dtype, {n, r}, uops::Ints{k});
@@ -94,6 +94,18 @@ UOp partial_sums(const UOp& ast, llvm::function_ref<int64_t(int64_t)> lanes) {
   });
 }
 
+// The largest constant, up to 8 and dividing r's trips, that index arithmetic divides r by (r whole in the dividend);
+// 1 if none.
+int64_t divided_by(llvm::ArrayRef<UOp> order, const UOp& r) {
+  int64_t c = 1;
+  for (const UOp& u : order)
+    if ((u->op == Op::IDIV || u->op == Op::MOD) && u->dtype == DType::index && u->src[1]->op == Op::CONST) {
+      int64_t d = int64_t(u->src[1]->value().i);
+      if (d > c && d <= 8 && size_of(r) % d == 0 && coefficient(u->src[0], r).value_or(0) == 1) c = d;
+    }
+  return c;
+}
+
 // An elementwise kernel whose innermost output range is divided by a small constant in its index arithmetic (a
 // pooling's gradient reads g[x // 2] for x % 2 == 0 and 1): that many neighbours as copies per trip, in each of
 // which the division folds to a constant (x = 2 * o + j: x // 2 is o, x % 2 is j), so none is left in the loop.
@@ -102,12 +114,7 @@ UOp divided_inner(const UOp& ast, llvm::ArrayRef<UOp> outputs, llvm::ArrayRef<UO
   while (n > 0 && size_of(outputs[n - 1]) == 1) n--;
   if (n == 0) return ast;
   const UOp& inner = outputs[n - 1];
-  int64_t k = 1;
-  for (const UOp& u : order)
-    if ((u->op == Op::IDIV || u->op == Op::MOD) && u->dtype == DType::index && u->src[1]->op == Op::CONST) {
-      int64_t c = int64_t(u->src[1]->value().i);
-      if (c >= 2 && c <= 8 && c > k && size_of(inner) % c == 0 && coefficient(u->src[0], inner).value_or(0) == 1) k = c;
-    }
+  int64_t k = divided_by(order, inner);
   if (k == 1) return ast;
   const UOp& end = ast->src[0];
   llvm::SmallVector<UOp, 5> marked{UOp::make(Op::UPCAST, DType::void_, {end->src[0], inner}, uops::Ints{k})};
@@ -121,7 +128,7 @@ UOp optimize(const UOp& ast, int64_t limit) {
   if (limit < 2 || ast->op != Op::SINK || ast->src.size() != 1) return ast;
   if (ast->src[0]->op == Op::STORE) {
     int64_t k = std::min<int64_t>(limit, 16);
-    return partial_sums(ast, [&](int64_t trips) { return trips >= 4 * k ? k : 1; });
+    return partial_sums(ast, [&](const UOp& r) { return size_of(r) >= 4 * k ? k : 1; });
   }
   if (ast->src[0]->op != Op::END || ast->src[0]->src[0]->op != Op::STORE) return ast;
   const UOp& end = ast->src[0];
@@ -210,18 +217,24 @@ UOp optimize(const UOp& ast, int64_t limit) {
     if (k >= 2 && shared(outputs[i])) sides.push_back({i, k});
   }
   llvm::stable_sort(sides, [](const Side& a, const Side& b) { return a.k > b.k; });
-  if (sides.empty()) {
-    // No output axis to make vectors of or to share loads, but a sum reads its innermost range in order (a batch
-    // norm's sum over images and pixels per channel): partial sums of that range are the vectors, up to 16 lanes, or
-    // the whole of a short one.
-    UOp sums = partial_sums(ast, [&](int64_t trips) -> int64_t {
-      int64_t k = trips <= 32 ? trips : divisor(trips, 16);
-      return k >= 4 && k <= budget ? k : 1;
-    });
-    if (sums != ast) {
-      for (const UOp& u : uops::toposort({sums}))
-        if (u->op == Op::UPCAST && contiguous(u->src[1])) return sums;
+  // No output axis to make vectors of or to share loads, but a sum reads its innermost range in order (a batch norm's
+  // sum over images and pixels per channel): partial sums of that range are the vectors, up to 16 lanes, or the whole
+  // of a short one. Also where that range is divided by a constant (a pooling's gradient under the sum: x // 2),
+  // which then folds in each partial sum (lanes a multiple of it), even if some axis could share loads.
+  UOp sums = partial_sums(ast, [&](const UOp& r) -> int64_t {
+    int64_t trips = size_of(r), c = divided_by(order, r);
+    if (c > 1) { // the most lanes within the budget that are a multiple of c
+      for (int64_t k = std::min<int64_t>({trips, 32, budget}); k >= c; k--)
+        if (trips % k == 0 && k % c == 0) return k;
+      return 1;
     }
+    int64_t k = trips <= 32 ? trips : divisor(trips, 16);
+    return k >= 4 && k <= budget ? k : 1;
+  });
+  for (const UOp& u : uops::toposort({sums}))
+    if (u->op == Op::UPCAST && ((sides.empty() && contiguous(u->src[1])) || divided_by(order, u->src[1]) > 1))
+      return sums;
+  if (sides.empty()) {
     // otherwise k independent accumulators still hide the adds' latency
     for (int64_t k = std::min<int64_t>({8, limit, budget}); k >= 2; k /= 2)
       for (size_t i = outputs.size(); i-- > (outputs.size() > 1 ? 1 : 0);)

@@ -78,6 +78,7 @@ int64_t cone_cost(const UOp& n, llvm::DenseMap<const Node*, int64_t>& memo,
 // that its gated loads and their index arithmetic run once per element instead of in the convolution's inner loop.
 void mark_realized(const std::vector<UOp>& order, llvm::DenseSet<const Node*>& realized) {
   constexpr int64_t recompute_limit = 2; // ALU ops per element
+  constexpr int64_t shared_limit = 8;    // ALU ops per element of work that two consumers, one reducing, would repeat
   llvm::DenseMap<const Node*, llvm::SmallVector<const Node*, 2>> consumers;
   for (const UOp& n : order)
     for (const UOp& s : value_sources(n.get())) consumers[s.get()].push_back(n.get());
@@ -99,7 +100,8 @@ void mark_realized(const std::vector<UOp>& order, llvm::DenseSet<const Node*>& r
       e |= c->op == Op::EXPAND || (through && expanded[c]);
     }
     widened[n] = w, expanded[n] = e;
-    if ((n->op == Op::REDUCE_AXIS && w) || (is_alu(n->op) && e && cost[n] >= recompute_limit) ||
+    bool shared_work = is_alu(n->op) && w && consumers[n].size() >= 2 && cost[n] >= shared_limit;
+    if ((n->op == Op::REDUCE_AXIS && w) || (is_alu(n->op) && e && cost[n] >= recompute_limit) || shared_work ||
         (n->op == Op::PAD && e && reads.count(n)) || n->op == Op::CONTIGUOUS)
       realized.insert(n);
   }
