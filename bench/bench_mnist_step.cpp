@@ -3,6 +3,7 @@
 // conv), batch 512, Adam, random data of MNIST's shape; about 55 GFLOP a step. Prints the first step (it compiles
 // every kernel), the steady step and images per second; DEBUG=2 prints each kernel's time.
 //   build/bench/bench_mnist_step [--steps N] [--batch B]
+#include "examples/models.h"
 #include "frontend/nn.h"
 #include "frontend/optim.h"
 #include <chrono>
@@ -17,21 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double ms(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
-
-struct MnistNet : nn::Module {
-  nn::Conv2d c1{1, 32, {5, 5}}, c2{32, 32, {5, 5}}, c3{32, 64, {3, 3}}, c4{64, 64, {3, 3}};
-  nn::BatchNorm2d n1{32}, n2{64};
-  nn::Linear fc{576, 10};
-  MnistNet() {
-    register_module("c1", c1), register_module("c2", c2), register_module("n1", n1);
-    register_module("c3", c3), register_module("c4", c4), register_module("n2", n2), register_module("fc", fc);
-  }
-  Tensor operator()(const Tensor& x) {
-    Tensor h = n1(c2(c1(x).relu()).relu()).max_pool2d({2, 2});
-    h = n2(c4(c3(h).relu()).relu()).max_pool2d({2, 2});
-    return fc(h.flatten(1));
-  }
-};
 
 } // namespace
 
@@ -50,7 +36,7 @@ int main(int argc, char** argv) {
     }
   }
   Tensor::manual_seed(0);
-  MnistNet model;
+  examples::MnistNet model;
   optim::Adam opt(nn::get_parameters(model), 1e-3);
   Tensor x = Tensor::randn({batch, 1, 28, 28}).realize(), y = Tensor::randint({batch}, 0, 10, DType::i64).realize();
   auto step = [&] {

@@ -1,4 +1,6 @@
-// The Fashion-MNIST models of examples/fashion_mnist.cpp, shared with bench/bench_cnn_step.cpp.
+// The Fashion-MNIST models of examples/fashion_mnist.cpp, shared with bench/bench_cnn_step.cpp, and tinygrad's MNIST
+// example model (bench/bench_mnist_step.cpp); the tests lower their training steps
+// (tests/lowering/inner_loops_test.cpp).
 #pragma once
 #include "frontend/nn.h"
 
@@ -25,6 +27,23 @@ struct Cnn : nn::Module {
     Tensor h = n1(c1(x)).relu().max_pool2d({2, 2});
     h = n2(c2(h)).relu().max_pool2d({2, 2});
     return fc2(fc1(h.flatten(1)).relu());
+  }
+};
+
+// tinygrad's MNIST example: conv 1->32 5x5, conv 32->32 5x5, batch norm, max pool, conv 32->64 3x3, conv 64->64 3x3,
+// batch norm, max pool, linear 576->10 (ReLU after each conv); about 55 GFLOP a training step at batch 512
+struct MnistNet : nn::Module {
+  nn::Conv2d c1{1, 32, {5, 5}}, c2{32, 32, {5, 5}}, c3{32, 64, {3, 3}}, c4{64, 64, {3, 3}};
+  nn::BatchNorm2d n1{32}, n2{64};
+  nn::Linear fc{576, 10};
+  MnistNet() {
+    register_module("c1", c1), register_module("c2", c2), register_module("n1", n1);
+    register_module("c3", c3), register_module("c4", c4), register_module("n2", n2), register_module("fc", fc);
+  }
+  Tensor operator()(const Tensor& x) {
+    Tensor h = n1(c2(c1(x).relu()).relu()).max_pool2d({2, 2});
+    h = n2(c4(c3(h).relu()).relu()).max_pool2d({2, 2});
+    return fc(h.flatten(1));
   }
 };
 

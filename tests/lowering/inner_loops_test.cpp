@@ -1,7 +1,8 @@
 // No division or modulo in the innermost loop of any kernel of two real training steps (issue 11): the MNIST example's
-// model (bench/bench_mnist_step.cpp, batch 512) and fashion_mnist cnn's (examples/fashion_mnist_cnn.pg, batch 128).
+// model (examples/models.h, as bench/bench_mnist_step.cpp runs it: batch 512) and fashion_mnist cnn's (batch 128).
 // Convolutions, pooling and their gradients reach every movement op the index pass lowers; what divides inside an
 // innermost loop runs once per element of the kernel's hottest loop. The kernels are lowered for CPU, not run.
+#include "examples/models.h"
 #include "frontend/autograd.h"
 #include "frontend/nn.h"
 #include "lowering/lowering.h"
@@ -65,54 +66,18 @@ void check_step(const Tensor& loss, const std::vector<Tensor>& params) {
   CHECK(found.empty());
 }
 
-struct MnistNet : nn::Module {
-  nn::Conv2d c1{1, 32, {5, 5}}, c2{32, 32, {5, 5}}, c3{32, 64, {3, 3}}, c4{64, 64, {3, 3}};
-  nn::BatchNorm2d n1{32}, n2{64};
-  nn::Linear fc{576, 10};
-  MnistNet() {
-    register_module("c1", c1), register_module("c2", c2), register_module("n1", n1);
-    register_module("c3", c3), register_module("c4", c4), register_module("n2", n2), register_module("fc", fc);
-  }
-  Tensor operator()(const Tensor& x) {
-    Tensor h = n1(c2(c1(x).relu()).relu()).max_pool2d({2, 2});
-    h = n2(c4(c3(h).relu()).relu()).max_pool2d({2, 2});
-    return fc(h.flatten(1));
-  }
-};
-
-nn::Conv2dOptions padded() {
-  nn::Conv2dOptions o;
-  o.padding = {1};
-  return o;
-}
-
-struct FashionCnn : nn::Module {
-  nn::Conv2d c1{1, 16, {3, 3}, padded()}, c2{16, 32, {3, 3}, padded()};
-  nn::BatchNorm2d n1{16}, n2{32};
-  nn::Linear fc1{32 * 7 * 7, 128}, fc2{128, 10};
-  FashionCnn() {
-    register_module("c1", c1), register_module("n1", n1), register_module("c2", c2), register_module("n2", n2);
-    register_module("fc1", fc1), register_module("fc2", fc2);
-  }
-  Tensor operator()(const Tensor& x) {
-    Tensor h = n1(c1(x)).relu().max_pool2d({2, 2});
-    h = n2(c2(h)).relu().max_pool2d({2, 2});
-    return fc2(fc1(h.flatten(1)).relu());
-  }
-};
-
 } // namespace
 
 TEST_CASE("no kernel of MNIST's training step divides in its innermost loop", "[lowering][inner]") {
   Tensor::manual_seed(0);
-  MnistNet model;
+  examples::MnistNet model;
   Tensor x = Tensor::randn({512, 1, 28, 28}).realize(), y = Tensor::randint({512}, 0, 10, DType::i64).realize();
   check_step(F::cross_entropy(model(x), y), nn::get_parameters(model));
 }
 
 TEST_CASE("no kernel of fashion_mnist cnn's training step divides in its innermost loop", "[lowering][inner]") {
   Tensor::manual_seed(0);
-  FashionCnn model;
+  examples::Cnn model;
   Tensor x = Tensor::randn({128, 1, 28, 28}).realize(), y = Tensor::randint({128}, 0, 10, DType::i64).realize();
   check_step(F::cross_entropy(model(x), y), nn::get_parameters(model));
 }
