@@ -13,6 +13,7 @@
 #include <functional>
 #include <llvm/ADT/DenseSet.h>
 #include <optional>
+#include <random>
 
 namespace patgrad::lowering {
 
@@ -122,10 +123,54 @@ UOp divided_inner(const UOp& ast, llvm::ArrayRef<UOp> outputs, llvm::ArrayRef<UO
   return UOp::make(Op::SINK, DType::void_, {UOp::make(Op::END, DType::void_, marked)});
 }
 
+// PATGRAD_RANDOM_OPTS=seed: every kernel gets random legal marks instead of the heuristic's choice, so that tests
+// compare what each opt does with INTERP and a reference (tests/CMakeLists.txt: fuzz_tensors_random_opts): partial
+// sums of every float sum by random divisors of their ranges, or a tile of one or two random output ranges by random
+// divisors, or nothing. Per kernel, from the seed and the kernel's text, so that a run repeats.
+std::optional<uint64_t> random_opts_seed() {
+  static const std::optional<uint64_t> seed = []() -> std::optional<uint64_t> {
+    const char* v = std::getenv("PATGRAD_RANDOM_OPTS");
+    if (!v || !*v) return std::nullopt;
+    return std::strtoull(v, nullptr, 10);
+  }();
+  return seed;
+}
+
+UOp random_opts(const UOp& ast, uint64_t seed) {
+  std::mt19937_64 rng(seed ^ std::hash<std::string>()(uops::sexpr(ast))); // the text: node hashes are addresses
+  auto any_divisor = [&](int64_t n) -> int64_t {
+    llvm::SmallVector<int64_t, 8> ds;
+    for (int64_t d = 2; d <= std::min<int64_t>(n, 16); d++)
+      if (n % d == 0) ds.push_back(d);
+    return ds.empty() ? 1 : ds[rng() % ds.size()];
+  };
+  switch (rng() % 3) {
+  case 0: return partial_sums(ast, [&](const UOp& r) { return any_divisor(size_of(r)); });
+  case 1: {
+    if (ast->src[0]->op != Op::END || ast->src[0]->src[0]->op != Op::STORE) return ast;
+    const UOp& end = ast->src[0];
+    llvm::SmallVector<UOp, 4> candidates;
+    for (const UOp& r : llvm::ArrayRef(end->src).drop_front())
+      if (size_of(r) > 1) candidates.push_back(r);
+    if (candidates.empty()) return ast;
+    size_t a = rng() % candidates.size(), b = rng() % candidates.size();
+    llvm::SmallVector<UOp, 4> src{end->src[0], candidates[std::min(a, b)]};
+    uops::Ints factors{any_divisor(size_of(candidates[std::min(a, b)]))};
+    if (a != b) src.push_back(candidates[std::max(a, b)]), factors.push_back(any_divisor(size_of(src.back())));
+    llvm::SmallVector<UOp, 5> marked{UOp::make(Op::UPCAST, DType::void_, src, std::move(factors))};
+    marked.append(end->src.begin() + 1, end->src.end());
+    return UOp::make(Op::SINK, DType::void_, {UOp::make(Op::END, DType::void_, marked)});
+  }
+  default: return ast;
+  }
+}
+
 } // namespace
 
 UOp optimize(const UOp& ast, int64_t limit) {
-  if (limit < 2 || ast->op != Op::SINK || ast->src.size() != 1) return ast;
+  if (ast->op != Op::SINK || ast->src.size() != 1) return ast;
+  if (auto seed = random_opts_seed()) return random_opts(ast, *seed);
+  if (limit < 2) return ast;
   if (ast->src[0]->op == Op::STORE) {
     int64_t k = std::min<int64_t>(limit, 16);
     return partial_sums(ast, [&](const UOp& r) { return size_of(r) >= 4 * k ? k : 1; });
