@@ -36,8 +36,7 @@ int64_t factor(int64_t n, int64_t from) {
   return 1;
 }
 
-// The largest divisor of n up to from: a vector side need not be a power of two (a row of 20 or 24 outputs is a
-// vector of 20 or 24 lanes, which LLVM splits into the target's registers).
+// The largest divisor of n up to from (a long sum's number of partial sums).
 int64_t divisor(int64_t n, int64_t from) {
   for (int64_t k = std::min(n, from); k >= 2; k--)
     if (n % k == 0) return k;
@@ -74,6 +73,16 @@ std::optional<int64_t> coefficient(const UOp& e, const UOp& r) {
   }
   if (llvm::any_of(uops::toposort({e}), [&](const UOp& u) { return u == r; })) return std::nullopt;
   return 0;
+}
+
+// The kernel SINK(END(store, outputs...)) with its store marked UPCAST[(factors...)](store, ranges...).
+UOp mark_tile(const UOp& ast, llvm::ArrayRef<UOp> ranges, uops::Ints factors) {
+  const UOp& end = ast->src[0];
+  llvm::SmallVector<UOp, 5> src{end->src[0]};
+  src.append(ranges.begin(), ranges.end());
+  llvm::SmallVector<UOp, 5> marked{UOp::make(Op::UPCAST, DType::void_, src, std::move(factors))};
+  marked.append(end->src.begin() + 1, end->src.end());
+  return UOp::make(Op::SINK, DType::void_, {UOp::make(Op::END, DType::void_, marked)});
 }
 
 // Each float sum of the kernel (a REDUCE with no REDUCE inside) as k partial sums of its innermost range (lanes(trips)
@@ -116,11 +125,7 @@ UOp divided_inner(const UOp& ast, llvm::ArrayRef<UOp> outputs, llvm::ArrayRef<UO
   if (n == 0) return ast;
   const UOp& inner = outputs[n - 1];
   int64_t k = divided_by(order, inner);
-  if (k == 1) return ast;
-  const UOp& end = ast->src[0];
-  llvm::SmallVector<UOp, 5> marked{UOp::make(Op::UPCAST, DType::void_, {end->src[0], inner}, uops::Ints{k})};
-  marked.append(outputs.begin(), outputs.end());
-  return UOp::make(Op::SINK, DType::void_, {UOp::make(Op::END, DType::void_, marked)});
+  return k == 1 ? ast : mark_tile(ast, {inner}, {k});
 }
 
 // PATGRAD_RANDOM_OPTS=seed: every kernel gets random legal marks instead of the heuristic's choice, so that tests
@@ -154,12 +159,10 @@ UOp random_opts(const UOp& ast, uint64_t seed) {
       if (size_of(r) > 1) candidates.push_back(r);
     if (candidates.empty()) return ast;
     size_t a = rng() % candidates.size(), b = rng() % candidates.size();
-    llvm::SmallVector<UOp, 4> src{end->src[0], candidates[std::min(a, b)]};
-    uops::Ints factors{any_divisor(size_of(candidates[std::min(a, b)]))};
-    if (a != b) src.push_back(candidates[std::max(a, b)]), factors.push_back(any_divisor(size_of(src.back())));
-    llvm::SmallVector<UOp, 5> marked{UOp::make(Op::UPCAST, DType::void_, src, std::move(factors))};
-    marked.append(end->src.begin() + 1, end->src.end());
-    return UOp::make(Op::SINK, DType::void_, {UOp::make(Op::END, DType::void_, marked)});
+    llvm::SmallVector<UOp, 2> ranges{candidates[std::min(a, b)]};
+    uops::Ints factors{any_divisor(size_of(ranges[0]))};
+    if (a != b) ranges.push_back(candidates[std::max(a, b)]), factors.push_back(any_divisor(size_of(ranges[1])));
+    return mark_tile(ast, ranges, std::move(factors));
   }
   default: return ast;
   }
@@ -216,11 +219,7 @@ UOp optimize(const UOp& ast, int64_t limit) {
     return llvm::any_of(load_ranges, [&](const auto& used) { return !used.count(r.get()); });
   };
   auto mark = [&](llvm::ArrayRef<UOp> ranges, uops::Ints factors) {
-    llvm::SmallVector<UOp, 5> src{end->src[0]};
-    src.append(ranges.begin(), ranges.end());
-    llvm::SmallVector<UOp, 5> marked{UOp::make(Op::UPCAST, DType::void_, src, std::move(factors))};
-    marked.append(outputs.begin(), outputs.end());
-    return UOp::make(Op::SINK, DType::void_, {UOp::make(Op::END, DType::void_, marked)});
+    return mark_tile(ast, ranges, std::move(factors));
   };
   // the loads in a reduction's loops that read neighbours of r next to each other: vector loads once r is a tile's
   // vector side (a load outside the loops, such as a batch norm's per-channel mean, runs once per output)
