@@ -4,6 +4,7 @@
 #include "rewriter/rewriter.h"
 #include <functional>
 #include <llvm/ADT/DenseMap.h>
+#include <optional>
 
 namespace patgrad::lowering {
 
@@ -30,15 +31,42 @@ struct Schedule {
 Schedule schedule(llvm::ArrayRef<UOp> roots, const std::function<UOp(DType, int64_t)>& new_buffer,
                   const std::function<UOp(const uops::Node*)>& known = {});
 
-// optimize.cpp: the kernel (after sym) with its optimizations marked for opts.pat: a register tile, UPCAST of one or
-// two output ranges, where the kernel reduces (limit caps the inner side, a vector of neighbours that some load reads
-// in order); or partial sums, UPCAST around a float sum (to one number, or where no output axis makes vectors); the
-// kernel itself where nothing fits.
+// opts.cpp: a kernel optimization, one named action on a range (by number: r3 is RANGE[3]) of the kernel after sym.
+//   upcast rN:k   k neighbouring outputs of output range rN per trip (copies of the body; two make a register tile)
+//   sum rN:k      k partial sums of reduce range rN, one accumulator each (a vector of them), added at the end
+//   unroll rN:k   k neighbours of reduce range rN a trip, into one accumulator
+//   split rN:k    rN as an outer range of a k-th of it and a new innermost range of k trips (of the same END or REDUCE)
+//   swap rN rM    two output ranges, or two ranges of one reduction, trade loops
+//   thread rN     output range rN becomes the outermost, the loop the target shares between threads
+//   pad rN:m      rN runs to the next multiple of m (its extra trips store nothing, or reduce the op's identity)
+struct Opt {
+  enum Kind : uint8_t { UPCAST, SUM, UNROLL, SPLIT, SWAP, THREAD, PAD } kind;
+  int64_t range;
+  int64_t amount = 0; // the factor or multiple; swap: the other range's number
+  bool operator==(const Opt&) const = default;
+};
+std::string to_string(const Opt& o);             // "upcast r2:8", "swap r1 r3", "thread r2"
+std::string to_string(llvm::ArrayRef<Opt> opts); // joined by ", "
+// Whether o applies to the kernel; the error says why not ("upcast r3:4: r3 has 10 trips, which 4 does not divide
+// (pad r3:4 first)").
+llvm::Error check_opt(const UOp& ast, const Opt& o);
+// The kernel with o checked, marked and carried out by rules (the `opts` pass, stage=optimize); opts in order, their
+// copies of the body (upcasts, sums, unrolls) at most 1024 together.
+llvm::Expected<UOp> apply_opt(const UOp& ast, const Opt& o, const rewriter::Pass& rules);
+llvm::Expected<UOp> apply_opts(const UOp& ast, llvm::ArrayRef<Opt> opts, const rewriter::Pass& rules);
+
+// optimize.cpp: the heuristic's opts for a kernel after sym: a register tile (upcasts of one or two output ranges,
+// where the kernel reduces; limit caps the inner side, a vector of neighbours that some load reads in order); or
+// partial sums of a float sum (to one number, or where no output axis makes vectors); or copies of an elementwise
+// kernel's innermost range that index arithmetic divides; nothing where nothing fits.
 // upcast_limit(): PATGRAD_UPCAST (1 turns upcasting off), default 64.
-UOp optimize(const UOp& ast, int64_t limit);
-// The optimizations marked in a kernel, for DEBUG=2: "upcast r2:8 r3:20" (a tile), "sum r4:16" (partial sums), "" none.
-std::string describe_opts(const UOp& ast);
+std::vector<Opt> optimize(const UOp& ast, int64_t limit);
 int64_t upcast_limit();
+// PATGRAD_RANDOM_OPTS=seed: instead, random legal opts for every kernel (tests compare what they do with INTERP), a
+// repeatable choice per kernel text; the kernel with them applied.
+std::optional<uint64_t> random_opts_seed();
+llvm::Expected<std::pair<UOp, std::vector<Opt>>> random_opts(const UOp& ast, uint64_t seed,
+                                                             const rewriter::Pass& rules);
 
 // merge_ends.cpp: ENDs over the same ranges as one END of a GROUP (an upcast kernel's copies share their loops).
 llvm::Expected<UOp> merge_ends(const UOp& ast);
@@ -53,7 +81,7 @@ bool is_native_stage(llvm::StringRef name);
 struct Lowered {
   std::vector<UOp> program;
   std::string source;
-  std::string opts; // describe_opts of the optimize stage's marks
+  std::string opts; // the optimize stage's opts, for DEBUG=2 (to_string)
 };
 llvm::Expected<Lowered> lower_kernel(const Kernel& k, std::string_view target, const rewriter::Library& lib,
                                      const rewriter::RewriteOptions& opts = {});

@@ -1,11 +1,10 @@
-// The optimization choice: which kernel optimizations to apply, as marks in the graph that the rules of opts.pat carry
-// out. Choosing is not a local rewrite (it weighs the whole kernel); doing is. The choices, by a heuristic (search is
-// the next step): a register tile of neighbouring outputs per trip of a reduction's loops (UPCAST of one or two output
-// ranges: k accumulators that share the loads not using those ranges; the copies of the reduction share its loops,
-// which merge_ends makes one), its vector side an axis that loads read in order; partial sums (UPCAST around a
-// REDUCE) for a float sum to one number or one with no output axis to make vectors of; and copies of an elementwise
-// kernel's innermost range that index arithmetic divides by a small constant. DEBUG=2 prints the choice
-// (describe_opts). Expects the kernel after `index` and `sym`: SINK(END(STORE, output ranges...)) or SINK(STORE).
+// The optimization choice: which kernel opts (lowering/opts.cpp) to apply, by a heuristic (search is the next step).
+// Choosing is not a local rewrite (it weighs the whole kernel); doing is (opts.pat). The choices: a register tile of
+// neighbouring outputs per trip of a reduction's loops (upcasts of one or two output ranges: k accumulators that share
+// the loads not using those ranges; the copies of the reduction share its loops, which merge_ends makes one), its
+// vector side an axis that loads read in order; partial sums for a float sum to one number or one with no output axis
+// to make vectors of; and copies of an elementwise kernel's innermost range that index arithmetic divides by a small
+// constant. Expects the kernel after `index` and `sym`: SINK(END(STORE, output ranges...)) or SINK(STORE).
 #include "lowering/lowering.h"
 #include <algorithm>
 #include <cstdlib>
@@ -28,6 +27,8 @@ int64_t upcast_limit() {
 namespace {
 
 int64_t size_of(const UOp& r) { return r->src[0]->op == Op::CONST ? int64_t(r->src[0]->value().i) : 0; }
+
+int64_t number(const UOp& r) { return std::get<int64_t>(r->arg); }
 
 // The largest factor of n among from, from/2, ..., 2 (powers of two); 1 if none divides it.
 int64_t factor(int64_t n, int64_t from) {
@@ -75,33 +76,33 @@ std::optional<int64_t> coefficient(const UOp& e, const UOp& r) {
   return 0;
 }
 
-// The kernel SINK(END(store, outputs...)) with its store marked UPCAST[(factors...)](store, ranges...).
-UOp mark_tile(const UOp& ast, llvm::ArrayRef<UOp> ranges, uops::Ints factors) {
-  const UOp& end = ast->src[0];
-  llvm::SmallVector<UOp, 5> src{end->src[0]};
-  src.append(ranges.begin(), ranges.end());
-  llvm::SmallVector<UOp, 5> marked{UOp::make(Op::UPCAST, DType::void_, src, std::move(factors))};
-  marked.append(end->src.begin() + 1, end->src.end());
-  return UOp::make(Op::SINK, DType::void_, {UOp::make(Op::END, DType::void_, marked)});
+// A register tile of factors[i] neighbours along ranges[i] (outermost first): the inner side is upcast first, so the
+// copies run along it (the vector side) within each copy of the outer.
+std::vector<Opt> tile(llvm::ArrayRef<UOp> ranges, llvm::ArrayRef<int64_t> factors) {
+  std::vector<Opt> out;
+  for (size_t i = ranges.size(); i-- > 0;) out.push_back({Opt::UPCAST, number(ranges[i]), factors[i]});
+  return out;
 }
 
-// Each float sum of the kernel (a REDUCE with no REDUCE inside) as k partial sums of its innermost range (lanes(trips)
-// gives k; 1: not this one) that share the loop: each trip adds k neighbours into k accumulators, one vector.
-UOp partial_sums(const UOp& ast, llvm::function_ref<int64_t(const UOp&)> lanes) {
-  llvm::DenseMap<const uops::Node*, UOp> marked; // every such sum of the kernel (a batch norm's two, fused)
+// Partial sums of each float sum of the kernel (a REDUCE with no REDUCE inside) over its innermost range: lanes(range)
+// of them (1: not this one), which share the loop: each trip adds k neighbours into k accumulators, one vector.
+std::vector<std::pair<UOp, int64_t>> partial_sums(const UOp& ast, llvm::function_ref<int64_t(const UOp&)> lanes) {
+  std::vector<std::pair<UOp, int64_t>> out; // every such sum of the kernel (a batch norm's two, fused)
   for (const UOp& n : uops::toposort({ast})) {
     if (n->op != Op::REDUCE || std::get<int64_t>(n->arg) != int64_t(Op::ADD) || !uops::is_float(n->dtype)) continue;
     const UOp& r = n->src.back();
     int64_t k = lanes(r);
     if (k < 2 || size_of(r) % k != 0) continue;
     if (llvm::any_of(uops::toposort({n->src[0]}), [](const UOp& u) { return u->op == Op::REDUCE; })) continue;
-    marked[n.get()] = UOp::make(Op::UPCAST, n->dtype, {n, r}, uops::Ints{k});
+    out.push_back({r, k});
   }
-  if (marked.empty()) return ast;
-  return uops::substitute(ast, [&](const uops::Node* u) {
-    auto it = marked.find(u);
-    return it == marked.end() ? UOp() : it->second;
-  });
+  return out;
+}
+
+std::vector<Opt> sum_opts(llvm::ArrayRef<std::pair<UOp, int64_t>> sums) {
+  std::vector<Opt> out;
+  for (auto& [r, k] : sums) out.push_back({Opt::SUM, number(r), k});
+  return out;
 }
 
 // The largest constant, up to 8 and dividing r's trips, that index arithmetic divides r by (r whole in the dividend);
@@ -119,19 +120,18 @@ int64_t divided_by(llvm::ArrayRef<UOp> order, const UOp& r) {
 // An elementwise kernel whose innermost output range is divided by a small constant in its index arithmetic (a
 // pooling's gradient reads g[x // 2] for x % 2 == 0 and 1): that many neighbours as copies per trip, in each of
 // which the division folds to a constant (x = 2 * o + j: x // 2 is o, x % 2 is j), so none is left in the loop.
-UOp divided_inner(const UOp& ast, llvm::ArrayRef<UOp> outputs, llvm::ArrayRef<UOp> order) {
+std::vector<Opt> divided_inner(llvm::ArrayRef<UOp> outputs, llvm::ArrayRef<UOp> order) {
   size_t n = outputs.size();
   while (n > 0 && size_of(outputs[n - 1]) == 1) n--;
-  if (n == 0) return ast;
+  if (n == 0) return {};
   const UOp& inner = outputs[n - 1];
   int64_t k = divided_by(order, inner);
-  return k == 1 ? ast : mark_tile(ast, {inner}, {k});
+  if (k == 1) return {};
+  return {{Opt::UPCAST, number(inner), k}};
 }
 
-// PATGRAD_RANDOM_OPTS=seed: every kernel gets random legal marks instead of the heuristic's choice, so that tests
-// compare what each opt does with INTERP and a reference (tests/CMakeLists.txt: fuzz_tensors_random_opts): partial
-// sums of every float sum by random divisors of their ranges, or a tile of one or two random output ranges by random
-// divisors, or nothing. Per kernel, from the seed and the kernel's text, so that a run repeats.
+} // namespace
+
 std::optional<uint64_t> random_opts_seed() {
   static const std::optional<uint64_t> seed = []() -> std::optional<uint64_t> {
     const char* v = std::getenv("PATGRAD_RANDOM_OPTS");
@@ -141,44 +141,50 @@ std::optional<uint64_t> random_opts_seed() {
   return seed;
 }
 
-UOp random_opts(const UOp& ast, uint64_t seed) {
+// Up to five tries, each a random opt on a random range of the kernel as it is by then; the illegal ones are skipped
+// (their checks run too), the copies stay at most 64 so that a fuzzer's kernels compile fast.
+llvm::Expected<std::pair<UOp, std::vector<Opt>>> random_opts(const UOp& ast, uint64_t seed,
+                                                             const rewriter::Pass& rules) {
   std::mt19937_64 rng(seed ^ std::hash<std::string>()(uops::sexpr(ast))); // the text: node hashes are addresses
-  auto any_divisor = [&](int64_t n) -> int64_t {
-    llvm::SmallVector<int64_t, 8> ds;
-    for (int64_t d = 2; d <= std::min<int64_t>(n, 16); d++)
-      if (n % d == 0) ds.push_back(d);
-    return ds.empty() ? 1 : ds[rng() % ds.size()];
-  };
-  switch (rng() % 3) {
-  case 0: return partial_sums(ast, [&](const UOp& r) { return any_divisor(size_of(r)); });
-  case 1: {
-    if (ast->src[0]->op != Op::END || ast->src[0]->src[0]->op != Op::STORE) return ast;
-    const UOp& end = ast->src[0];
-    llvm::SmallVector<UOp, 4> candidates;
-    for (const UOp& r : llvm::ArrayRef(end->src).drop_front())
-      if (size_of(r) > 1) candidates.push_back(r);
-    if (candidates.empty()) return ast;
-    size_t a = rng() % candidates.size(), b = rng() % candidates.size();
-    llvm::SmallVector<UOp, 2> ranges{candidates[std::min(a, b)]};
-    uops::Ints factors{any_divisor(size_of(ranges[0]))};
-    if (a != b) ranges.push_back(candidates[std::max(a, b)]), factors.push_back(any_divisor(size_of(ranges[1])));
-    return mark_tile(ast, ranges, std::move(factors));
+  UOp cur = ast;
+  std::vector<Opt> applied;
+  int64_t copies = 1;
+  for (uint64_t tries = rng() % 6; tries > 0; tries--) {
+    std::vector<UOp> ranges;
+    for (const UOp& u : uops::toposort({cur}))
+      if (u->op == Op::RANGE) ranges.push_back(u);
+    if (ranges.empty()) break;
+    const UOp& r = ranges[rng() % ranges.size()];
+    Opt o{Opt::Kind(rng() % 7), number(r)};
+    llvm::SmallVector<int64_t, 8> divisors;
+    for (int64_t d = 2; d <= std::min<int64_t>(size_of(r), 16); d++)
+      if (size_of(r) % d == 0) divisors.push_back(d);
+    if (o.kind == Opt::SWAP)
+      o.amount = number(ranges[rng() % ranges.size()]);
+    else if (o.kind != Opt::THREAD)
+      o.amount = !divisors.empty() && rng() % 4 ? divisors[rng() % divisors.size()] : int64_t(2 + rng() % 7);
+    bool copying = o.kind == Opt::UPCAST || o.kind == Opt::SUM || o.kind == Opt::UNROLL;
+    if (copying && copies * o.amount > 64) continue;
+    if (auto e = check_opt(cur, o)) {
+      llvm::consumeError(std::move(e));
+      continue;
+    }
+    auto next = apply_opt(cur, o, rules);
+    if (!next) return next.takeError(); // a legal opt that fails is a bug
+    cur = *next;
+    applied.push_back(o);
+    if (copying) copies *= o.amount;
   }
-  default: return ast;
-  }
+  return std::pair{cur, applied};
 }
 
-} // namespace
-
-UOp optimize(const UOp& ast, int64_t limit) {
-  if (ast->op != Op::SINK || ast->src.size() != 1) return ast;
-  if (auto seed = random_opts_seed()) return random_opts(ast, *seed);
-  if (limit < 2) return ast;
+std::vector<Opt> optimize(const UOp& ast, int64_t limit) {
+  if (ast->op != Op::SINK || ast->src.size() != 1 || limit < 2) return {};
   if (ast->src[0]->op == Op::STORE) {
     int64_t k = std::min<int64_t>(limit, 16);
-    return partial_sums(ast, [&](const UOp& r) { return size_of(r) >= 4 * k ? k : 1; });
+    return sum_opts(partial_sums(ast, [&](const UOp& r) { return size_of(r) >= 4 * k ? k : 1; }));
   }
-  if (ast->src[0]->op != Op::END || ast->src[0]->src[0]->op != Op::STORE) return ast;
+  if (ast->src[0]->op != Op::END || ast->src[0]->src[0]->op != Op::STORE) return {};
   const UOp& end = ast->src[0];
   std::vector<UOp> order = uops::toposort({ast});
   int64_t trips = 0, work = 0; // of the longest reduction; value ops per output (index math simplifies away)
@@ -206,7 +212,7 @@ UOp optimize(const UOp& ast, int64_t limit) {
   // from shared loads than its copies' index arithmetic costs
   constexpr int64_t min_trips = 32;
   llvm::ArrayRef<UOp> outputs = llvm::ArrayRef(end->src).drop_front(); // outermost first
-  if (trips < min_trips) return divided_inner(ast, outputs, order);
+  if (trips < min_trips) return divided_inner(outputs, order);
   // A register tile where the innermost output axis (past size-1 ones) takes a factor of 8 or more, up to limit: its
   // neighbours are next to each other in memory, so the vectorizer makes vector loads and FMAs of them. The tile's
   // other side is the innermost other axis that some load does not use (each such load is shared by its copies), up
@@ -217,9 +223,6 @@ UOp optimize(const UOp& ast, int64_t limit) {
   int64_t budget = std::clamp<int64_t>(4096 / std::max<int64_t>(work, 1), 1, 256);
   auto shared = [&](const UOp& r) {
     return llvm::any_of(load_ranges, [&](const auto& used) { return !used.count(r.get()); });
-  };
-  auto mark = [&](llvm::ArrayRef<UOp> ranges, uops::Ints factors) {
-    return mark_tile(ast, ranges, std::move(factors));
   };
   // the loads in a reduction's loops that read neighbours of r next to each other: vector loads once r is a tile's
   // vector side (a load outside the loops, such as a batch norm's per-channel mean, runs once per output)
@@ -246,8 +249,8 @@ UOp optimize(const UOp& ast, int64_t limit) {
       for (auto fits : {std::function<bool(const UOp&)>(shares_vectors), std::function<bool(const UOp&)>(shared)})
         for (size_t m = n; m-- > 0;)
           if (int64_t km = factor(size_of(outputs[m]), std::min<int64_t>(8, budget / kn)); km >= 2 && fits(outputs[m]))
-            return mark({outputs[m], inner}, {km, kn});
-      return mark({inner}, {kn});
+            return tile({outputs[m], inner}, {km, kn});
+      return tile({inner}, {kn});
     }
   }
   struct Side {
@@ -265,7 +268,7 @@ UOp optimize(const UOp& ast, int64_t limit) {
   // sum over images and pixels per channel): partial sums of that range are the vectors, up to 16 lanes, or the whole
   // of a short one. Also where that range is divided by a constant (a pooling's gradient under the sum: x // 2),
   // which then folds in each partial sum (lanes a multiple of it), even if some axis could share loads.
-  UOp sums = partial_sums(ast, [&](const UOp& r) -> int64_t {
+  auto sums = partial_sums(ast, [&](const UOp& r) -> int64_t {
     int64_t trips = size_of(r), c = divided_by(order, r);
     if (c > 1) { // the most lanes within the budget that are a multiple of c
       for (int64_t k = std::min<int64_t>({trips, 32, budget}); k >= c; k--)
@@ -275,35 +278,22 @@ UOp optimize(const UOp& ast, int64_t limit) {
     int64_t k = trips <= 32 ? trips : divisor(trips, 16);
     return k >= 4 && k <= budget ? k : 1;
   });
-  for (const UOp& u : uops::toposort({sums}))
-    if (u->op == Op::UPCAST && ((sides.empty() && contiguous(u->src[1])) || divided_by(order, u->src[1]) > 1))
-      return sums;
+  for (auto& [r, k] : sums)
+    if ((sides.empty() && contiguous(r)) || divided_by(order, r) > 1) return sum_opts(sums);
   if (sides.empty()) {
     // otherwise k independent accumulators still hide the adds' latency
     for (int64_t k = std::min<int64_t>({8, limit, budget}); k >= 2; k /= 2)
       for (size_t i = outputs.size(); i-- > (outputs.size() > 1 ? 1 : 0);)
-        if (size_of(outputs[i]) % k == 0) return mark({outputs[i]}, {k});
-    return ast;
+        if (size_of(outputs[i]) % k == 0) return tile({outputs[i]}, {k});
+    return {};
   }
   const Side& a = sides[0];
   if (sides.size() > 1 && a.k * sides[1].k <= budget) {
     const Side& b = sides[1];
-    return a.axis < b.axis ? mark({outputs[a.axis], outputs[b.axis]}, {a.k, b.k})
-                           : mark({outputs[b.axis], outputs[a.axis]}, {b.k, a.k});
+    return a.axis < b.axis ? tile({outputs[a.axis], outputs[b.axis]}, {a.k, b.k})
+                           : tile({outputs[b.axis], outputs[a.axis]}, {b.k, a.k});
   }
-  return mark({outputs[a.axis]}, {a.k});
-}
-
-std::string describe_opts(const UOp& ast) {
-  std::string out;
-  for (const UOp& u : uops::toposort({ast})) {
-    if (u->op != Op::UPCAST) continue;
-    out += out.empty() ? "" : " ";
-    out += u->src[0]->op == Op::REDUCE ? "sum" : "upcast";
-    const uops::Ints& k = std::get<uops::Ints>(u->arg);
-    for (size_t i = 0; i < k.size(); i++) out += fmt::format(" r{}:{}", std::get<int64_t>(u->src[i + 1]->arg), k[i]);
-  }
-  return out;
+  return tile({outputs[a.axis]}, {a.k});
 }
 
 } // namespace patgrad::lowering

@@ -21,8 +21,23 @@ struct KernelState {
 using NativeStage = llvm::Error (*)(KernelState&);
 
 llvm::Error run_optimize(KernelState& k) {
-  k.ast = optimize(k.ast, upcast_limit());
-  k.out.opts = describe_opts(k.ast);
+  const rewriter::Pass* rules = k.lib.pass("opts");
+  if (!rules || rules->stage != "optimize")
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "the optimize stage carries out each opt with the pass 'opts' (stage=optimize), "
+                                   "which the pattern library does not declare");
+  if (auto seed = random_opts_seed()) {
+    auto r = random_opts(k.ast, *seed, *rules);
+    if (!r) return r.takeError();
+    k.ast = r->first;
+    k.out.opts = to_string(r->second);
+    return llvm::Error::success();
+  }
+  std::vector<Opt> opts = optimize(k.ast, upcast_limit());
+  auto r = apply_opts(k.ast, opts, *rules);
+  if (!r) return r.takeError();
+  k.ast = *r;
+  k.out.opts = to_string(opts);
   return llvm::Error::success();
 }
 llvm::Error run_merge_ends(KernelState& k) {
@@ -72,7 +87,7 @@ llvm::Expected<Lowered> lower_kernel(const Kernel& k, std::string_view target, c
   }();
   bool linear = false;
   for (const auto& pass : lib.passes) {
-    if (!pass->kernel || (!pass->target.empty() && pass->target != target)) continue;
+    if (pass->stage != "kernel" || (!pass->target.empty() && pass->target != target)) continue;
     if (pass->native) {
       auto fn = natives().find(pass->name);
       if (fn == natives().end())

@@ -13,12 +13,13 @@ pass index = index_tensors, sum_tree (order=post, fixpoint);
 # Index arithmetic to a canonical, simplified form; every later pass leans on it.
 pass sym = symbolic, given_gate (order=post, fixpoint, limit=250000);
 
-# The kernel's optimizations: chosen (C++, reading what each load's simplified index uses), then done by rules
-# (opts.pat), and the copies' index arithmetic simplified. Today: a register tile of neighbouring outputs per trip of
-# a reduction's loops (PATGRAD_UPCAST, default 64, caps its vector side), partial sums, or copies of an innermost
-# range that index arithmetic divides.
+# The kernel's optimizations: a list of named opts (upcast, sum, unroll, split, swap, thread, pad; lowering/opts.cpp),
+# chosen by a heuristic (lowering/optimize.cpp: a register tile of neighbouring outputs per trip of a reduction's
+# loops, partial sums, or copies of an innermost range that index arithmetic divides; PATGRAD_UPCAST, default 64, caps
+# a tile's vector side), each checked, marked in the graph and carried out by the rules of the `opts` pass (opts.pat)
+# before the next; then the copies' index arithmetic simplified.
 pass optimize = native;
-pass opts = opts, opts_reduce (order=post, fixpoint);
+pass opts = opts, opts_reduce (order=post, fixpoint, stage=optimize);
 pass resym = symbolic (order=post, fixpoint, limit=250000);
 
 # What targets lack: floor division and modulo become C-style division (CDIV, CMOD), conversions to bf16 go through

@@ -21,6 +21,7 @@ group lower_llvm {
   # a bool is i1 in registers and one byte in memory
   [ll_load_bool]  LOAD<bool>(g, i)      => CAST<bool>(LOAD<u8>(g, i));
   [ll_store_bool] STORE(g, i, v<bool>)  => STORE(g, i, CAST<u8>(v));
+  [ll_store_bool_gated] STORE(g, i, v<bool>, c) => STORE(g, i, CAST<u8>(v), c);
 }
 
 
@@ -38,6 +39,8 @@ render llvm {
   [ll_after]     AFTER(a, ...)           => "{self} = load {ty}, ptr {a}";
   [ll_load]      LOAD(g, i)              => "{self}.p = getelementptr {ty}, ptr {g}, i64 {i}\n  {self} = load {ty}, ptr {self}.p";
   [ll_store]     STORE(g, i, v)          => "{self}.p = getelementptr {ty(v)}, ptr {g}, i64 {i}\n  store {ty(v)} {v}, ptr {self}.p";
+  # a gated store (a padded range's extra trips) is skipped where its gate is false
+  [ll_store_gated] STORE(g, i, v, c)     => "br i1 {c}, label {self}.do, label {self}.done\n{label(self)}.do:\n  {self}.p = getelementptr {ty(v)}, ptr {g}, i64 {i}\n  store {ty(v)} {v}, ptr {self}.p\n  br label {self}.done\n{label(self)}.done:";
 
   # arithmetic
   [ll_add_f]     ADD<floats>(a, b)       => "{self} = fadd {ty} {a}, {b}";

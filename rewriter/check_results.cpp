@@ -62,11 +62,12 @@ Build RuleChecker::result(const AstExpr* e) {
       error(e->loc, fmt::format("{}() is a list of nodes: splice it into a node's sources with ...{}(...)", e->text, e->text));
       return b;
     }
-    if (e->text == "all" || e->text == "sum" || e->text == "maximum" || e->text == "flatten" || e->text == "subst" ||
+    if (e->text == "all" || e->text == "sum" || e->text == "product" || e->text == "maximum" || e->text == "flatten" ||
+        e->text == "subst" ||
         e->text == "var")
       return builtin_result(e);
     if (e->text != "choose") {
-      error(e->loc, fmt::format("unknown result function '{}': expected choose, all, sum, flatten, subst, var, an op "
+      error(e->loc, fmt::format("unknown result function '{}': expected choose, all, sum, product, maximum, flatten, subst, var, an op "
                                 "or cpp::hook", e->text));
       return b;
     }
@@ -265,13 +266,13 @@ Build RuleChecker::list_operand(const AstExpr* e) {
   return s;
 }
 
-// all(...), sum(...), maximum(...), flatten(idx, shape), subst(x, a, b)
+// all(...), sum(...), product(...), maximum(...), flatten(idx, shape), subst(x, a, b)
 Build RuleChecker::builtin_result(const AstExpr* e) {
   Build b;
   b.loc = e->loc;
-  if (e->text == "all" || e->text == "sum" || e->text == "maximum") {
+  if (e->text == "all" || e->text == "sum" || e->text == "product" || e->text == "maximum") {
     b.kind = Build::FOLD;
-    b.op = e->text == "all" ? Op::AND : e->text == "sum" ? Op::ADD : Op::MAX;
+    b.op = e->text == "all" ? Op::AND : e->text == "sum" ? Op::ADD : e->text == "product" ? Op::MUL : Op::MAX;
     if (e->text == "all") b.dtype = DType::bool_; // sum() has its elements' dtype
     for (const AstExpr* k : e->kids) b.src.push_back(source(k));
     return b;

@@ -70,7 +70,7 @@ struct Builder {
         }
       }
       if (items.empty() && x.op == Op::MAX) return std::nullopt; // no identity: the rule does not fire
-      if (items.empty()) return UOp::constant(x.dtype.value_or(DType::index), x.op == Op::AND ? 1 : 0);
+      if (items.empty()) return UOp::constant(x.dtype.value_or(DType::index), x.op == Op::AND || x.op == Op::MUL ? 1 : 0);
       UOp acc = items[0];
       for (size_t i = 1; i < items.size(); i++) {
         if (items[i]->dtype != acc->dtype) return std::nullopt;

@@ -209,7 +209,8 @@ struct Loader {
         pass->order = o.value == "post" ? Order::POST : o.value == "pre" ? Order::PRE : Order::WALK;
       else if (o.key == "fixpoint" && o.value.empty()) pass->fixpoint = true;
       else if (o.key == "once" && o.value.empty()) pass->fixpoint = false;
-      else if (o.key == "stage" && (o.value == "kernel" || o.value == "tensor")) pass->kernel = o.value == "kernel";
+      else if (o.key == "stage" && (o.value == "kernel" || o.value == "tensor" || o.value == "optimize"))
+        pass->stage = o.value;
       else if (o.key == "limit" && !o.value.empty() && o.value[0] != '-' && std::isdigit(o.value[0]))
         pass->limit = std::stoull(o.value);
       else if ((o.key == "before" || o.key == "after") && !o.value.empty()) {
@@ -217,7 +218,7 @@ struct Loader {
         else place = &o;
       } else if (o.key == "target" && !o.value.empty()) pass->target = o.value, target = &o;
       else diags.error(o.loc, fmt::format("bad pass option '{}{}{}': expected order=post|pre|walk, fixpoint, once, limit=N, "
-                                          "stage=kernel|tensor, before=PASS, after=PASS or target=NAME",
+                                          "stage=kernel|tensor|optimize, before=PASS, after=PASS or target=NAME",
                                           o.key, o.value.empty() ? "" : "=", o.value));
     }
     auto named = [&](const std::string& name) {

@@ -108,8 +108,8 @@ struct Build {
     CHOOSE,  // choose(g, a, b): a if the guard value g holds, else b
     HOOK,    // cpp::name(args): hook, args in src (a capture or CONST value each)
     SPLICE,  // ...list inside a source list: nodes, by `list`
-    FOLD,    // all(...) (op AND; empty: true), sum(...) (op ADD, in the elements' dtype; empty: index 0) or
-             // maximum(...) (op MAX; empty: no match) of src
+    FOLD,    // all(...) (op AND; empty: true), sum(...) (op ADD, in the elements' dtype; empty: index 0), product(...)
+             // (op MUL; empty: index 1) or maximum(...) (op MAX; empty: no match) of src
     FLATTEN, // flatten(idx, shape): the row-major offset of the index list src[0] in shape value_expr
     SUBST,   // subst(x, a, b): x with the node a replaced by b wherever it appears (src: x, a, b)
     VAR,     // var("name", min, max): an index DEFINE_VAR named text, bounds from the index CONSTs src[0], src[1]
@@ -191,7 +191,9 @@ struct Pass {
   Order order = Order::POST;
   bool fixpoint = true;
   uint64_t limit = 1'000'000; // rewrites per call before it stops with an error
-  bool kernel = true;          // part of the kernel pipeline (lowering::lower); stage=tensor passes are not
+  // kernel: a stage of the kernel pipeline (lowering::lower_kernel runs it in order); tensor: run on tensor graphs
+  // (schedule, autograd's grad); optimize: run by the optimize stage after it marks each opt
+  std::string stage = "kernel";
   mutable std::shared_ptr<struct Matcher> matcher; // compiled on first use
 };
 

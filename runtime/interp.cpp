@@ -43,7 +43,7 @@ void write(Buffer& b, int64_t i, Value v) {
 
 llvm::Error interpret(const std::vector<UOp>& program, llvm::ArrayRef<Buffer*> buffers) {
   llvm::DenseMap<const Node*, Value> vals;
-  llvm::DenseMap<const Node*, size_t> loop_start;                                    // RANGE -> its position
+  llvm::DenseMap<const Node*, size_t> loop_start; // RANGE -> its position
   auto fail = [](const char* what, const UOp& u) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), "INTERP: %s in %s", what, uops::sexpr(u).c_str());
   };
@@ -92,6 +92,7 @@ llvm::Error interpret(const std::vector<UOp>& program, llvm::ArrayRef<Buffer*> b
     case Op::STORE: {
       Buffer& b = *buffers[std::get<int64_t>(u->src[0]->arg)];
       int64_t i = arg(1).i;
+      if (u->src.size() == 4 && !arg(3).i) break; // gated off
       if (i < 0 || i >= b.size) return fail("store out of bounds", u);
       write(b, i, arg(2));
       break;

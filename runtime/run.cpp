@@ -117,7 +117,7 @@ void print_rule_stats() {
   const rewriter::Library& lib = rewriter::builtin_library();
   std::vector<const rewriter::Rule*> rules;
   for (const auto& pass : lib.passes) {
-    if (!pass->kernel) continue;
+    if (pass->stage == "tensor") continue;
     for (const rewriter::Group* g : pass->groups)
       for (const rewriter::Rule* r : g->rules)
         if (r->attempts && std::find(rules.begin(), rules.end(), r) == rules.end()) rules.push_back(r);

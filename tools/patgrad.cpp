@@ -215,7 +215,7 @@ std::string describe(const rewriter::Pass& p) {
     if (p.order != rewriter::Order::WALK) opts.push_back(p.fixpoint ? "fixpoint" : "once");
     opts.push_back(fmt::format("limit={}", p.limit));
   }
-  if (!p.kernel) opts.push_back("stage=tensor");
+  if (p.stage != "kernel") opts.push_back("stage=" + p.stage);
   if (!p.target.empty()) opts.push_back("target=" + p.target);
   return opts.empty() ? what : fmt::format("{} ({})", what, fmt::join(opts, ", "));
 }

@@ -117,16 +117,22 @@ std::string shape_error(Op op, llvm::ArrayRef<UOp> src, const Arg& arg) {
   if ((op == Op::LOAD || op == Op::STORE) && (src.size() < 2 || src[0]->op != Op::DEFINE_GLOBAL || src[1]->dtype != DType::index))
     return fmt::format("{} needs a DEFINE_GLOBAL and an index", op_info(op).name);
   if (op == Op::LOAD && src.size() == 3 && src[2]->dtype != DType::bool_) return "a LOAD's gate is bool";
+  if (op == Op::STORE && (src.size() < 3 || src.size() > 4 || (src.size() == 4 && src[3]->dtype != DType::bool_)))
+    return "STORE takes a buffer, an index, a value and an optional bool gate";
   if (op == Op::LOAD && src.size() > 3) return "LOAD takes a buffer, an index and an optional gate";
   if (op == Op::REDUCE || op == Op::END) {
     if (src.size() < 2) return fmt::format("{} needs a source and the RANGEs it runs over", op_info(op).name);
     for (size_t i = 1; i < src.size(); i++)
       if (src[i]->op != Op::RANGE) return fmt::format("{} runs over RANGEs", op_info(op).name);
   }
-  if (op == Op::UPCAST && (src.size() < 2 || !ints(arg) || ints(arg)->size() != src.size() - 1 ||
-                          llvm::any_of(src.drop_front(), [](const UOp& s) { return s->op != Op::RANGE; }) ||
-                          llvm::any_of(*ints(arg), [](int64_t k) { return k < 1; })))
-    return "UPCAST takes an effect, RANGEs and a positive factor for each";
+  if (op == Op::UPCAST || op == Op::UNROLL || op == Op::SPLIT || op == Op::SWAP || op == Op::THREAD || op == Op::PAD_TO) {
+    size_t args = op == Op::SPLIT ? 2 : op == Op::SWAP || op == Op::THREAD ? 0 : 1;
+    if (src.size() != (op == Op::SWAP ? 3u : 2u) ||
+        llvm::any_of(src.drop_front(), [](const UOp& s) { return s->op != Op::RANGE; }) ||
+        (args ? !ints(arg) || ints(arg)->size() != args || ints(arg)->at(0) < 1 : !std::holds_alternative<std::monostate>(arg)))
+      return fmt::format("{} marks {} RANGE{}{}", op_info(op).name, op == Op::SWAP ? "two" : "a",
+                         op == Op::SWAP ? "s" : "", args == 2 ? " with {factor, new range number}" : args ? " with {factor}" : "");
+  }
   if ((op == Op::ASSIGN && src.size() < 2) || (op == Op::AFTER && src.empty()) ||
       ((op == Op::ASSIGN || op == Op::AFTER) && src[0]->op != Op::DEFINE_ACC))
     return fmt::format("{} takes a DEFINE_ACC first", op_info(op).name);

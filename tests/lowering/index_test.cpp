@@ -1,14 +1,11 @@
-// The index pass (patterns/index.pat) and the optimizations (optimize.cpp, opts.pat), on kernels the schedule cuts
-// from small tensor graphs. The index pass's contract: no tensor op is left (INDEX, OUTPUT, PARAM, movement ops,
+// The index pass (patterns/index.pat) and sym's gated loads, on kernels the schedule cuts from small tensor graphs
+// (the opts: opts_test.cpp). The index pass's contract: no tensor op is left (INDEX, OUTPUT, PARAM, movement ops,
 // REDUCE_AXIS); the kernel is SINK(END(STORE(DEFINE_GLOBAL 0, ...), output ranges)); every range is new and
 // distinct; a PAD gates its loads; float sums over 1024 elements become trees of REDUCEs of at most 1024 trips each.
 // The values themselves are checked end to end against host loops (tests/frontend/movement_test.cpp and the rest)
 // and by fuzz_tensors; here it is the shape of what the rules build.
-#include "frontend/autograd.h"
 #include "frontend/tensor.h"
 #include "tests/lowering/kernel_graphs.h"
-#include <fmt/format.h>
-#include <map>
 #include <set>
 
 using namespace patgrad;
@@ -174,114 +171,6 @@ TEST_CASE("sym simplifies a gated load's index where its gate holds: no division
       }
 }
 
-TEST_CASE("optimize marks a register tile and opts copies the store per neighbour", "[lowering][opts]") {
-  // out[i, j] = sum_k a[i, k] * b[k, j], i < 8, j < 64: a tile of 8 rows (b's load is shared across them) by 32
-  // columns (a's load is shared across those)
-  UOp k = run_pass("sym", indexed(input({8, 128}).matmul(input({128, 64}))).ast); // optimize reads simplified indices
-  UOp marked = lowering::optimize(k, 32);
-  std::vector<UOp> ups = nodes_of(marked, Op::UPCAST);
-  REQUIRE(ups.size() == 1);
-  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{8, 32});
-  REQUIRE(ups[0]->src.size() == 3);
-  const UOp &rows = ups[0]->src[1], &cols = ups[0]->src[2];
-  CHECK(rows->src[0]->value().i == 8);
-  CHECK(cols->src[0]->value().i == 64);
-  UOp done = run_pass("opts", marked);
-  INFO(uops::sexpr(done));
-  CHECK(nodes_of(done, Op::UPCAST).empty());
-  REQUIRE(done->src[0]->op == Op::END);
-  const UOp& group = done->src[0]->src[0];
-  REQUIRE(group->op == Op::GROUP);
-  CHECK(group->src.size() == 8 * 32);
-  // the output ranges keep their numbers over an 8th and a 32nd of their trips (the sum's kept axis, of 1, aside)
-  std::map<int64_t, int64_t> sizes;
-  for (size_t i = 1; i < done->src[0]->src.size(); i++)
-    if (const UOp& r = done->src[0]->src[i]; number(r) == number(rows) || number(r) == number(cols))
-      sizes[number(r)] = r->src[0]->value().i;
-  CHECK(sizes == std::map<int64_t, int64_t>{{number(rows), 1}, {number(cols), 2}});
-  // the copies are the neighbours: every output index appears once
-  std::set<const uops::Node*> stores;
-  for (const UOp& st : group->src) stores.insert(st->src[1].get());
-  CHECK(stores.size() == group->src.size());
-  // a limit of 4 caps the vector side (4 lanes, still 8 rows); under 4 there is no vector side, so the two axes that
-  // share loads, 2 each; nothing to gain without a reduction, or with PATGRAD_UPCAST=1
-  CHECK(std::get<uops::Ints>(nodes_of(lowering::optimize(k, 4), Op::UPCAST)[0]->arg) == uops::Ints{8, 4});
-  CHECK(std::get<uops::Ints>(nodes_of(lowering::optimize(k, 2), Op::UPCAST)[0]->arg) == uops::Ints{2, 2});
-  UOp elementwise = run_pass("sym", indexed(input({4, 64}) * 2.0).ast);
-  CHECK(lowering::optimize(elementwise, 32) == elementwise);
-  CHECK(lowering::optimize(k, 1) == k);
-}
-
-TEST_CASE("optimize: a convolution's tile is a row of pixels (vectors) by output channels", "[lowering][opts]") {
-  // out[n, co, y, x] = sum x[n, ci, y + ky, x + kx] * w[co, ci, ky, kx]: the image's loads are the vectors (along x,
-  // 10 lanes: any divisor); output channels share them, rows would share only the weight's scalars
-  Tensor x = input({4, 16, 12, 12}), w = input({16, 16, 3, 3});
-  UOp marked = lowering::optimize(run_pass("sym", indexed(x.conv2d(w)).ast), 32);
-  std::vector<UOp> ups = nodes_of(marked, Op::UPCAST);
-  REQUIRE(ups.size() == 1);
-  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{8, 10});
-  REQUIRE(ups[0]->src.size() == 3);
-  CHECK(ups[0]->src[1]->src[0]->value().i == 16); // output channels
-  CHECK(ups[0]->src[2]->src[0]->value().i == 10); // a row
-  CHECK(lowering::describe_opts(marked) ==
-        fmt::format("upcast r{}:8 r{}:10", number(ups[0]->src[1]), number(ups[0]->src[2])));
-  // a row of 56: one vector of 56 lanes (3.5 registers of 16), not 28 (16 + 8 + 4)
-  UOp wide = lowering::optimize(run_pass("sym", indexed(input({1, 8, 58, 58}).conv2d(input({16, 8, 3, 3}))).ast), 64);
-  ups = nodes_of(wide, Op::UPCAST);
-  REQUIRE(ups.size() == 1);
-  CHECK(std::get<uops::Ints>(ups[0]->arg).back() == 56);
-}
-
-TEST_CASE("optimize: sums whose output axes share no load and are not contiguous take partial sums",
-          "[lowering][opts]") {
-  // out[i] = sum_k x[i, k]: i strides by 256 through x, so no vectors of outputs; k is read in order: 16 partial
-  // sums of it share the loop
-  UOp marked = lowering::optimize(run_pass("sym", indexed(input({64, 256}).sum({1})).ast), 32);
-  std::vector<UOp> ups = nodes_of(marked, Op::UPCAST);
-  REQUIRE(ups.size() == 1);
-  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{16});
-  CHECK(ups[0]->src[0]->op == Op::REDUCE);
-  CHECK(ups[0]->src[1]->src[0]->value().i == 256);
-  UOp done = run_pass("opts", marked);
-  CHECK(nodes_of(done, Op::UPCAST).empty());
-  CHECK(nodes_of(done, Op::REDUCE).size() == 16);
-  // a batch norm's sum per channel over images and pixels: the innermost range (a row of 20 pixels) whole, as one
-  // vector of 20 partial sums
-  UOp bn = lowering::optimize(run_pass("sym", indexed(input({64, 8, 20, 20}).sum({0, 2, 3})).ast), 32);
-  ups = nodes_of(bn, Op::UPCAST);
-  REQUIRE(ups.size() == 1);
-  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{20});
-  CHECK(ups[0]->src[0]->op == Op::REDUCE);
-  CHECK(ups[0]->src[1]->src[0]->value().i == 20);
-  // column sums read the output axis in order: it is the vector side, as before
-  UOp cols = lowering::optimize(run_pass("sym", indexed(input({256, 64}).sum({0})).ast), 32);
-  ups = nodes_of(cols, Op::UPCAST);
-  REQUIRE(ups.size() == 1);
-  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{32});
-  CHECK(ups[0]->src[0]->op == Op::STORE);
-}
-
-TEST_CASE("optimize: a weight gradient is a tile of output channels (vectors) by input channels", "[lowering][opts]") {
-  // convolve_backward: dw as (kh, kw, groups, cin, rcout) = sum over images and pixels of x's windows times g
-  // transposed to (n, oh, ow, cout), first over parts of the batch (2 of 2 images here): rcout is read in order from
-  // g (the vector side), g's load does not use cin
-  Tensor x = input({4, 16, 10, 10}), w = input({16, 16, 3, 3}), g = input({4, 16, 8, 8});
-  w.requires_grad_();
-  Tensor dw = gradients((x.conv2d(w) * g).sum(), {w})[0];
-  lowering::Schedule s = lowering::schedule({dw.uop()}, runtime::new_buffer);
-  const lowering::Kernel* k = nullptr;
-  for (const lowering::Kernel& c : s.kernels)
-    if (c.node->shape == uops::Shape{2, 3, 3, 1, 16, 16}) k = &c;
-  REQUIRE(k);
-  UOp marked = lowering::optimize(run_pass("sym", run_pass("index", k->ast)), 32);
-  std::vector<UOp> ups = nodes_of(marked, Op::UPCAST);
-  REQUIRE(ups.size() == 1);
-  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{8, 16});
-  REQUIRE(ups[0]->src.size() == 3);
-  CHECK(ups[0]->src[1]->src[0]->value().i == 16);
-  CHECK(ups[0]->src[2]->src[0]->value().i == 16);
-}
-
 TEST_CASE(
     "a float sum of a million elements or more is two kernels: over 64 parts (the cores share them), then the parts",
     "[lowering]") {
@@ -297,30 +186,4 @@ TEST_CASE(
   // integers and products stay one kernel, as does a sum over some axes
   CHECK(lowering::schedule({input({1 << 20}, DType::i32).sum().uop()}, runtime::new_buffer).kernels.size() == 1);
   CHECK(lowering::schedule({input({1024, 1024}).sum({1}).uop()}, runtime::new_buffer).kernels.size() == 1);
-}
-
-TEST_CASE("optimize: a long float sum to one number becomes partial sums in one loop", "[lowering][opts]") {
-  UOp k = run_pass("sym", indexed(input({1 << 16}).sum()).ast);
-  UOp marked = lowering::optimize(k, 32);
-  std::vector<UOp> ups = nodes_of(marked, Op::UPCAST);
-  REQUIRE(ups.size() == 1);
-  CHECK(std::get<uops::Ints>(ups[0]->arg) == uops::Ints{16});
-  CHECK(ups[0]->src[0]->op == Op::REDUCE);
-  CHECK(ups[0]->src[1]->src[0]->value().i == 1024); // the tree's innermost level
-  UOp done = run_pass("opts", marked);
-  INFO(uops::sexpr(done));
-  CHECK(nodes_of(done, Op::UPCAST).empty());
-  // 16 REDUCEs over one range of 64 trips, each of 64 neighbours 16 apart, added up
-  int64_t split = number(ups[0]->src[1]); // the split range keeps its number
-  std::vector<UOp> inner;
-  for (const UOp& r : nodes_of(done, Op::REDUCE))
-    if (number(r->src[1]) == split) inner.push_back(r);
-  REQUIRE(inner.size() == 16);
-  for (const UOp& r : inner) {
-    CHECK(r->src[1] == inner[0]->src[1]);
-    CHECK(trips(r) == 64);
-  }
-  // integer sums and sums with an output tile are left to the tile
-  UOp ints = run_pass("sym", indexed(input({1 << 16}, DType::i32).sum()).ast);
-  CHECK(lowering::optimize(ints, 32) == ints);
 }
