@@ -8,6 +8,7 @@
 #include "runtime/cpu_jit.h" // memory_cache_limit
 #include "runtime/lru_cache.h"
 #include "runtime/target.h"
+#include "runtime/thread_pool.h"
 #include <chrono>
 #include <cstdlib>
 #include <fmt/format.h>
@@ -160,11 +161,15 @@ void print_program(const std::vector<UOp>& program) {
   }
 }
 
-// The kernel lowered and compiled for the target, from the cache or made now (the lowering time counts as
-// scheduling, the target's compile as compiling).
-llvm::Expected<Compiled*> prepare(const lowering::Kernel& k, const Target& target, RunStats* stats) {
-  KernelKey key{k.ast.get(), &target};
-  if (Compiled* cached = kernels().find(key)) return cached;
+// A kernel lowered for the target, to be compiled.
+struct Pending {
+  const lowering::Kernel* kernel;
+  lowering::Lowered lowered;
+  llvm::Expected<std::unique_ptr<Executable>> executable = nullptr;
+};
+
+// The kernel lowered for the target (the lowering time counts as scheduling).
+llvm::Expected<lowering::Lowered> lower(const lowering::Kernel& k, const Target& target, RunStats* stats) {
   auto t = Clock::now();
   const rewriter::Library& lib = rewriter::builtin_library();
   rewriter::RewriteOptions opts;
@@ -176,19 +181,48 @@ llvm::Expected<Compiled*> prepare(const lowering::Kernel& k, const Target& targe
   auto lowered = lowering::lower_kernel(k, target.name, lib, opts);
   if (!lowered) return lowered.takeError();
   if (debug_level() >= 5) print_program(lowered->program);
-  if (stats) stats->schedule_ms += ms_since(t);
-  t = Clock::now();
   if (debug_level() >= 4 && !lowered->source.empty()) fmt::print(stderr, "{}\n", lowered->source);
-  auto executable = target.compile(*lowered, k.name);
-  if (!executable) return executable.takeError();
+  if (stats) stats->schedule_ms += ms_since(t);
+  return lowered;
+}
+
+// Every kernel of the schedule with an output, lowered and compiled for the target unless the cache holds it. The
+// rewriter runs on this thread; the target's compiles, most of a cold first step, run on every core at once.
+llvm::Error prepare(const lowering::Schedule& s, const Target& target, RunStats* stats) {
+  std::vector<Pending> pending;
+  llvm::DenseSet<const uops::Node*> seen; // a schedule may compute one kernel twice
+  for (const lowering::Kernel& k : s.kernels) {
+    if (buffer(k.buffers[0]).size == 0 || kernels().find({k.ast.get(), &target}) || !seen.insert(k.ast.get()).second)
+      continue;
+    auto lowered = lower(k, target, stats);
+    if (!lowered) return lowered.takeError();
+    pending.push_back({&k, std::move(*lowered)});
+  }
+  if (pending.empty()) return llvm::Error::success();
+  auto t = Clock::now();
+  auto compile = [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) pending[i].executable = target.compile(pending[i].lowered, pending[i].kernel->name);
+  };
+  if (target.compiles_in_parallel())
+    parallel_for(int64_t(pending.size()), 1, compile);
+  else
+    compile(0, int64_t(pending.size()));
   if (stats) stats->compile_ms += ms_since(t);
-  auto c = std::make_unique<Compiled>();
-  c->ast = k.ast;
-  c->cost = estimate_cost(lowered->program);
-  c->opts = lowered->opts;
-  c->executable = std::move(*executable);
-  uint64_t bytes = c->executable->bytes();
-  return &kernels().insert(key, std::move(c), bytes);
+  llvm::Error first = llvm::Error::success();
+  for (Pending& p : pending) {
+    if (!p.executable) {
+      first = llvm::joinErrors(std::move(first), p.executable.takeError());
+      continue;
+    }
+    auto c = std::make_unique<Compiled>();
+    c->ast = p.kernel->ast;
+    c->cost = estimate_cost(p.lowered.program);
+    c->opts = p.lowered.opts;
+    c->executable = std::move(*p.executable);
+    uint64_t bytes = c->executable->bytes();
+    kernels().insert({p.kernel->ast.get(), &target}, std::move(c), bytes);
+  }
+  return first;
 }
 
 } // namespace
@@ -212,24 +246,28 @@ llvm::Expected<const Target*> default_target() {
 
 llvm::Error run(const lowering::Schedule& s, const Target& target, RunStats* stats) {
   if (debug_level() >= 1) print_schedule(s, target);
+  if (auto e = prepare(s, target, stats)) return e;
   for (const lowering::Kernel& k : s.kernels) {
     // an empty output: its loops would run no trip, and index arithmetic over an empty range means nothing
     if (buffer(k.buffers[0]).size == 0) continue;
-    auto c = prepare(k, target, stats);
-    if (!c) return c.takeError();
+    Compiled* c = kernels().find({k.ast.get(), &target});
+    if (!c) { // evicted by the kernels compiled after it (a memory cache smaller than one schedule's code)
+      if (auto e = prepare({{k}, {}}, target, stats)) return e;
+      c = kernels().find({k.ast.get(), &target});
+    }
     std::vector<Buffer*> bufs;
     for (const UOp& b : k.buffers) bufs.push_back(&buffer(b));
     auto t = Clock::now();
-    if (auto e = (*c)->executable->run(bufs)) return e;
+    if (auto e = c->executable->run(bufs)) return e;
     double ms = ms_since(t);
     if (stats) stats->run_ms += ms, stats->kernels++;
     if (debug_level() >= 2) {
       double seconds = std::max(ms, 1e-6) / 1e3;
-      const Cost& cost = (*c)->cost;
+      const Cost& cost = c->cost;
       fmt::print(stderr,
                  "  {:<24} {:>9.3f} ms {:>10.0f} flop {:>10.0f} B {:>8.3f} GFLOP/s {:>8.3f} GB/s (estimates){}{}\n",
                  k.name, ms, cost.flops, cost.bytes, cost.flops / seconds / 1e9, cost.bytes / seconds / 1e9,
-                 (*c)->opts.empty() ? "" : "  ", (*c)->opts);
+                 c->opts.empty() ? "" : "  ", c->opts);
     }
   }
   return llvm::Error::success();

@@ -65,6 +65,9 @@ public:
   // source defines. Errors: the source does not compile.
   virtual llvm::Expected<std::unique_ptr<Executable>> compile(const lowering::Lowered& kernel,
                                                               const std::string& kernel_name) const = 0;
+  // Whether compile may run on several threads at once (run.cpp compiles a schedule's new kernels so). Such a compile
+  // must not copy or drop a UOp: their reference counts are not atomic.
+  virtual bool compiles_in_parallel() const { return false; }
 
   const std::string name; // "CPU", "INTERP": DEV's value and the pattern files' `target NAME`
 };

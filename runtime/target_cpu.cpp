@@ -5,6 +5,7 @@
 #include "runtime/cpu_jit.h"
 #include "runtime/target.h"
 #include "runtime/thread_pool.h"
+#include <mutex>
 
 namespace patgrad::runtime {
 namespace {
@@ -38,10 +39,13 @@ public:
 
   llvm::Expected<std::unique_ptr<Executable>> compile(const lowering::Lowered& kernel,
                                                       const std::string& kernel_name) const override {
-    if (!compiler) {
-      auto made = CpuCompiler::create();
-      if (!made) return made.takeError();
-      compiler = std::move(*made);
+    {
+      std::lock_guard<std::mutex> lock(making);
+      if (!compiler) {
+        auto made = CpuCompiler::create();
+        if (!made) return made.takeError();
+        compiler = std::move(*made);
+      }
     }
     auto code = compiler->compile(kernel.source);
     if (!code) return code.takeError();
@@ -53,11 +57,13 @@ public:
       if (u->op == uops::Op::RANGE && u->src.size() == 3) outer = int64_t(u->src[0]->vmax);
     return std::make_unique<CpuExecutable>(std::move(*code), reinterpret_cast<KernelFn>(*fn), outer);
   }
+  bool compiles_in_parallel() const override { return true; } // CpuCompiler::compile is thread-safe
 
 private:
   // made on the first compile, so that a process that only interprets never starts a JIT; executables unload their
   // code into it, so the run cache that holds them must go first (run.cpp makes the targets before it)
   mutable std::unique_ptr<CpuCompiler> compiler;
+  mutable std::mutex making;
 };
 
 } // namespace
