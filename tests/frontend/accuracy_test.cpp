@@ -44,7 +44,7 @@ long double abs_sum(const std::vector<float>& v) {
 
 } // namespace
 
-TEST_CASE("a sum of 2^25 ones is exact and a mean of 2e7 ones is 1, on every device", "[accuracy]") {
+TEST_CASE("a sum of 2^25 ones is exact and a mean of 2e7 ones is 1, on every device", "[accuracy][big]") {
   for (const runtime::Target* dev : runtime::targets()) {
     CHECK(Tensor::ones({int64_t(1) << 25}).to(dev).sum().item() == 33554432.0f);
     CHECK(Tensor::ones({20000000}).to(dev).mean().item() == 1.0f);
@@ -53,7 +53,7 @@ TEST_CASE("a sum of 2^25 ones is exact and a mean of 2e7 ones is 1, on every dev
   }
 }
 
-TEST_CASE("f32 sum, mean, var and std of 2^10 to 2^26 elements stay within the pairwise bound", "[accuracy]") {
+TEST_CASE("f32 sum, mean, var and std of 2^10 to 2^26 elements stay within the pairwise bound", "[accuracy][big]") {
   for (int log_n = 10; log_n <= 26; log_n += 4) {
     int64_t n = int64_t(1) << log_n;
     // positive data (the worst case for one accumulator: it only grows) and data around zero
