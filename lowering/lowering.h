@@ -45,8 +45,12 @@ struct Opt {
   int64_t amount = 0; // the factor or multiple; swap: the other range's number
   bool operator==(const Opt&) const = default;
 };
-std::string to_string(const Opt& o);             // "upcast r2:8", "swap r1 r3", "thread r2"
-std::string to_string(llvm::ArrayRef<Opt> opts); // joined by ", "
+std::string to_string(const Opt& o);                               // "upcast r2:8", "swap r1 r3", "thread r2"
+std::string to_string(llvm::ArrayRef<Opt> opts);                   // joined by ", "
+llvm::Expected<std::vector<Opt>> parse_opts(llvm::StringRef text); // to_string's text back; "" is no opts
+// The opts a search tries next on this kernel: upcasts of each output range by 2-32, thread, swaps of neighbouring
+// output ranges, sums and unrolls of each reduce range by 2-16; only the legal ones.
+std::vector<Opt> opt_actions(const UOp& ast);
 // Whether o applies to the kernel; the error says why not ("upcast r3:4: r3 has 10 trips, which 4 does not divide
 // (pad r3:4 first)").
 llvm::Error check_opt(const UOp& ast, const Opt& o);
@@ -85,5 +89,10 @@ struct Lowered {
 };
 llvm::Expected<Lowered> lower_kernel(const Kernel& k, std::string_view target, const rewriter::Library& lib,
                                      const rewriter::RewriteOptions& opts = {});
+// The same in two halves, for a search over opts: the kernel through the stages before `optimize` (what opts apply
+// to), then from `optimize` on with the given opts instead of the heuristic's.
+llvm::Expected<UOp> lower_to_optimize(const Kernel& k, std::string_view target, const rewriter::Library& lib);
+llvm::Expected<Lowered> lower_with_opts(const Kernel& k, const UOp& ast, llvm::ArrayRef<Opt> opts,
+                                        std::string_view target, const rewriter::Library& lib);
 
 } // namespace patgrad::lowering

@@ -129,6 +129,59 @@ std::string to_string(llvm::ArrayRef<Opt> opts) {
   return out;
 }
 
+llvm::Expected<std::vector<Opt>> parse_opts(llvm::StringRef text) {
+  std::vector<Opt> out;
+  llvm::SmallVector<llvm::StringRef, 8> items;
+  text.split(items, ',', -1, false);
+  for (llvm::StringRef item : items) {
+    item = item.trim();
+    auto bad = [&] {
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "bad opt '%s': expected NAME rN:K (upcast, sum, unroll, split, pad), swap rN rM "
+                                     "or thread rN",
+                                     item.str().c_str());
+    };
+    auto [name, rest] = item.split(' ');
+    const auto* kind = llvm::find(names, name);
+    if (kind == std::end(names)) return bad();
+    Opt o{Opt::Kind(kind - std::begin(names)), 0};
+    auto number = [](llvm::StringRef& s, int64_t& v) { return s.consume_front("r") && !s.consumeInteger(10, v); };
+    rest = rest.trim();
+    if (!number(rest, o.range)) return bad();
+    if (o.kind == Opt::SWAP) {
+      rest = rest.ltrim();
+      if (!number(rest, o.amount)) return bad();
+    } else if (o.kind != Opt::THREAD && (!rest.consume_front(":") || rest.consumeInteger(10, o.amount))) {
+      return bad();
+    }
+    if (!rest.trim().empty()) return bad();
+    out.push_back(o);
+  }
+  return out;
+}
+
+std::vector<Opt> opt_actions(const UOp& ast) {
+  std::vector<Opt> out;
+  auto k = kernel_ranges(ast);
+  if (!k) {
+    llvm::consumeError(k.takeError());
+    return out;
+  }
+  auto legal = [&](const Opt& o) {
+    if (why_not(o, *k).empty()) out.push_back(o);
+  };
+  for (size_t i = 0; i < k->outputs.size(); i++) {
+    int64_t r = std::get<int64_t>(k->outputs[i]->arg);
+    for (int64_t f : {2, 3, 4, 8, 16, 32}) legal({Opt::UPCAST, r, f});
+    legal({Opt::THREAD, r});
+    if (i + 1 < k->outputs.size()) legal({Opt::SWAP, r, std::get<int64_t>(k->outputs[i + 1]->arg)});
+  }
+  for (auto& [number, r] : k->by_number)
+    if (k->reduces.count(r.get()))
+      for (int64_t f : {2, 4, 8, 16}) legal({Opt::SUM, number, f}), legal({Opt::UNROLL, number, f});
+  return out;
+}
+
 llvm::Error check_opt(const UOp& ast, const Opt& o) {
   auto k = kernel_ranges(ast);
   if (!k) return k.takeError();

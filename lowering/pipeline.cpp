@@ -16,6 +16,7 @@ struct KernelState {
   const rewriter::Group* render; // the target's render group, or null
   UOp ast;                       // until linearize
   Lowered out;
+  const std::vector<Opt>* chosen = nullptr; // the optimize stage's opts; null: the heuristic's
 };
 
 using NativeStage = llvm::Error (*)(KernelState&);
@@ -26,14 +27,14 @@ llvm::Error run_optimize(KernelState& k) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "the optimize stage carries out each opt with the pass 'opts' (stage=optimize), "
                                    "which the pattern library does not declare");
-  if (auto seed = random_opts_seed()) {
+  if (auto seed = random_opts_seed(); seed && !k.chosen) {
     auto r = random_opts(k.ast, *seed, *rules);
     if (!r) return r.takeError();
     k.ast = r->first;
     k.out.opts = to_string(r->second);
     return llvm::Error::success();
   }
-  std::vector<Opt> opts = optimize(k.ast, upcast_limit());
+  std::vector<Opt> opts = k.chosen ? *k.chosen : optimize(k.ast, upcast_limit());
   auto r = apply_opts(k.ast, opts, *rules);
   if (!r) return r.takeError();
   k.ast = *r;
@@ -74,20 +75,24 @@ const llvm::StringMap<NativeStage>& natives() {
 
 bool is_native_stage(llvm::StringRef name) { return natives().count(name); }
 
-llvm::Expected<Lowered> lower_kernel(const Kernel& k, std::string_view target, const rewriter::Library& lib,
-                                     const rewriter::RewriteOptions& opts) {
-  auto t = lib.targets.find(std::string(target));
-  if (t == lib.targets.end())
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), "the pattern library declares no target '%s'",
-                                   std::string(target).c_str());
-  KernelState state{k, lib, t->second, k.ast, {}};
+namespace {
+
+// The stages of the pipeline from the one named `from` (the first if empty) up to the one named `to` (exclusive; to
+// the end if empty).
+llvm::Error run_stages(KernelState& state, std::string_view target, const rewriter::RewriteOptions& opts,
+                       std::string_view from, std::string_view to) {
   static const bool trace = [] { // DEBUG=6: the kernel after each rule pass
     const char* d = std::getenv("DEBUG");
     return d && std::atoi(d) >= 6;
   }();
-  bool linear = false;
-  for (const auto& pass : lib.passes) {
+  bool started = from.empty(), linear = false;
+  for (const auto& pass : state.lib.passes) {
     if (pass->stage != "kernel" || (!pass->target.empty() && pass->target != target)) continue;
+    if (pass->name == to) return llvm::Error::success();
+    if (!(started |= pass->name == from)) {
+      linear |= pass->name == "linearize";
+      continue;
+    }
     if (pass->native) {
       auto fn = natives().find(pass->name);
       if (fn == natives().end())
@@ -104,9 +109,50 @@ llvm::Expected<Lowered> lower_kernel(const Kernel& k, std::string_view target, c
     auto r = rewriter::graph_rewrite(state.ast, *pass, opts);
     if (!r) return r.takeError();
     state.ast = *r;
-    if (trace) fmt::print(stderr, "{} after {}:\n  {}\n", k.name, pass->name, uops::sexpr(state.ast));
+    if (trace) fmt::print(stderr, "{} after {}:\n  {}\n", state.kernel.name, pass->name, uops::sexpr(state.ast));
   }
+  if (!to.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), "the pipeline has no stage '%s'",
+                                   std::string(to).c_str());
   if (!linear) return llvm::createStringError(llvm::inconvertibleErrorCode(), "the pipeline has no linearize stage");
+  return llvm::Error::success();
+}
+
+llvm::Expected<const rewriter::Group*> render_group(std::string_view target, const rewriter::Library& lib) {
+  auto t = lib.targets.find(std::string(target));
+  if (t == lib.targets.end())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), "the pattern library declares no target '%s'",
+                                   std::string(target).c_str());
+  return t->second;
+}
+
+} // namespace
+
+llvm::Expected<Lowered> lower_kernel(const Kernel& k, std::string_view target, const rewriter::Library& lib,
+                                     const rewriter::RewriteOptions& opts) {
+  auto render = render_group(target, lib);
+  if (!render) return render.takeError();
+  KernelState state{k, lib, *render, k.ast, {}};
+  if (auto e = run_stages(state, target, opts, "", "")) return e;
+  return std::move(state.out);
+}
+
+llvm::Expected<UOp> lower_to_optimize(const Kernel& k, std::string_view target, const rewriter::Library& lib) {
+  auto render = render_group(target, lib);
+  if (!render) return render.takeError();
+  KernelState state{k, lib, *render, k.ast, {}};
+  if (auto e = run_stages(state, target, {}, "", "optimize")) return e;
+  return state.ast;
+}
+
+llvm::Expected<Lowered> lower_with_opts(const Kernel& k, const UOp& ast, llvm::ArrayRef<Opt> opts,
+                                        std::string_view target, const rewriter::Library& lib) {
+  auto render = render_group(target, lib);
+  if (!render) return render.takeError();
+  KernelState state{k, lib, *render, ast, {}};
+  std::vector<Opt> chosen(opts.begin(), opts.end());
+  state.chosen = &chosen;
+  if (auto e = run_stages(state, target, {}, "optimize", "")) return e;
   return std::move(state.out);
 }
 

@@ -7,6 +7,7 @@
 #include "lowering/lowering.h"
 #include "runtime/cpu_jit.h" // memory_cache_limit
 #include "runtime/lru_cache.h"
+#include "runtime/search.h"
 #include "runtime/target.h"
 #include "runtime/thread_pool.h"
 #include <chrono>
@@ -178,7 +179,20 @@ llvm::Expected<lowering::Lowered> lower(const lowering::Kernel& k, const Target&
     static const bool registered = std::atexit(print_rule_stats) == 0;
     (void)registered;
   }
-  auto lowered = lowering::lower_kernel(k, target.name, lib, opts);
+  llvm::Expected<lowering::Lowered> lowered = lowering::Lowered{};
+  if (int beam = search_beam(); beam > 0 && target.compiles_in_parallel()) { // BEAM=n: measured opts
+    auto searched = search_kernel(k, target, beam);
+    if (!searched) return searched.takeError();
+    if (debug_level() >= 2 && !searched->from_db)
+      fmt::print(stderr, "  {:<24} searched: {:.3f} -> {:.3f} ms in {:.0f} ms, {} candidates: {}\n", k.name,
+                 searched->default_ms, searched->ms, searched->search_ms, searched->candidates,
+                 lowering::to_string(searched->opts));
+    auto ast = lowering::lower_to_optimize(k, target.name, lib);
+    if (!ast) return ast.takeError();
+    lowered = lowering::lower_with_opts(k, *ast, searched->opts, target.name, lib);
+  } else {
+    lowered = lowering::lower_kernel(k, target.name, lib, opts);
+  }
   if (!lowered) return lowered.takeError();
   if (debug_level() >= 5) print_program(lowered->program);
   if (debug_level() >= 4 && !lowered->source.empty()) fmt::print(stderr, "{}\n", lowered->source);

@@ -50,6 +50,12 @@ public:
   // Runs the kernel over its buffers, by parameter number ([0] is the output). Errors: what the target checks as it
   // runs (INTERP: an index out of bounds).
   virtual llvm::Error run(llvm::ArrayRef<Buffer*> buffers) const = 0;
+  // Runs about `fraction` of the kernel's work (a search times a slice of a candidate before it runs it whole) and
+  // returns the fraction it ran; the part of the output it did not compute is left as it was. By default, all of it.
+  virtual llvm::Expected<double> run_part(llvm::ArrayRef<Buffer*> buffers, double fraction) const {
+    if (auto e = run(buffers)) return e;
+    return 1.0;
+  }
   // About the memory it holds (machine code, the nodes of a program it keeps), charged to the run cache's budget.
   virtual uint64_t bytes() const = 0;
 };

@@ -5,6 +5,8 @@
 #include "runtime/cpu_jit.h"
 #include "runtime/target.h"
 #include "runtime/thread_pool.h"
+#include <algorithm>
+#include <cmath>
 #include <mutex>
 
 namespace patgrad::runtime {
@@ -24,6 +26,16 @@ public:
     // a few chunks per core: a core slowed by the OS or by costlier iterations does not hold up the rest
     parallel_for(outer, std::max<int64_t>(1, outer / (4 * thread_count())), [&](int64_t b, int64_t e) { fn(p, b, e); });
     return llvm::Error::success();
+  }
+  // The first trips of the thread loop, at least one per thread.
+  llvm::Expected<double> run_part(llvm::ArrayRef<Buffer*> buffers, double fraction) const override {
+    int64_t n =
+        std::clamp<int64_t>(int64_t(std::ceil(double(outer) * fraction)), std::min(outer, thread_count()), outer);
+    llvm::SmallVector<void*, 8> ptrs;
+    for (Buffer* b : buffers) ptrs.push_back(b->data);
+    void** p = ptrs.data();
+    parallel_for(n, std::max<int64_t>(1, n / (4 * thread_count())), [&](int64_t b, int64_t e) { fn(p, b, e); });
+    return double(n) / double(outer);
   }
   uint64_t bytes() const override { return code->bytes(); }
 

@@ -17,11 +17,14 @@ namespace {
 using namespace patgrad;
 
 constexpr const char* usage = R"(usage: patgrad [--patterns DIR]... [--disable-rule NAME]... COMMAND ...
-       patgrad run FILE [ARG]...
+       patgrad run [--beam N] FILE [ARG]...
        patgrad
 
 commands:
-  run FILE [ARG]...    run a script (.pg); ARGs are its sys.argv[1:]; exit 1 on an error
+  run [--beam N] FILE [ARG]...
+                       run a script (.pg); ARGs are its sys.argv[1:]; exit 1 on an error. --beam N (as BEAM=N)
+                       searches each new kernel's opts on the device, keeping N plans a round; the winners are
+                       stored beside the kernel cache, so a second run searches nothing
   (none)               an interactive prompt: statements run as they are typed, expression values print
   check FILE...        check pattern files (with the built-in ones); print every error; exit 1 on errors
   rewrite [--pass NAME] [--trace] [--stats] [--var NAME=LO..HI]... EXPR
@@ -70,7 +73,8 @@ bool take_values(std::vector<std::string>& args, std::string_view flag, std::vec
     } else if (args[i].starts_with(std::string(flag) + "=")) {
       out.push_back(args[i].substr(flag.size() + 1));
       args.erase(args.begin() + i);
-    } else i++;
+    } else
+      i++;
   }
   return true;
 }
@@ -87,7 +91,8 @@ llvm::Expected<std::unique_ptr<rewriter::Library>> load(const Options& o) {
   if (!lib) return lib.takeError();
   for (const std::string& name : o.disabled) {
     rewriter::Rule* r = (*lib)->rule(name);
-    if (!r) return llvm::createStringError(llvm::inconvertibleErrorCode(), "no rule named '%s' to disable", name.c_str());
+    if (!r)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(), "no rule named '%s' to disable", name.c_str());
     r->disabled = true;
   }
   return lib;
@@ -116,7 +121,8 @@ int cmd_check(const Options& o) {
     fmt::print(stderr, "{}\n", llvm::toString(lib.takeError()));
     return 1;
   }
-  fmt::print("ok: {} rules in {} groups, {} passes\n", (*lib)->rules.size(), (*lib)->groups.size(), (*lib)->passes.size());
+  fmt::print("ok: {} rules in {} groups, {} passes\n", (*lib)->rules.size(), (*lib)->groups.size(),
+             (*lib)->passes.size());
   return 0;
 }
 
@@ -141,7 +147,8 @@ int cmd_rewrite(Options o) {
   auto lib = load(o);
   if (!lib) return fail(llvm::toString(lib.takeError()));
   const rewriter::Pass* pass = (*lib)->pass(passes.empty() ? "sym" : passes.back());
-  if (!pass) return fail(fmt::format("no pass named '{}'; patgrad passes lists them", passes.empty() ? "sym" : passes.back()));
+  if (!pass)
+    return fail(fmt::format("no pass named '{}'; patgrad passes lists them", passes.empty() ? "sym" : passes.back()));
   auto run = [&](std::string_view text, bool batch) -> bool {
     auto e = uops::parse_infix(text, bounds);
     if (!e) {
@@ -164,11 +171,13 @@ int cmd_rewrite(Options o) {
   if (o.args[1] == "-") {
     for (std::string line; std::getline(std::cin, line);)
       if (line.find_first_not_of(" \t\r") != std::string::npos) ok &= run(line, true);
-  } else ok = run(o.args[1], false);
+  } else
+    ok = run(o.args[1], false);
   if (stats)
     for (auto& r : (*lib)->rules)
       if (r->attempts)
-        fmt::print(stderr, "{:<22} {:>9} attempts {:>8} hits {:>10.3f} ms\n", r->name, r->attempts, r->hits, r->nanos / 1e6);
+        fmt::print(stderr, "{:<22} {:>9} attempts {:>8} hits {:>10.3f} ms\n", r->name, r->attempts, r->hits,
+                   r->nanos / 1e6);
   return ok ? 0 : 1;
 }
 
@@ -275,8 +284,16 @@ int main(int argc, char** argv) {
   }
   // a script's own arguments are not the command's options
   if (o.args[0] == "run") {
-    if (o.args.size() < 2) return fail("run needs a script file: patgrad run FILE [ARG]...");
-    return script::run_file(o.args[1], std::vector<std::string>(o.args.begin() + 2, o.args.end()));
+    size_t file = 1;
+    if (o.args.size() > 1 && o.args[1] == "--beam") { // BEAM=N for this run: search each kernel's opts (search.cpp)
+      int beam = -1;
+      if (o.args.size() < 3 || llvm::StringRef(o.args[2]).getAsInteger(10, beam) || beam < 0)
+        return fail("--beam needs a number of plans, 0 or more: patgrad run --beam 2 FILE");
+      setenv("BEAM", o.args[2].c_str(), 1);
+      file = 3;
+    }
+    if (o.args.size() <= file) return fail("run needs a script file: patgrad run [--beam N] FILE [ARG]...");
+    return script::run_file(o.args[file], std::vector<std::string>(o.args.begin() + file + 1, o.args.end()));
   }
   if (take_flag(o.args, "--help") || take_flag(o.args, "-h")) {
     fmt::print("{}", usage);

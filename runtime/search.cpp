@@ -1,0 +1,305 @@
+// Search (BEAM=n): a kernel's opts chosen by measuring candidates on the device, from the heuristic's plan outward.
+// The heuristic's plan is timed first (the incumbent); each round extends the best n plans so far by every legal
+// action (lowering::opt_actions), drops candidates whose kernel was seen already or whose program is too large,
+// compiles the rest on every core, then times them one by one on scratch buffers (never compiling and timing at
+// once). A candidate first runs an eighth of its work (Executable::run_part: on the CPU, the first trips of the thread
+// loop), scaled up; only one within 1.15x of the best so far runs whole, the best of three. One whose output differs
+// from the incumbent's on the same random inputs is rejected and reported (a wrong opt must never win). Rounds stop
+// when the best gains under 2% or the kernel's time is up. The winner is stored in the search database (a file per
+// kernel under the kernel cache's folder, keyed by the kernel's text, the target and the opt space's version), so a
+// second run of a model searches nothing.
+#include "runtime/search.h"
+#include "lowering/lowering.h"
+#include "runtime/atomic_file.h"
+#include "runtime/cpu_jit.h" // default_cache_dir
+#include "runtime/thread_pool.h"
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fmt/format.h>
+#include <llvm/ADT/DenseSet.h>
+#include <llvm/ADT/ScopeExit.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/Path.h>
+#include <llvm/Support/xxhash.h>
+#include <random>
+
+namespace patgrad::runtime {
+namespace {
+
+using lowering::Opt;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* space_version = "opts-1"; // bump when the actions or what an opt builds change
+constexpr int max_rounds = 6;
+constexpr int64_t max_copies = 256;  // of a candidate's body: past that, lowering and compiling cost more than they win
+constexpr size_t max_program = 3000; // nodes of a candidate's linear program: larger ones are not compiled (LLVM's
+                                     // time grows faster than the program; tinygrad caps its uops so too)
+constexpr double slice = 0.125;        // of a candidate's work timed first
+
+double from_env(const char* name, double fallback) {
+  const char* v = std::getenv(name);
+  return v && *v && std::atof(v) >= 0 ? std::atof(v) : fallback;
+}
+// PATGRAD_SEARCH_SECONDS: the search time of one kernel after which no new round starts (default 10).
+double seconds_per_kernel() { return from_env("PATGRAD_SEARCH_SECONDS", 10); }
+// PATGRAD_SEARCH_MIN_MS: a kernel faster than this by the heuristic is not searched: it has too little to gain (a
+// launch on the cores alone costs about 0.07 ms here). Default 0.25.
+double min_kernel_ms() { return from_env("PATGRAD_SEARCH_MIN_MS", 0.25); }
+constexpr uint64_t max_scratch_bytes = uint64_t(1) << 30;
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+// Where the winner of a kernel is stored; empty without a cache folder.
+std::string db_path(const UOp& ast, const Target& target) {
+  std::string dir = default_cache_dir();
+  if (dir.empty()) return "";
+  std::string key = fmt::format("{}\n{}\n{}", space_version, target.name, uops::sexpr(ast));
+  llvm::SmallString<256> path(dir);
+  llvm::sys::path::append(path, "search", fmt::format("{:016x}.opts", llvm::xxh3_64bits(key)));
+  return std::string(path);
+}
+
+// The stored winner: "beam N\nOPTS\n" (and the kernel's text after it, to tell a hash collision from a hit).
+std::optional<std::vector<Opt>> db_lookup(const std::string& path, const UOp& ast, int beam) {
+  if (path.empty()) return std::nullopt;
+  auto file = llvm::MemoryBuffer::getFile(path);
+  if (!file) return std::nullopt;
+  llvm::StringRef text = (*file)->getBuffer();
+  auto [first, rest] = text.split('\n');
+  auto [opts, kernel] = rest.split('\n');
+  int stored = 0;
+  if (!first.consume_front("beam ") || first.getAsInteger(10, stored) || stored < beam ||
+      kernel.rtrim() != uops::sexpr(ast))
+    return std::nullopt;
+  auto parsed = lowering::parse_opts(opts);
+  if (!parsed) {
+    llvm::consumeError(parsed.takeError());
+    return std::nullopt;
+  }
+  return *parsed;
+}
+
+void db_store(const std::string& path, const UOp& ast, int beam, llvm::ArrayRef<Opt> opts) {
+  if (path.empty() || llvm::sys::fs::create_directories(llvm::sys::path::parent_path(path))) return;
+  auto e = write_file_atomically(path, [&](llvm::raw_ostream& os) {
+    os << "beam " << beam << "\n" << lowering::to_string(opts) << "\n" << uops::sexpr(ast) << "\n";
+    return llvm::Error::success();
+  });
+  if (e) fmt::print(stderr, "search: cannot store a result: {}\n", llvm::toString(std::move(e)));
+}
+
+// Scratch buffers with the kernel's dtypes and sizes: the inputs random (floats in [-1, 1), everything else zero, so
+// that an index read from memory stays in bounds), the output written by each candidate.
+struct Scratch {
+  std::vector<UOp> nodes;
+  // the buffers behind the nodes: looked up again at each use, since a later allocation may move the table's entries
+  std::vector<Buffer*> bufs() const {
+    std::vector<Buffer*> out;
+    for (const UOp& n : nodes) out.push_back(&buffer(n));
+    return out;
+  }
+};
+
+std::optional<Scratch> make_scratch(const lowering::Kernel& k) {
+  uint64_t total = 0;
+  for (const UOp& b : k.buffers)
+    total += uint64_t(std::max<int64_t>(buffer(b).size, 1)) * ((uops::bits(b->dtype) + 7) / 8);
+  if (total > max_scratch_bytes) return std::nullopt;
+  Scratch s;
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> uniform(-1.f, 1.f);
+  for (const UOp& b : k.buffers) {
+    auto made = allocate_buffer(b->dtype, buffer(b).size, Fill::zeros);
+    if (!made) {
+      llvm::consumeError(made.takeError());
+      return std::nullopt;
+    }
+    Buffer& buf = buffer(*made);
+    if (b->dtype == DType::f32)
+      for (int64_t i = 0; i < buf.size; i++) static_cast<float*>(buf.data)[i] = uniform(rng);
+    if (b->dtype == DType::f64)
+      for (int64_t i = 0; i < buf.size; i++) static_cast<double*>(buf.data)[i] = uniform(rng);
+    s.nodes.push_back(*made);
+  }
+  return s;
+}
+
+// Whether two outputs agree: integers exactly, floats within a thousandth of the largest magnitude (the candidates
+// sum in other orders).
+bool same_output(const std::vector<char>& a, const std::vector<char>& b, DType dtype) {
+  if (dtype != DType::f32 && dtype != DType::f64) return a == b;
+  auto compare = [&](auto* x, auto* y, size_t n) {
+    double largest = 1;
+    for (size_t i = 0; i < n; i++) largest = std::max(largest, std::abs(double(y[i])));
+    for (size_t i = 0; i < n; i++)
+      if (!(std::abs(double(x[i]) - double(y[i])) <= 1e-3 * largest)) return false; // NaN differs too
+    return true;
+  };
+  if (dtype == DType::f32)
+    return compare(reinterpret_cast<const float*>(a.data()), reinterpret_cast<const float*>(b.data()), a.size() / 4);
+  return compare(reinterpret_cast<const double*>(a.data()), reinterpret_cast<const double*>(b.data()), a.size() / 8);
+}
+
+struct Candidate {
+  std::vector<Opt> opts;
+  lowering::Lowered lowered;
+  llvm::Expected<std::unique_ptr<Executable>> executable = nullptr;
+  double ms = INFINITY;
+};
+
+} // namespace
+
+int search_beam() {
+  static const int beam = [] {
+    const char* v = std::getenv("BEAM");
+    return v ? std::max(0, std::atoi(v)) : 0;
+  }();
+  return beam;
+}
+
+llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& target, int beam) {
+  const rewriter::Library& lib = rewriter::builtin_library();
+  const rewriter::Pass* rules = lib.pass("opts");
+  auto ast = lowering::lower_to_optimize(k, target.name, lib);
+  if (!ast) return ast.takeError();
+  Searched out;
+  out.opts = lowering::optimize(*ast, lowering::upcast_limit());
+  std::string path = db_path(*ast, target);
+  if (auto stored = db_lookup(path, *ast, beam)) {
+    out.opts = *stored;
+    out.from_db = true;
+    return out;
+  }
+  std::optional<Scratch> scratch = make_scratch(k);
+  // too large to copy, nothing to compare, or a kernel without inputs (a fill or random numbers: it runs once)
+  if (!scratch || !rules || !target.compiles_in_parallel() || k.buffers.size() < 2) return out;
+  auto start = Clock::now();
+  std::vector<Buffer*> bufs = scratch->bufs();
+  const Buffer& output = *bufs[0];
+  size_t output_bytes = size_t(std::max<int64_t>(output.size, 1)) * ((uops::bits(output.dtype) + 7) / 8);
+  std::vector<char> reference;
+  double best_ms = INFINITY;
+
+  // lowers, compiles (every core) and times a round's candidates; the first call's first candidate is the incumbent
+  double lower_ms = 0, compile_ms = 0, run_ms = 0;
+  auto measure = [&](std::vector<Candidate>& round) -> llvm::Error {
+    auto t = Clock::now();
+    for (Candidate& c : round) {
+      auto lowered = lowering::lower_with_opts(k, *ast, c.opts, target.name, lib);
+      if (!lowered) return lowered.takeError();
+      c.lowered = std::move(*lowered);
+    }
+    if (!reference.empty()) // the incumbent is measured whatever its size
+      llvm::erase_if(round, [](const Candidate& c) { return c.lowered.program.size() > max_program; });
+    lower_ms += ms_since(t);
+    t = Clock::now();
+    parallel_for(int64_t(round.size()), 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; i++) round[i].executable = target.compile(round[i].lowered, k.name);
+    });
+    compile_ms += ms_since(t);
+    t = Clock::now();
+    auto timed = llvm::make_scope_exit([&] { run_ms += ms_since(t); });
+    for (Candidate& c : round) {
+      if (!c.executable) return c.executable.takeError(); // a legal plan that does not compile is a bug
+      if (!reference.empty()) { // a slice first: a loser is told by a part of its work, scaled up
+        auto t = Clock::now();
+        auto part = (*c.executable)->run_part(bufs, slice);
+        if (!part) return part.takeError();
+        c.ms = ms_since(t) / *part;
+        if (c.ms > 1.15 * best_ms) {
+          out.candidates++;
+          c.executable = nullptr;
+          continue;
+        }
+        c.ms = INFINITY;
+      }
+      for (int run = 0; run < 3; run++) { // the incumbent and the close ones: the best of three whole runs
+        auto t = Clock::now();
+        if (auto e = (*c.executable)->run(bufs)) return e;
+        c.ms = std::min(c.ms, ms_since(t));
+        if (c.ms > 1.15 * best_ms) break;
+      }
+      std::vector<char> got(static_cast<char*>(output.data), static_cast<char*>(output.data) + output_bytes);
+      if (reference.empty())
+        reference = std::move(got);
+      else if (!same_output(got, reference, output.dtype)) {
+        fmt::print(stderr, "search: {} with {} computes another result than the default plan; not used\n", k.name,
+                   lowering::to_string(c.opts));
+        c.ms = INFINITY;
+      }
+      best_ms = std::min(best_ms, c.ms);
+      out.candidates++;
+      c.executable = nullptr; // its code goes before the next round's
+    }
+    return llvm::Error::success();
+  };
+
+  std::vector<Candidate> incumbent(1);
+  incumbent[0].opts = out.opts;
+  if (auto e = measure(incumbent)) return e;
+  out.default_ms = incumbent[0].ms;
+  if (out.default_ms < min_kernel_ms()) {
+    out.ms = out.default_ms;
+    out.search_ms = ms_since(start);
+    return out;
+  }
+  std::vector<Candidate> beam_plans;
+  beam_plans.push_back(std::move(incumbent[0]));
+  if (!out.opts.empty()) beam_plans.push_back({}); // the empty plan is a start too (its ms is measured below)
+  llvm::DenseSet<uint64_t> seen;
+  for (const Candidate& c : beam_plans) {
+    auto applied = lowering::apply_opts(*ast, c.opts, *rules);
+    if (!applied) return applied.takeError();
+    seen.insert(llvm::xxh3_64bits(uops::sexpr(*applied)));
+  }
+  for (int round = 0; round < max_rounds; round++) {
+    std::vector<Candidate> next;
+    for (const Candidate& from : beam_plans) {
+      auto applied = lowering::apply_opts(*ast, from.opts, *rules);
+      if (!applied) return applied.takeError();
+      int64_t copies = 1;
+      for (const Opt& o : from.opts)
+        if (o.kind == Opt::UPCAST || o.kind == Opt::SUM || o.kind == Opt::UNROLL) copies *= o.amount;
+      for (const Opt& a : lowering::opt_actions(*applied)) {
+        bool copying = a.kind == Opt::UPCAST || a.kind == Opt::SUM || a.kind == Opt::UNROLL;
+        if (copying && copies * a.amount > max_copies) continue;
+        // a second copying opt of one kind on one range is the first with a larger factor, which the actions hold (and
+        // a sum of 16 partial sums of 16 took LLVM 7.6 s to compile)
+        if (copying && llvm::any_of(from.opts, [&](const Opt& o) { return o.kind == a.kind && o.range == a.range; }))
+          continue;
+        Candidate c;
+        c.opts = from.opts;
+        c.opts.push_back(a);
+        auto checked = lowering::apply_opts(*ast, c.opts, *rules); // the copies' cap
+        if (!checked) {
+          llvm::consumeError(checked.takeError());
+          continue;
+        }
+        if (seen.insert(llvm::xxh3_64bits(uops::sexpr(*checked))).second) next.push_back(std::move(c));
+      }
+    }
+    if (next.empty()) break;
+    double before = best_ms;
+    if (auto e = measure(next)) return e;
+    for (Candidate& c : beam_plans) next.push_back(std::move(c));
+    llvm::stable_sort(next, [](const Candidate& a, const Candidate& b) { return a.ms < b.ms; });
+    next.resize(std::min<size_t>(next.size(), size_t(beam)));
+    beam_plans = std::move(next);
+    if (std::getenv("SEARCH_DEBUG"))
+      fmt::print(
+          stderr,
+          "search: {} round {}: {:.3f} ms ({}), {} candidates so far; lower {:.0f} ms, compile {:.0f}, run {:.0f}\n",
+          k.name, round + 1, beam_plans[0].ms, lowering::to_string(beam_plans[0].opts), out.candidates, lower_ms,
+          compile_ms, run_ms);
+    if (!(best_ms < before * 0.98) || ms_since(start) > 1e3 * seconds_per_kernel()) break;
+  }
+  if (!beam_plans.empty() && beam_plans[0].ms < out.default_ms) out.opts = beam_plans[0].opts;
+  out.ms = std::min(out.default_ms, beam_plans.empty() ? INFINITY : beam_plans[0].ms);
+  out.search_ms = ms_since(start);
+  db_store(path, *ast, beam, out.opts);
+  return out;
+}
+
+} // namespace patgrad::runtime

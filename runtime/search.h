@@ -1,0 +1,23 @@
+// Search: a kernel's opts measured on the device (search.cpp says how), for BEAM=n.
+#pragma once
+#include "lowering/lowering.h"
+#include "runtime/target.h"
+
+namespace patgrad::runtime {
+
+// BEAM from the environment: the number of plans each round keeps; 0 (the default) is no search.
+int search_beam();
+
+struct Searched {
+  std::vector<lowering::Opt> opts; // the winner (the heuristic's plan when nothing beat it)
+  bool from_db = false;            // found in the search database: nothing was measured
+  double default_ms = 0, ms = 0;   // the heuristic plan's time and the winner's, on scratch buffers
+  double search_ms = 0;            // wall time of the search
+  int candidates = 0;              // plans compiled and timed
+};
+// The best opts found for kernel k on target with a beam of `beam` plans, from the database when it holds a result
+// of at least that beam. A kernel whose buffers pass 1 GiB, or a target that cannot compile on several threads, gets
+// the heuristic's plan unmeasured. Errors: a plan does not lower, compile or run.
+llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& target, int beam);
+
+} // namespace patgrad::runtime

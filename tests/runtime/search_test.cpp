@@ -1,0 +1,94 @@
+// Search (runtime/search.cpp) and the opt space it walks (lowering::opt_actions, parse_opts): a searched kernel's
+// plan is legal and at least as fast as the heuristic's on the same scratch buffers, the winner is stored and found
+// again without measuring, and kernels with nothing to gain are not searched. That a searched kernel computes what
+// the default one does is checked end to end by the search_script test (patgrad run --beam 2 against INTERP).
+#include "frontend/tensor.h"
+#include "runtime/search.h"
+#include "tests/lowering/kernel_graphs.h"
+#include "tests/shell.h"
+
+using namespace patgrad;
+using namespace patgrad::testing;
+using lowering::Opt;
+
+namespace {
+
+Tensor input(const Shape& shape) {
+  std::vector<double> v(size_t(uops::prod(shape)));
+  for (size_t i = 0; i < v.size(); i++) v[i] = double(i % 7) - 3;
+  return Tensor::from_vector(v, shape).realize();
+}
+
+// The kernel that computes t (after those it reads, such as a matmul's packing of its right operand).
+lowering::Kernel last_kernel(Tensor t) {
+  lowering::Schedule s = lowering::schedule({t.uop()}, runtime::new_buffer);
+  REQUIRE(!s.kernels.empty());
+  return s.kernels.back();
+}
+
+const runtime::Target& cpu() { return *expect_ok(runtime::find_target("CPU")); }
+
+} // namespace
+
+TEST_CASE("opts print and parse back; bad text is an error naming it", "[runtime][search]") {
+  std::vector<Opt> opts{{Opt::UPCAST, 2, 8}, {Opt::SUM, 6, 16}, {Opt::UNROLL, 6, 4}, {Opt::SPLIT, 3, 8},
+                        {Opt::SWAP, 1, 3},   {Opt::THREAD, 2},  {Opt::PAD, 3, 4}};
+  std::string text = lowering::to_string(opts);
+  CHECK(text == "upcast r2:8, sum r6:16, unroll r6:4, split r3:8, swap r1 r3, thread r2, pad r3:4");
+  CHECK(expect_ok(lowering::parse_opts(text)) == opts);
+  CHECK(expect_ok(lowering::parse_opts("")).empty());
+  for (const char* bad : {"upcast r2", "tile r1:2", "swap r1", "upcast 2:8", "thread r2:4", "upcast r2:8 r3:4"}) {
+    INFO(bad);
+    CHECK(expect_error(lowering::parse_opts(bad)).find("bad opt") != std::string::npos);
+  }
+}
+
+TEST_CASE("the search's actions on a kernel are all legal", "[runtime][search]") {
+  UOp ast = expect_ok(lowering::lower_to_optimize(last_kernel(input({64, 128}).matmul(input({128, 96}))), "CPU",
+                                                  rewriter::builtin_library()));
+  std::vector<Opt> actions = lowering::opt_actions(ast);
+  CHECK(actions.size() > 10);
+  for (const Opt& a : actions) {
+    INFO(lowering::to_string(a));
+    llvm::Error e = lowering::check_opt(ast, a);
+    CHECK(!e);
+    llvm::consumeError(std::move(e));
+  }
+  auto has = [&](Opt::Kind kind) { return llvm::any_of(actions, [&](const Opt& a) { return a.kind == kind; }); };
+  CHECK((has(Opt::UPCAST) && has(Opt::SUM) && has(Opt::UNROLL) && has(Opt::SWAP) && has(Opt::THREAD)));
+}
+
+TEST_CASE("a searched kernel's plan is at least the heuristic's speed, and is stored", "[runtime][search]") {
+  TempDir dir;
+  ScopedEnv env("PATGRAD_CACHE_DIR", dir.str().c_str());
+  lowering::Kernel k = last_kernel(input({256, 1024}).matmul(input({1024, 256})));
+  runtime::Searched s = expect_ok(runtime::search_kernel(k, cpu(), 2));
+  INFO(lowering::to_string(s.opts));
+  CHECK(!s.from_db);
+  CHECK(s.candidates > 1);
+  CHECK(s.default_ms > 0);
+  CHECK(s.ms <= s.default_ms);
+  UOp ast = expect_ok(lowering::lower_to_optimize(k, "CPU", rewriter::builtin_library()));
+  expect_ok(lowering::apply_opts(ast, s.opts, *rewriter::builtin_library().pass("opts")));
+  CHECK(files_in(dir.str() + "/search").size() == 1);
+  // a second search of the same kernel finds it; a wider beam than the stored one searches again
+  runtime::Searched again = expect_ok(runtime::search_kernel(k, cpu(), 2));
+  CHECK(again.from_db);
+  CHECK(again.candidates == 0);
+  CHECK(again.opts == s.opts);
+  CHECK(!expect_ok(runtime::search_kernel(k, cpu(), 3)).from_db);
+}
+
+TEST_CASE("kernels with nothing to gain are not searched", "[runtime][search]") {
+  TempDir dir;
+  ScopedEnv env("PATGRAD_CACHE_DIR", dir.str().c_str());
+  // no inputs (a fill runs once), and one too fast to gain anything: the heuristic's plan, unmeasured or measured once
+  CHECK(expect_ok(runtime::search_kernel(last_kernel(Tensor::full({64, 64}, 2.0)), cpu(), 2)).candidates == 0);
+  runtime::Searched tiny = expect_ok(runtime::search_kernel(last_kernel(input({4, 8}) * 2.0), cpu(), 2));
+  INFO(tiny.default_ms);
+  CHECK(tiny.candidates <= 1);
+  // INTERP cannot compile on several threads: nothing is timed there
+  CHECK(expect_ok(runtime::search_kernel(last_kernel(input({64, 64}).sum({1})),
+                                         *expect_ok(runtime::find_target("INTERP")), 2))
+            .candidates == 0);
+}
