@@ -6,6 +6,7 @@
 // from bench/numpy_anchor.py, run after ours in the same process tree. The machine's fp32 FMA peak is measured first
 // (a hand-written kernel through our own JIT on every thread), and each GFLOP/s figure is also given as a share of it.
 // Usage: bench_tensor [--max-n N] [--seconds S] [--no-numpy]   (N defaults to 1024: the naive 2048 matmul is slow)
+#include "bench/anchors.h"
 #include "frontend/tensor.h"
 #include "lowering/lowering.h"
 #include "runtime/cpu_jit.h"
@@ -20,6 +21,8 @@
 #include <string>
 
 using namespace patgrad;
+using bench::fma_peak_gflops;
+using bench::numpy_times;
 
 namespace {
 
@@ -75,94 +78,6 @@ Tensor random_tensor(std::mt19937& rng, const Shape& shape) {
   std::vector<float> v(size_t(uops::prod(shape)));
   for (float& x : v) x = dist(rng);
   return Tensor::from_vector(v, shape);
-}
-
-// numpy's median seconds per "name size" key, from the anchor script's output; empty if it could not run.
-std::map<std::string, double> numpy_times(int64_t max_n, double budget) {
-  const char* python = std::getenv("PYTHON");
-  std::string here = __FILE__; // the script sits beside this file
-  std::string script = here.substr(0, here.find_last_of('/') + 1) + "numpy_anchor.py";
-  std::string cmd = std::string(python ? python : "python3") + " " + script + " --max-n " + std::to_string(max_n) +
-                    " --seconds " + std::to_string(budget);
-  std::map<std::string, double> out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char line[512], name[64];
-  long long size;
-  double secs;
-  while (std::fgets(line, sizeof line, p)) {
-    if (line[0] == '#')
-      std::printf("%s", line);
-    else if (std::sscanf(line, "%63s %lld %lf", name, &size, &secs) == 3)
-      out[std::string(name) + " " + std::to_string(size)] = secs;
-  }
-  if (pclose(p) != 0) std::printf("# numpy_anchor.py failed: its figures are missing\n");
-  return out;
-}
-
-// The fp32 FMA peak: `accumulators` independent <16 x float> FMA chains (enough to cover the FMA latency times the
-// number of FMA pipes: 4 cycles x 2 pipes on Zen 4/5 and recent Intel), `rounds` of them per loop trip so the loop's
-// own instructions do not count. "min-legal-vector-width" keeps LLVM from splitting the 512-bit vectors on CPUs it
-// tunes for 256-bit code. a = a * m + c with m just under 1 stays near 1: no overflow, no denormals.
-constexpr int accumulators = 12, rounds = 4, lanes = 16;
-
-std::string fma_peak_ir() {
-  auto acc = [](int a, int round) { return fmt::format("%a{}.{}", a, round); };
-  std::string ir = R"(declare <16 x float> @llvm.fma.v16f32(<16 x float>, <16 x float>, <16 x float>)
-define void @fma_peak(ptr %out, i64 %trips, float %m, float %c) #0 {
-entry:
-  %m0 = insertelement <16 x float> poison, float %m, i64 0
-  %mv = shufflevector <16 x float> %m0, <16 x float> poison, <16 x i32> zeroinitializer
-  %c0 = insertelement <16 x float> poison, float %c, i64 0
-  %cv = shufflevector <16 x float> %c0, <16 x float> poison, <16 x i32> zeroinitializer
-  br label %loop
-loop:
-  %i = phi i64 [ 0, %entry ], [ %i.next, %loop ]
-)";
-  for (int a = 0; a < accumulators; a++)
-    ir += fmt::format("  {} = phi <16 x float> [ %cv, %entry ], [ {}, %loop ]\n", acc(a, 0), acc(a, rounds));
-  for (int r = 1; r <= rounds; r++)
-    for (int a = 0; a < accumulators; a++)
-      ir += fmt::format(
-          "  {} = call <16 x float> @llvm.fma.v16f32(<16 x float> {}, <16 x float> %mv, <16 x float> %cv)\n", acc(a, r),
-          acc(a, r - 1));
-  ir += R"(  %i.next = add i64 %i, 1
-  %more = icmp ult i64 %i.next, %trips
-  br i1 %more, label %loop, label %exit
-exit:
-)";
-  // the sum of the accumulators is stored, so that none of the work is dead
-  std::string sum = acc(0, rounds);
-  for (int a = 1; a < accumulators; a++) {
-    ir += fmt::format("  %s{} = fadd <16 x float> {}, {}\n", a, sum, acc(a, rounds));
-    sum = fmt::format("%s{}", a);
-  }
-  // align 4: the output is a float array, not 64-byte aligned
-  ir += fmt::format("  store <16 x float> {}, ptr %out, align 4\n  ret void\n}}\n", sum);
-  return ir + "attributes #0 = { \"min-legal-vector-width\"=\"512\" }\n";
-}
-
-// GFLOP/s of the FMA kernel on every thread at once: the best of a few runs of about 0.1 s each.
-double fma_peak_gflops() {
-  auto compiler = llvm::cantFail(runtime::CpuCompiler::create("", 0)); // no disk cache: it compiles in milliseconds
-  auto program = llvm::cantFail(compiler->compile(fma_peak_ir()));
-  auto kernel =
-      reinterpret_cast<void (*)(float*, int64_t, float, float)>(llvm::cantFail(program->function("fma_peak")));
-  int64_t threads = runtime::thread_count();
-  std::vector<float> out(size_t(threads * lanes));
-  auto run = [&](int64_t trips) {
-    auto t = Clock::now();
-    runtime::parallel_for(threads, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; i++) kernel(&out[size_t(i * lanes)], trips, 0.999999f, 1e-6f);
-    });
-    return seconds_since(t);
-  };
-  int64_t trips = 1000;
-  while (run(trips) < 0.02) trips *= 4; // warms the threads up too
-  trips = int64_t(double(trips) * 0.1 / run(trips)) + 1;
-  double best = 1e30;
-  for (int i = 0; i < 5; i++) best = std::min(best, run(trips));
-  return double(threads) * double(trips) * rounds * accumulators * lanes * 2 / best / 1e9;
 }
 
 struct Row {

@@ -36,7 +36,7 @@ constexpr int max_rounds = 6;
 constexpr int64_t max_copies = 256;  // of a candidate's body: past that, lowering and compiling cost more than they win
 constexpr size_t max_program = 3000; // nodes of a candidate's linear program: larger ones are not compiled (LLVM's
                                      // time grows faster than the program; tinygrad caps its uops so too)
-constexpr double slice = 0.125;        // of a candidate's work timed first
+constexpr double slice = 0.125;      // of a candidate's work timed first
 
 double from_env(const char* name, double fallback) {
   const char* v = std::getenv(name);
@@ -210,6 +210,7 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
         c.ms = ms_since(t) / *part;
         if (c.ms > 1.15 * best_ms) {
           out.candidates++;
+          out.progress.push_back({ms_since(start), best_ms});
           c.executable = nullptr;
           continue;
         }
@@ -231,6 +232,7 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
       }
       best_ms = std::min(best_ms, c.ms);
       out.candidates++;
+      out.progress.push_back({ms_since(start), best_ms});
       c.executable = nullptr; // its code goes before the next round's
     }
     return llvm::Error::success();

@@ -9,11 +9,12 @@ namespace patgrad::runtime {
 int search_beam();
 
 struct Searched {
-  std::vector<lowering::Opt> opts; // the winner (the heuristic's plan when nothing beat it)
-  bool from_db = false;            // found in the search database: nothing was measured
-  double default_ms = 0, ms = 0;   // the heuristic plan's time and the winner's, on scratch buffers
-  double search_ms = 0;            // wall time of the search
-  int candidates = 0;              // plans compiled and timed
+  std::vector<lowering::Opt> opts;                 // the winner (the heuristic's plan when nothing beat it)
+  bool from_db = false;                            // found in the search database: nothing was measured
+  double default_ms = 0, ms = 0;                   // the heuristic plan's time and the winner's, on scratch buffers
+  double search_ms = 0;                            // wall time of the search
+  int candidates = 0;                              // plans compiled and timed
+  std::vector<std::pair<double, double>> progress; // after each timed plan: ms into the search, best ms so far
 };
 // The best opts found for kernel k on target with a beam of `beam` plans, from the database when it holds a result
 // of at least that beam. A kernel whose buffers pass 1 GiB, or a target that cannot compile on several threads, gets
