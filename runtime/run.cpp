@@ -184,9 +184,11 @@ llvm::Expected<lowering::Lowered> lower(const lowering::Kernel& k, const Target&
     auto searched = search_kernel(k, target, beam);
     if (!searched) return searched.takeError();
     if (debug_level() >= 2 && !searched->from_db)
-      fmt::print(stderr, "  {:<24} searched: {:.3f} -> {:.3f} ms in {:.0f} ms, {} candidates: {}\n", k.name,
-                 searched->default_ms, searched->ms, searched->search_ms, searched->candidates,
-                 lowering::to_string(searched->opts));
+      fmt::print(stderr,
+                 "  {:<24} searched: {:.3f} -> {:.3f} ms in {:.0f} ms (lower {:.0f}, compile {:.0f}, time {:.0f}), {} "
+                 "plans: {}\n",
+                 k.name, searched->default_ms, searched->ms, searched->search_ms, searched->lower_ms,
+                 searched->compile_ms, searched->run_ms, searched->candidates, lowering::to_string(searched->opts));
     auto ast = lowering::lower_to_optimize(k, target.name, lib);
     if (!ast) return ast.takeError();
     lowered = lowering::lower_with_opts(k, *ast, searched->opts, target.name, lib);

@@ -3,7 +3,8 @@
 // action (lowering::opt_actions), drops candidates whose kernel was seen already or whose program is too large,
 // compiles the rest on every core, then times them one by one on scratch buffers (never compiling and timing at
 // once). A candidate first runs an eighth of its work (Executable::run_part: on the CPU, the first trips of the thread
-// loop), scaled up; only one within 1.15x of the best so far runs whole, the best of three. One whose output differs
+// loop), scaled up, where the best so far takes 2 ms or more; only one within 1.15x of the best so far runs whole, the
+// best of three. One whose output differs
 // from the incumbent's on the same random inputs is rejected and reported (a wrong opt must never win). Rounds stop
 // when the best gains under 2% or the kernel's time is up. The winner is stored in the search database (a file per
 // kernel under the kernel cache's folder, keyed by the kernel's text, the target and the opt space's version), so a
@@ -20,10 +21,13 @@
 #include <llvm/ADT/DenseSet.h>
 #include <llvm/ADT/ScopeExit.h>
 #include <llvm/Support/FileSystem.h>
+#include <llvm/Support/JSON.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/Path.h>
 #include <llvm/Support/xxhash.h>
+#include <map>
 #include <random>
+#include <unistd.h>
 
 namespace patgrad::runtime {
 namespace {
@@ -37,6 +41,7 @@ constexpr int64_t max_copies = 256;  // of a candidate's body: past that, loweri
 constexpr size_t max_program = 3000; // nodes of a candidate's linear program: larger ones are not compiled (LLVM's
                                      // time grows faster than the program; tinygrad caps its uops so too)
 constexpr double slice = 0.125;      // of a candidate's work timed first
+constexpr double min_sliced_ms = 2;  // where the best plan so far takes this long
 
 double from_env(const char* name, double fallback) {
   const char* v = std::getenv(name);
@@ -146,10 +151,107 @@ struct Candidate {
   std::vector<Opt> opts;
   lowering::Lowered lowered;
   llvm::Expected<std::unique_ptr<Executable>> executable = nullptr;
-  double ms = INFINITY;
+  double ms = INFINITY, compile_ms = 0;
 };
 
+// The search log: a JSON line per measured plan, appended beside the database (search/log.jsonl), for `patgrad
+// search-log` and, later, for fitting a cost model. Each line is one unbuffered write, so processes appending at once
+// do not mix their lines.
+void log_plan(const std::string& db, const lowering::Kernel& k, const Candidate& c, bool incumbent, bool sliced,
+              bool rejected) {
+  if (db.empty()) return;
+  std::string path = search_log_path();
+  if (llvm::sys::fs::create_directories(llvm::sys::path::parent_path(path))) return;
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_Append);
+  if (ec) return;
+  os.SetUnbuffered();
+  llvm::json::Object line{{"key", llvm::sys::path::stem(db)},
+                          {"kernel", k.name},
+                          {"opts", lowering::to_string(c.opts)},
+                          {"incumbent", incumbent},
+                          {"ms", std::isfinite(c.ms) ? llvm::json::Value(c.ms) : llvm::json::Value(nullptr)},
+                          {"sliced", sliced},
+                          {"rejected", rejected},
+                          {"compile_ms", c.compile_ms},
+                          {"nodes", int64_t(c.lowered.program.size())}};
+  std::string text;
+  llvm::raw_string_ostream(text) << llvm::json::Value(std::move(line)) << "\n";
+  os << text;
+}
+
+// A progress line on stderr while a kernel is searched, when stderr is a terminal: kernel, round, plans, best so far.
+void show_progress(const lowering::Kernel& k, int round, int plans, double best, double incumbent) {
+  static const bool tty = isatty(2);
+  if (tty)
+    fmt::print(stderr, "\r\033[Ksearch {} round {}: {} plans, best {:.3f} ms (heuristic {:.3f})", k.name, round, plans,
+               best, incumbent);
+}
+
 } // namespace
+
+std::string search_log_path() {
+  std::string dir = default_cache_dir();
+  if (dir.empty()) return "";
+  llvm::SmallString<256> path(dir);
+  llvm::sys::path::append(path, "search", "log.jsonl");
+  return std::string(path);
+}
+
+llvm::Expected<std::string> summarize_search_log(const std::string& path) {
+  auto file = llvm::MemoryBuffer::getFile(path);
+  if (!file)
+    return llvm::createStringError(file.getError(), "cannot read the search log %s: %s", path.c_str(),
+                                   file.getError().message().c_str());
+  struct Kernel {
+    std::string name, best_opts;
+    int plans = 0, hopeless = 0, rejected = 0;
+    double incumbent = INFINITY, best = INFINITY, compile_ms = 0;
+    std::vector<double> times;
+  };
+  std::vector<std::string> order;
+  std::map<std::string, Kernel> kernels;
+  llvm::SmallVector<llvm::StringRef, 0> lines;
+  (*file)->getBuffer().split(lines, '\n', -1, false);
+  int bad = 0;
+  for (llvm::StringRef line : lines) {
+    auto v = llvm::json::parse(line);
+    const llvm::json::Object* o = v ? v->getAsObject() : nullptr;
+    if (!v) llvm::consumeError(v.takeError());
+    auto key = o ? o->getString("key") : std::nullopt;
+    if (!key) { // a line cut short by a killed writer, say
+      bad++;
+      continue;
+    }
+    auto [it, fresh] = kernels.try_emplace(key->str());
+    if (fresh) order.push_back(key->str());
+    Kernel& k = it->second;
+    k.name = o->getString("kernel").value_or("?").str();
+    k.plans++;
+    k.compile_ms += o->getNumber("compile_ms").value_or(0);
+    k.rejected += o->getBoolean("rejected").value_or(false);
+    double ms = o->getNumber("ms").value_or(INFINITY);
+    k.times.push_back(ms);
+    if (o->getBoolean("incumbent").value_or(false)) k.incumbent = ms;
+    if (!o->getBoolean("sliced").value_or(true) && ms < k.best)
+      k.best = ms, k.best_opts = o->getString("opts").value_or("").str();
+  }
+  std::string out = fmt::format("{:<26} {:>6} {:>10} {:>10} {:>6} {:>9} {:>10}  {}\n", "kernel", "plans", "heuristic",
+                                "best ms", "gain", ">2x best", "compile s", "best plan");
+  int plans = 0, hopeless = 0;
+  double compile = 0;
+  for (const std::string& key : order) {
+    Kernel& k = kernels[key];
+    for (double t : k.times) k.hopeless += t > 2 * k.best;
+    plans += k.plans, hopeless += k.hopeless, compile += k.compile_ms;
+    out += fmt::format("{:<26} {:>6} {:>10.3f} {:>10.3f} {:>5.2f}x {:>9} {:>10.1f}  {}{}\n", k.name, k.plans,
+                       k.incumbent, k.best, k.incumbent / k.best, k.hopeless, k.compile_ms / 1e3, k.best_opts,
+                       k.rejected ? fmt::format(" ({} rejected: their output differed)", k.rejected) : "");
+  }
+  out += fmt::format("{} searches, {} plans ({} over 2x their kernel's best), {:.1f} s of compiling{}\n", order.size(),
+                     plans, hopeless, compile / 1e3, bad ? fmt::format("; {} unreadable lines skipped", bad) : "");
+  return out;
+}
 
 int search_beam() {
   static const int beam = [] {
@@ -182,8 +284,17 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
   std::vector<char> reference;
   double best_ms = INFINITY;
 
+  int round_number = 0;
+  auto record = [&](Candidate& c, bool sliced, bool rejected) {
+    log_plan(path, k, c, out.candidates == 0, sliced, rejected);
+    if (!sliced) best_ms = std::min(best_ms, c.ms);
+    out.candidates++;
+    out.progress.push_back({ms_since(start), best_ms});
+    show_progress(k, round_number, out.candidates, best_ms, out.progress[0].second);
+    c.executable = nullptr; // its code goes before the next round's
+  };
   // lowers, compiles (every core) and times a round's candidates; the first call's first candidate is the incumbent
-  double lower_ms = 0, compile_ms = 0, run_ms = 0;
+  double &lower_ms = out.lower_ms, &compile_ms = out.compile_ms, &run_ms = out.run_ms;
   auto measure = [&](std::vector<Candidate>& round) -> llvm::Error {
     auto t = Clock::now();
     for (Candidate& c : round) {
@@ -196,22 +307,26 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
     lower_ms += ms_since(t);
     t = Clock::now();
     parallel_for(int64_t(round.size()), 1, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; i++) round[i].executable = target.compile(round[i].lowered, k.name);
+      for (int64_t i = b; i < e; i++) {
+        auto t = Clock::now();
+        round[i].executable = target.compile(round[i].lowered, k.name);
+        round[i].compile_ms = ms_since(t);
+      }
     });
     compile_ms += ms_since(t);
     t = Clock::now();
     auto timed = llvm::make_scope_exit([&] { run_ms += ms_since(t); });
     for (Candidate& c : round) {
       if (!c.executable) return c.executable.takeError(); // a legal plan that does not compile is a bug
-      if (!reference.empty()) { // a slice first: a loser is told by a part of its work, scaled up
+      // a slice first where the incumbent is long enough that a slice's time is not mostly the launch's: a loser is
+      // told by a part of its work, scaled up
+      if (!reference.empty() && best_ms > min_sliced_ms) {
         auto t = Clock::now();
         auto part = (*c.executable)->run_part(bufs, slice);
         if (!part) return part.takeError();
         c.ms = ms_since(t) / *part;
         if (c.ms > 1.15 * best_ms) {
-          out.candidates++;
-          out.progress.push_back({ms_since(start), best_ms});
-          c.executable = nullptr;
+          record(c, true, false);
           continue;
         }
         c.ms = INFINITY;
@@ -223,17 +338,14 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
         if (c.ms > 1.15 * best_ms) break;
       }
       std::vector<char> got(static_cast<char*>(output.data), static_cast<char*>(output.data) + output_bytes);
-      if (reference.empty())
-        reference = std::move(got);
-      else if (!same_output(got, reference, output.dtype)) {
+      bool rejected = !reference.empty() && !same_output(got, reference, output.dtype);
+      if (reference.empty()) reference = std::move(got);
+      if (rejected) {
         fmt::print(stderr, "search: {} with {} computes another result than the default plan; not used\n", k.name,
                    lowering::to_string(c.opts));
         c.ms = INFINITY;
       }
-      best_ms = std::min(best_ms, c.ms);
-      out.candidates++;
-      out.progress.push_back({ms_since(start), best_ms});
-      c.executable = nullptr; // its code goes before the next round's
+      record(c, false, rejected);
     }
     return llvm::Error::success();
   };
@@ -243,6 +355,8 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
   if (auto e = measure(incumbent)) return e;
   out.default_ms = incumbent[0].ms;
   if (out.default_ms < min_kernel_ms()) {
+    if (isatty(2)) fmt::print(stderr, "\r\033[K");
+    db_store(path, *ast, beam, out.opts);
     out.ms = out.default_ms;
     out.search_ms = ms_since(start);
     return out;
@@ -257,6 +371,7 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
     seen.insert(llvm::xxh3_64bits(uops::sexpr(*applied)));
   }
   for (int round = 0; round < max_rounds; round++) {
+    round_number = round + 1;
     std::vector<Candidate> next;
     for (const Candidate& from : beam_plans) {
       auto applied = lowering::apply_opts(*ast, from.opts, *rules);
@@ -289,17 +404,12 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
     llvm::stable_sort(next, [](const Candidate& a, const Candidate& b) { return a.ms < b.ms; });
     next.resize(std::min<size_t>(next.size(), size_t(beam)));
     beam_plans = std::move(next);
-    if (std::getenv("SEARCH_DEBUG"))
-      fmt::print(
-          stderr,
-          "search: {} round {}: {:.3f} ms ({}), {} candidates so far; lower {:.0f} ms, compile {:.0f}, run {:.0f}\n",
-          k.name, round + 1, beam_plans[0].ms, lowering::to_string(beam_plans[0].opts), out.candidates, lower_ms,
-          compile_ms, run_ms);
     if (!(best_ms < before * 0.98) || ms_since(start) > 1e3 * seconds_per_kernel()) break;
   }
   if (!beam_plans.empty() && beam_plans[0].ms < out.default_ms) out.opts = beam_plans[0].opts;
   out.ms = std::min(out.default_ms, beam_plans.empty() ? INFINITY : beam_plans[0].ms);
   out.search_ms = ms_since(start);
+  if (isatty(2)) fmt::print(stderr, "\n");
   db_store(path, *ast, beam, out.opts);
   return out;
 }

@@ -5,6 +5,12 @@
 
 namespace patgrad::runtime {
 
+// The search log (a JSON line per measured plan, beside the database) and its summary per search: plans, the
+// heuristic's time and the best, the plans over twice the best, compile time (`patgrad search-log`). Errors: the
+// file cannot be read (unreadable lines are counted, not errors).
+std::string search_log_path();
+llvm::Expected<std::string> summarize_search_log(const std::string& path);
+
 // BEAM from the environment: the number of plans each round keeps; 0 (the default) is no search.
 int search_beam();
 
@@ -13,6 +19,7 @@ struct Searched {
   bool from_db = false;                            // found in the search database: nothing was measured
   double default_ms = 0, ms = 0;                   // the heuristic plan's time and the winner's, on scratch buffers
   double search_ms = 0;                            // wall time of the search
+  double lower_ms = 0, compile_ms = 0, run_ms = 0; // its parts
   int candidates = 0;                              // plans compiled and timed
   std::vector<std::pair<double, double>> progress; // after each timed plan: ms into the search, best ms so far
 };

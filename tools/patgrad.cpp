@@ -2,6 +2,7 @@
 #include "frontend/script/script.h"
 #include "rewriter/rewriter.h"
 #include "runtime/cpu_jit.h"
+#include "runtime/search.h"
 #include "uops/infix.h"
 #include <cerrno>
 #include <charconv>
@@ -36,6 +37,8 @@ commands:
                        native (C++) stage, and the target each one is limited to; with --target, only the
                        stages that target T runs, after its render group
   cache [--clear]      the kernel cache's directory, entry count and size; --clear removes every entry
+  search-log [FILE]    summarize the search log (BEAM; default: search/log.jsonl in the cache directory): per
+                       search, the plans measured, the heuristic's time and the best, plans over 2x the best
 
 options:
   --patterns DIR       also load every .pat file in DIR (as does PATGRAD_PATTERNS=DIR1:DIR2)
@@ -273,6 +276,16 @@ int cmd_cache(Options o) {
   return 0;
 }
 
+int cmd_search_log(Options o) {
+  if (o.args.size() > 2) return fail("search-log takes at most a log file");
+  std::string path = o.args.size() == 2 ? o.args[1] : runtime::search_log_path();
+  if (path.empty()) return fail("no kernel cache directory: set PATGRAD_CACHE_DIR, XDG_CACHE_HOME or HOME");
+  auto summary = runtime::summarize_search_log(path);
+  if (!summary) return fail(llvm::toString(summary.takeError()));
+  fmt::print("{}", *summary);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -308,5 +321,6 @@ int main(int argc, char** argv) {
   if (cmd == "rules") return cmd_rules(o);
   if (cmd == "passes") return cmd_passes(o);
   if (cmd == "cache") return cmd_cache(o);
+  if (cmd == "search-log") return cmd_search_log(o);
   return fail(fmt::format("unknown command '{}'; see patgrad --help", cmd));
 }

@@ -6,6 +6,7 @@
 #include "runtime/search.h"
 #include "tests/lowering/kernel_graphs.h"
 #include "tests/shell.h"
+#include <fmt/format.h>
 
 using namespace patgrad;
 using namespace patgrad::testing;
@@ -70,7 +71,14 @@ TEST_CASE("a searched kernel's plan is at least the heuristic's speed, and is st
   CHECK(s.ms <= s.default_ms);
   UOp ast = expect_ok(lowering::lower_to_optimize(k, "CPU", rewriter::builtin_library()));
   expect_ok(lowering::apply_opts(ast, s.opts, *rewriter::builtin_library().pass("opts")));
-  CHECK(files_in(dir.str() + "/search").size() == 1);
+  std::vector<std::string> files = files_in(dir.str() + "/search");
+  CHECK(llvm::count_if(files, [](const std::string& f) { return llvm::StringRef(f).ends_with(".opts"); }) == 1);
+  // every measured plan is a line of the search log, which search-log summarizes
+  REQUIRE(llvm::is_contained(files, "log.jsonl"));
+  std::string summary = expect_ok(runtime::summarize_search_log(dir.str() + "/search/log.jsonl"));
+  INFO(summary);
+  CHECK(summary.find(fmt::format("1 searches, {} plans", s.candidates)) != std::string::npos);
+  CHECK(summary.find(lowering::to_string(s.opts)) != std::string::npos);
   // a second search of the same kernel finds it; a wider beam than the stored one searches again
   runtime::Searched again = expect_ok(runtime::search_kernel(k, cpu(), 2));
   CHECK(again.from_db);
