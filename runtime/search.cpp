@@ -2,13 +2,13 @@
 // The heuristic's plan is timed first (the incumbent); each round extends the best n plans so far by every legal
 // action (lowering::opt_actions), drops candidates whose kernel was seen already or whose program is too large,
 // compiles the rest on every core, then times them one by one on scratch buffers (never compiling and timing at
-// once). A candidate first runs an eighth of its work (Executable::run_part: on the CPU, the first trips of the thread
-// loop), scaled up, where the best so far takes 2 ms or more; only one within 1.15x of the best so far runs whole, the
-// best of three. One whose output differs
+// once). A candidate first runs a slice of its work (Executable::run_part: on the CPU, the first trips of the thread
+// loop; about 4 ms at the best plan's speed, 1/64 to 1/8 of the work), scaled up, where the best so far takes 2 ms or
+// more; only one within 1.15x of the best so far runs whole, the best of three. One whose output differs
 // from the incumbent's on the same random inputs is rejected and reported (a wrong opt must never win). Rounds stop
-// when the best gains under 2% or the kernel's time is up. The winner is stored in the search database (a file per
-// kernel under the kernel cache's folder, keyed by the kernel's text, the target and the opt space's version), so a
-// second run of a model searches nothing.
+// when the best gains under 2% or the kernel's time is up (the plans left then go untimed). The winner is stored in the
+// search database (a file per kernel under the kernel cache's folder, keyed by the kernel's text, the target and the
+// opt space's version), so a second run of a model searches nothing.
 #include "runtime/search.h"
 #include "lowering/lowering.h"
 #include "runtime/atomic_file.h"
@@ -40,7 +40,8 @@ constexpr int max_rounds = 6;
 constexpr int64_t max_copies = 256;  // of a candidate's body: past that, lowering and compiling cost more than they win
 constexpr size_t max_program = 3000; // nodes of a candidate's linear program: larger ones are not compiled (LLVM's
                                      // time grows faster than the program; tinygrad caps its uops so too)
-constexpr double slice = 0.125;      // of a candidate's work timed first
+constexpr double slice_ms = 4;       // a candidate's slice: about this long at the best plan's speed,
+constexpr double max_slice = 0.125;  // at most an eighth of its work (and at least 1/64),
 constexpr double min_sliced_ms = 2;  // where the best plan so far takes this long
 
 double from_env(const char* name, double fallback) {
@@ -318,11 +319,15 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
     auto timed = llvm::make_scope_exit([&] { run_ms += ms_since(t); });
     for (Candidate& c : round) {
       if (!c.executable) return c.executable.takeError(); // a legal plan that does not compile is a bug
+      if (!reference.empty() && ms_since(start) > 1e3 * seconds_per_kernel()) { // time is up: the rest go untimed
+        c.executable = nullptr;
+        continue;
+      }
       // a slice first where the incumbent is long enough that a slice's time is not mostly the launch's: a loser is
       // told by a part of its work, scaled up
       if (!reference.empty() && best_ms > min_sliced_ms) {
         auto t = Clock::now();
-        auto part = (*c.executable)->run_part(bufs, slice);
+        auto part = (*c.executable)->run_part(bufs, std::clamp(slice_ms / best_ms, 1.0 / 64, max_slice));
         if (!part) return part.takeError();
         c.ms = ms_since(t) / *part;
         if (c.ms > 1.15 * best_ms) {
