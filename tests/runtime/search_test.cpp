@@ -61,7 +61,7 @@ TEST_CASE("the search's actions on a kernel are all legal", "[runtime][search]")
 
 TEST_CASE("a searched kernel's plan is at least the heuristic's speed, and is stored", "[runtime][search]") {
   TempDir dir;
-  ScopedEnv env("PATGRAD_CACHE_DIR", dir.str().c_str());
+  ScopedEnv env("PATGRAD_CACHE_DIR", dir.str().c_str()), searched("PATGRAD_SEARCH_MIN_MS", "0");
   lowering::Kernel k = last_kernel(input({256, 1024}).matmul(input({1024, 256})));
   runtime::Searched s = expect_ok(runtime::search_kernel(k, cpu(), 2));
   INFO(lowering::to_string(s.opts));
@@ -90,8 +90,10 @@ TEST_CASE("a searched kernel's plan is at least the heuristic's speed, and is st
 TEST_CASE("kernels with nothing to gain are not searched", "[runtime][search]") {
   TempDir dir;
   ScopedEnv env("PATGRAD_CACHE_DIR", dir.str().c_str());
-  // no inputs (a fill runs once), and one too fast to gain anything: the heuristic's plan, unmeasured or measured once
+  // no inputs (a fill runs once), and one faster than PATGRAD_SEARCH_MIN_MS: the heuristic's plan, unmeasured or
+  // measured once
   CHECK(expect_ok(runtime::search_kernel(last_kernel(Tensor::full({64, 64}, 2.0)), cpu(), 2)).candidates == 0);
+  ScopedEnv fast("PATGRAD_SEARCH_MIN_MS", "1000");
   runtime::Searched tiny = expect_ok(runtime::search_kernel(last_kernel(input({4, 8}) * 2.0), cpu(), 2));
   INFO(tiny.default_ms);
   CHECK(tiny.candidates <= 1);
