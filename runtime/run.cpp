@@ -179,27 +179,46 @@ llvm::Expected<lowering::Lowered> lower(const lowering::Kernel& k, const Target&
     static const bool registered = std::atexit(print_rule_stats) == 0;
     (void)registered;
   }
-  llvm::Expected<lowering::Lowered> lowered = lowering::Lowered{};
-  if (int beam = search_beam(); beam > 0 && target.compiles_in_parallel()) { // BEAM=n: measured opts
-    auto searched = search_kernel(k, target, beam);
-    if (!searched) return searched.takeError();
-    if (debug_level() >= 2 && !searched->from_db)
-      fmt::print(stderr,
-                 "  {:<24} searched: {:.3f} -> {:.3f} ms in {:.0f} ms (lower {:.0f}, compile {:.0f}, time {:.0f}), {} "
-                 "plans: {}\n",
-                 k.name, searched->default_ms, searched->ms, searched->search_ms, searched->lower_ms,
-                 searched->compile_ms, searched->run_ms, searched->candidates, lowering::to_string(searched->opts));
-    auto ast = lowering::lower_to_optimize(k, target.name, lib);
-    if (!ast) return ast.takeError();
-    lowered = lowering::lower_with_opts(k, *ast, searched->opts, target.name, lib);
-  } else {
-    lowered = lowering::lower_kernel(k, target.name, lib, opts);
-  }
+  auto lowered = lowering::lower_kernel(k, target.name, lib, opts);
   if (!lowered) return lowered.takeError();
   if (debug_level() >= 5) print_program(lowered->program);
   if (debug_level() >= 4 && !lowered->source.empty()) fmt::print(stderr, "{}\n", lowered->source);
   if (stats) stats->schedule_ms += ms_since(t);
   return lowered;
+}
+
+// BEAM=n: the pending kernels' opts measured (search.cpp) and each lowered again with the winner. The schedule's
+// search time, PATGRAD_SEARCH_BUDGET seconds (default 60), is shared in proportion to the kernels' estimated times
+// (FLOPs and bytes of the heuristic's plan), at most PATGRAD_SEARCH_SECONDS a kernel; a kernel with under 1% of it
+// keeps the heuristic's plan unless the database has a winner.
+llvm::Error search_pending(std::vector<Pending>& pending, const Target& target, int beam) {
+  auto seconds_of = [](const Pending& p) {
+    Cost c = estimate_cost(p.lowered.program);
+    return c.flops / 100e9 + c.bytes / 20e9; // a rough time on this class of host; only the shares matter
+  };
+  double total = 0;
+  for (const Pending& p : pending) total += seconds_of(p);
+  const char* b = std::getenv("PATGRAD_SEARCH_BUDGET");
+  double budget = b && std::atof(b) > 0 ? std::atof(b) : 60;
+  const rewriter::Library& lib = rewriter::builtin_library();
+  for (Pending& p : pending) {
+    double share = total > 0 ? seconds_of(p) / total : 0;
+    auto searched = search_kernel(*p.kernel, target, beam, share >= 0.01 ? budget * share : 0);
+    if (!searched) return searched.takeError();
+    if (debug_level() >= 2 && searched->candidates > 1)
+      fmt::print(stderr,
+                 "  {:<24} searched: {:.3f} -> {:.3f} ms in {:.0f} ms (lower {:.0f}, compile {:.0f}, time {:.0f}), {} "
+                 "plans: {}\n",
+                 p.kernel->name, searched->default_ms, searched->ms, searched->search_ms, searched->lower_ms,
+                 searched->compile_ms, searched->run_ms, searched->candidates, lowering::to_string(searched->opts));
+    if (lowering::to_string(searched->opts) == p.lowered.opts) continue;
+    auto ast = lowering::lower_to_optimize(*p.kernel, target.name, lib);
+    if (!ast) return ast.takeError();
+    auto lowered = lowering::lower_with_opts(*p.kernel, *ast, searched->opts, target.name, lib);
+    if (!lowered) return lowered.takeError();
+    p.lowered = std::move(*lowered);
+  }
+  return llvm::Error::success();
 }
 
 // Every kernel of the schedule with an output, lowered and compiled for the target unless the cache holds it. The
@@ -215,6 +234,11 @@ llvm::Error prepare(const lowering::Schedule& s, const Target& target, RunStats*
     pending.push_back({&k, std::move(*lowered)});
   }
   if (pending.empty()) return llvm::Error::success();
+  if (int beam = search_beam(); beam > 0 && target.compiles_in_parallel()) {
+    auto t = Clock::now();
+    if (auto e = search_pending(pending, target, beam)) return e;
+    if (stats) stats->schedule_ms += ms_since(t);
+  }
   auto t = Clock::now();
   auto compile = [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; i++) pending[i].executable = target.compile(pending[i].lowered, pending[i].kernel->name);

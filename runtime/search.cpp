@@ -262,7 +262,8 @@ int search_beam() {
   return beam;
 }
 
-llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& target, int beam) {
+llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& target, int beam, double seconds) {
+  seconds = std::min(seconds, seconds_per_kernel());
   const rewriter::Library& lib = rewriter::builtin_library();
   const rewriter::Pass* rules = lib.pass("opts");
   auto ast = lowering::lower_to_optimize(k, target.name, lib);
@@ -277,7 +278,7 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
   }
   std::optional<Scratch> scratch = make_scratch(k);
   // too large to copy, nothing to compare, or a kernel without inputs (a fill or random numbers: it runs once)
-  if (!scratch || !rules || !target.compiles_in_parallel() || k.buffers.size() < 2) return out;
+  if (!scratch || !rules || !target.compiles_in_parallel() || k.buffers.size() < 2 || !(seconds > 0)) return out;
   auto start = Clock::now();
   std::vector<Buffer*> bufs = scratch->bufs();
   const Buffer& output = *bufs[0];
@@ -318,8 +319,8 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
     t = Clock::now();
     auto timed = llvm::make_scope_exit([&] { run_ms += ms_since(t); });
     for (Candidate& c : round) {
-      if (!c.executable) return c.executable.takeError(); // a legal plan that does not compile is a bug
-      if (!reference.empty() && ms_since(start) > 1e3 * seconds_per_kernel()) { // time is up: the rest go untimed
+      if (!c.executable) return c.executable.takeError();          // a legal plan that does not compile is a bug
+      if (!reference.empty() && ms_since(start) > 1e3 * seconds) { // time is up: the rest go untimed
         c.executable = nullptr;
         continue;
       }
@@ -409,7 +410,7 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
     llvm::stable_sort(next, [](const Candidate& a, const Candidate& b) { return a.ms < b.ms; });
     next.resize(std::min<size_t>(next.size(), size_t(beam)));
     beam_plans = std::move(next);
-    if (!(best_ms < before * 0.98) || ms_since(start) > 1e3 * seconds_per_kernel()) break;
+    if (!(best_ms < before * 0.98) || ms_since(start) > 1e3 * seconds) break;
   }
   if (!beam_plans.empty() && beam_plans[0].ms < out.default_ms) out.opts = beam_plans[0].opts;
   out.ms = std::min(out.default_ms, beam_plans.empty() ? INFINITY : beam_plans[0].ms);

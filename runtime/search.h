@@ -2,6 +2,7 @@
 #pragma once
 #include "lowering/lowering.h"
 #include "runtime/target.h"
+#include <cmath>
 
 namespace patgrad::runtime {
 
@@ -23,9 +24,11 @@ struct Searched {
   int candidates = 0;                              // plans compiled and timed
   std::vector<std::pair<double, double>> progress; // after each timed plan: ms into the search, best ms so far
 };
-// The best opts found for kernel k on target with a beam of `beam` plans, from the database when it holds a result
-// of at least that beam. A kernel whose buffers pass 1 GiB, or a target that cannot compile on several threads, gets
-// the heuristic's plan unmeasured. Errors: a plan does not lower, compile or run.
-llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& target, int beam);
+// The best opts found for kernel k on target with a beam of `beam` plans in about `seconds` (at most
+// PATGRAD_SEARCH_SECONDS, default 10; no new round or timing starts after it), from the database when it holds a
+// result of at least that beam. With no seconds, a kernel whose buffers pass 1 GiB, or a target that cannot compile on
+// several threads, the heuristic's plan unmeasured. Errors: a plan does not lower, compile or run.
+llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& target, int beam,
+                                       double seconds = INFINITY);
 
 } // namespace patgrad::runtime
