@@ -272,9 +272,14 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
   out.opts = lowering::optimize(*ast, lowering::upcast_limit());
   std::string path = db_path(*ast, target);
   if (auto stored = db_lookup(path, *ast, beam)) {
-    out.opts = *stored;
-    out.from_db = true;
-    return out;
+    // a stored plan that no longer applies (a file edited by hand, opts whose rules changed) is searched again
+    auto applied = rules ? lowering::apply_opts(*ast, *stored, *rules) : llvm::Expected<UOp>(UOp());
+    if (applied && rules) {
+      out.opts = *stored;
+      out.from_db = true;
+      return out;
+    }
+    if (!applied) llvm::consumeError(applied.takeError());
   }
   std::optional<Scratch> scratch = make_scratch(k);
   // too large to copy, nothing to compare, or a kernel without inputs (a fill or random numbers: it runs once)

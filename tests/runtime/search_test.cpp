@@ -7,6 +7,8 @@
 #include "tests/lowering/kernel_graphs.h"
 #include "tests/shell.h"
 #include <fmt/format.h>
+#include <fstream>
+#include <llvm/Support/MemoryBuffer.h>
 
 using namespace patgrad;
 using namespace patgrad::testing;
@@ -85,6 +87,17 @@ TEST_CASE("a searched kernel's plan is at least the heuristic's speed, and is st
   CHECK(again.candidates == 0);
   CHECK(again.opts == s.opts);
   CHECK(!expect_ok(runtime::search_kernel(k, cpu(), 3)).from_db);
+  // a stored plan that does not apply (edited by hand here) is searched again, not an error
+  std::string db = dir.str() + "/search/" + files[0 + (files[0] == "log.jsonl")];
+  auto text = llvm::MemoryBuffer::getFile(db);
+  REQUIRE(text);
+  std::string edited = (*text)->getBuffer().str();
+  size_t line = edited.find('\n') + 1;
+  edited.replace(line, edited.find('\n', line) - line, "upcast r99:3");
+  { std::ofstream(db) << edited; }
+  runtime::Searched redone = expect_ok(runtime::search_kernel(k, cpu(), 2));
+  CHECK(!redone.from_db);
+  CHECK(redone.candidates > 1);
 }
 
 TEST_CASE("kernels with nothing to gain are not searched", "[runtime][search]") {
