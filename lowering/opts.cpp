@@ -37,9 +37,10 @@ llvm::Expected<KernelRanges> kernel_ranges(const UOp& ast) {
     if (n->op == Op::REDUCE)
       for (const UOp& r : llvm::drop_begin(n->src)) k.reduces[r.get()].push_back(n);
   }
-  if (ast->op == Op::SINK && ast->src.size() == 1 && ast->src[0]->op == Op::END)
-    k.outputs.assign(ast->src[0]->src.begin() + 1, ast->src[0]->src.end()),
-        k.store_copied = ast->src[0]->src[0]->op != Op::STORE;
+  if (ast->op == Op::SINK && ast->src.size() == 1 && ast->src[0]->op == Op::END) {
+    k.outputs.assign(ast->src[0]->src.begin() + 1, ast->src[0]->src.end());
+    k.store_copied = ast->src[0]->src[0]->op != Op::STORE;
+  }
   return k;
 }
 
