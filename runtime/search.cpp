@@ -271,19 +271,21 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
   Searched out;
   out.opts = lowering::optimize(*ast, lowering::upcast_limit());
   std::string path = db_path(*ast, target);
+  if (!rules) return out;
   if (auto stored = db_lookup(path, *ast, beam)) {
     // a stored plan that no longer applies (a file edited by hand, opts whose rules changed) is searched again
-    auto applied = rules ? lowering::apply_opts(*ast, *stored, *rules) : llvm::Expected<UOp>(UOp());
-    if (applied && rules) {
+    auto applied = lowering::apply_opts(*ast, *stored, *rules);
+    if (applied) {
       out.opts = *stored;
       out.from_db = true;
       return out;
     }
-    if (!applied) llvm::consumeError(applied.takeError());
+    llvm::consumeError(applied.takeError());
   }
+  // no time, no parallel compiles, or a kernel without inputs (a fill or random numbers: it runs once)
+  if (!(seconds > 0) || !target.compiles_in_parallel() || k.buffers.size() < 2) return out;
   std::optional<Scratch> scratch = make_scratch(k);
-  // too large to copy, nothing to compare, or a kernel without inputs (a fill or random numbers: it runs once)
-  if (!scratch || !rules || !target.compiles_in_parallel() || k.buffers.size() < 2 || !(seconds > 0)) return out;
+  if (!scratch) return out; // too large to copy
   auto start = Clock::now();
   std::vector<Buffer*> bufs = scratch->bufs();
   const Buffer& output = *bufs[0];
