@@ -54,6 +54,8 @@ std::vector<Opt> opt_actions(const UOp& ast);
 // Whether o applies to the kernel; the error says why not ("upcast r3:4: r3 has 10 trips, which 4 does not divide
 // (pad r3:4 first)").
 llvm::Error check_opt(const UOp& ast, const Opt& o);
+// Whether o copies the kernel's body (upcast, sum, unroll: its amount times): what caps an opt list.
+bool copies_body(const Opt& o);
 // The kernel with o checked, marked and carried out by rules (the `opts` pass, stage=optimize); opts in order, their
 // copies of the body (upcasts, sums, unrolls) at most 1024 together.
 llvm::Expected<UOp> apply_opt(const UOp& ast, const Opt& o, const rewriter::Pass& rules);

@@ -163,8 +163,7 @@ llvm::Expected<std::pair<UOp, std::vector<Opt>>> random_opts(const UOp& ast, uin
       o.amount = number(ranges[rng() % ranges.size()]);
     else if (o.kind != Opt::THREAD)
       o.amount = !divisors.empty() && rng() % 4 ? divisors[rng() % divisors.size()] : int64_t(2 + rng() % 7);
-    bool copying = o.kind == Opt::UPCAST || o.kind == Opt::SUM || o.kind == Opt::UNROLL;
-    if (copying && copies * o.amount > 64) continue;
+    if (copies_body(o) && copies * o.amount > 64) continue;
     if (auto e = check_opt(cur, o)) {
       llvm::consumeError(std::move(e));
       continue;
@@ -173,7 +172,7 @@ llvm::Expected<std::pair<UOp, std::vector<Opt>>> random_opts(const UOp& ast, uin
     if (!next) return next.takeError(); // a legal opt that fails is a bug
     cur = *next;
     applied.push_back(o);
-    if (copying) copies *= o.amount;
+    if (copies_body(o)) copies *= o.amount;
   }
   return std::pair{cur, applied};
 }

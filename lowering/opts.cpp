@@ -183,6 +183,8 @@ std::vector<Opt> opt_actions(const UOp& ast) {
   return out;
 }
 
+bool copies_body(const Opt& o) { return o.kind == Opt::UPCAST || o.kind == Opt::SUM || o.kind == Opt::UNROLL; }
+
 llvm::Error check_opt(const UOp& ast, const Opt& o) {
   auto k = kernel_ranges(ast);
   if (!k) return k.takeError();
@@ -229,7 +231,7 @@ llvm::Expected<UOp> apply_opts(const UOp& ast, llvm::ArrayRef<Opt> opts, const r
   UOp cur = ast;
   int64_t copies = 1;
   for (const Opt& o : opts) {
-    if (o.kind == Opt::UPCAST || o.kind == Opt::SUM || o.kind == Opt::UNROLL) {
+    if (copies_body(o)) {
       if (o.amount > max_copies / copies)
         return illegal(o, fmt::format("the kernel's body would have more than {} copies", max_copies));
       copies *= std::max<int64_t>(o.amount, 1);

@@ -212,9 +212,7 @@ llvm::Error search_pending(std::vector<Pending>& pending, const Target& target, 
                  p.kernel->name, searched->default_ms, searched->ms, searched->search_ms, searched->lower_ms,
                  searched->compile_ms, searched->run_ms, searched->candidates, lowering::to_string(searched->opts));
     if (lowering::to_string(searched->opts) == p.lowered.opts) continue;
-    auto ast = lowering::lower_to_optimize(*p.kernel, target.name, lib);
-    if (!ast) return ast.takeError();
-    auto lowered = lowering::lower_with_opts(*p.kernel, *ast, searched->opts, target.name, lib);
+    auto lowered = lowering::lower_with_opts(*p.kernel, searched->ast, searched->opts, target.name, lib);
     if (!lowered) return lowered.takeError();
     p.lowered = std::move(*lowered);
   }

@@ -279,6 +279,7 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
   auto ast = lowering::lower_to_optimize(k, target.name, lib);
   if (!ast) return ast.takeError();
   Searched out;
+  out.ast = *ast;
   out.opts = lowering::optimize(*ast, lowering::upcast_limit());
   std::string path = db_path(*ast, target);
   if (!rules) return out;
@@ -406,23 +407,21 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
       if (!applied) return applied.takeError();
       int64_t copies = 1;
       for (const Opt& o : from.opts)
-        if (o.kind == Opt::UPCAST || o.kind == Opt::SUM || o.kind == Opt::UNROLL) copies *= o.amount;
-      for (const Opt& a : lowering::opt_actions(*applied)) {
-        bool copying = a.kind == Opt::UPCAST || a.kind == Opt::SUM || a.kind == Opt::UNROLL;
+        if (lowering::copies_body(o)) copies *= o.amount;
+      for (const Opt& a : lowering::opt_actions(*applied)) { // legal on *applied by construction
+        bool copying = lowering::copies_body(a);
         if (copying && copies * a.amount > max_copies) continue;
         // a second copying opt of one kind on one range is the first with a larger factor, which the actions hold (and
         // a sum of 16 partial sums of 16 took LLVM 7.6 s to compile)
         if (copying && llvm::any_of(from.opts, [&](const Opt& o) { return o.kind == a.kind && o.range == a.range; }))
           continue;
+        auto extended = lowering::apply_opt(*applied, a, *rules);
+        if (!extended) return extended.takeError();
+        if (!seen.insert(llvm::xxh3_64bits(uops::sexpr(*extended))).second) continue;
         Candidate c;
         c.opts = from.opts;
         c.opts.push_back(a);
-        auto checked = lowering::apply_opts(*ast, c.opts, *rules); // the copies' cap
-        if (!checked) {
-          llvm::consumeError(checked.takeError());
-          continue;
-        }
-        if (seen.insert(llvm::xxh3_64bits(uops::sexpr(*checked))).second) next.push_back(std::move(c));
+        next.push_back(std::move(c));
       }
     }
     if (next.empty()) break;

@@ -17,6 +17,7 @@ int search_beam();
 
 struct Searched {
   std::vector<lowering::Opt> opts;                 // the winner (the heuristic's plan when nothing beat it)
+  UOp ast;                                         // the kernel they apply to: after the stages before optimize
   bool from_db = false;                            // found in the search database: nothing was measured
   double default_ms = 0, ms = 0;                   // the heuristic plan's time and the winner's, on scratch buffers
   double search_ms = 0;                            // wall time of the search
