@@ -1,9 +1,11 @@
 // One training step of tinygrad's MNIST example model, the yardstick of issue 11: conv 1->32 5x5, conv 32->32 5x5,
 // batch norm, max pool, conv 32->64 3x3, conv 64->64 3x3, batch norm, max pool, linear 576->10 (ReLU after each
 // conv), batch 512, Adam, random data of MNIST's shape; about 55 GFLOP a step. Prints the first step (it compiles
-// every kernel), the steady step and images per second; DEBUG=2 prints each kernel's time.
+// every kernel), the steady step and images per second, then the steady step replayed from a capture (jit.h) beside
+// it, each with the share of its time spent outside kernels; DEBUG=2 prints each kernel's time.
 //   build/bench/bench_mnist_step [--steps N] [--batch B]
 #include "examples/models.h"
+#include "frontend/jit.h"
 #include "frontend/nn.h"
 #include "frontend/optim.h"
 #include <chrono>
@@ -39,13 +41,14 @@ int main(int argc, char** argv) {
   examples::MnistNet model;
   optim::Adam opt(nn::get_parameters(model), 1e-3);
   Tensor x = Tensor::randn({batch, 1, 28, 28}).realize(), y = Tensor::randint({batch}, 0, 10, DType::i64).realize();
-  auto step = [&] {
-    Tensor loss = F::cross_entropy(model(x), y);
+  auto train = [&](const std::vector<Tensor>& xy) {
+    Tensor loss = F::cross_entropy(model(xy[0]), xy[1]);
     opt.zero_grad();
     loss.backward();
     opt.step();
-    loss.item();
+    return std::vector<Tensor>{loss};
   };
+  auto step = [&] { train({x, y})[0].item(); };
   runtime::RunStats before = Tensor::run_stats();
   auto t0 = Clock::now();
   step();
@@ -58,7 +61,23 @@ int main(int argc, char** argv) {
   for (int i = 0; i < steps; i++) step();
   double total = ms(start, Clock::now()) / steps;
   runtime::RunStats s1 = Tensor::run_stats();
-  fmt::print("steady step (batch {}, mean of {}): {:.0f} ms (run {:.0f} ms); {:.0f} images/s\n", batch, steps, total,
-             (s1.run_ms - s0.run_ms) / steps, double(batch) * 1000 / total);
+  double run = (s1.run_ms - s0.run_ms) / steps;
+  fmt::print(
+      "steady step (batch {}, mean of {}): {:.1f} ms (run {:.1f} ms, {:.1f}% outside kernels); {:.0f} images/s\n",
+      batch, steps, total, run, 100 * (1 - run / total), double(batch) * 1000 / total);
+
+  Jit jit(train);
+  auto jit_step = [&] { jit({x, y})[0].item(); };
+  t0 = Clock::now();
+  while (!jit.captured()) jit_step();
+  double capture = ms(t0, Clock::now());
+  runtime::RunStats s2 = Tensor::run_stats();
+  start = Clock::now();
+  for (int i = 0; i < steps; i++) jit_step();
+  double replayed = ms(start, Clock::now()) / steps;
+  run = (Tensor::run_stats().run_ms - s2.run_ms) / steps;
+  fmt::print("replayed step (capture {:.0f} ms, {} kernels): {:.1f} ms (run {:.1f} ms, {:.1f}% outside kernels); "
+             "{:.2f}x the steady step\n",
+             capture, jit.kernels(), replayed, run, 100 * (1 - run / replayed), total / replayed);
   return 0;
 }

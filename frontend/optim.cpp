@@ -1,5 +1,6 @@
-// Optimizers and learning-rate schedules. Values that change from step to step (the learning rate, Adam's bias
-// corrections) reach the kernels as 0-d buffers, so every step after the first runs the same compiled kernels.
+// Optimizers and learning-rate schedules. Values that change from step to step reach the kernels as 0-d buffers,
+// so every step after the first runs the same compiled kernels: the learning rate is host data written in place,
+// Adam's bias corrections are state updated by the step's kernels.
 #include "frontend/optim.h"
 #include "frontend/tensor_internal.h"
 #include <cmath>
@@ -8,7 +9,8 @@
 
 namespace patgrad::optim {
 
-Optimizer::Optimizer(std::vector<Tensor> params, double lr) : params_(std::move(params)), lr_(lr) {
+Optimizer::Optimizer(std::vector<Tensor> params, double lr)
+    : params_(std::move(params)), lr_(lr), lr_data_(Tensor::from_vector(std::vector<double>{lr}, Shape{})) {
   if (params_.empty()) throw TensorError("optimizer: the parameter list is empty");
   for (size_t i = 0; i < params_.size(); i++) {
     if (!uops::is_float(params_[i].dtype()))
@@ -24,11 +26,7 @@ Optimizer::Optimizer(std::vector<Tensor> params, double lr) : params_(std::move(
 void Optimizer::set_lr(double lr) {
   if (!(lr >= 0)) throw TensorError(fmt::format("optimizer: learning rate {} is not >= 0", lr));
   lr_ = lr;
-}
-
-Tensor Optimizer::data_scalar(double v, DType d) {
-  Tensor t = Tensor::from_vector(std::vector<double>{v}).reshape({});
-  return d == DType::f64 ? t : t.cast(d);
+  *static_cast<double*>(runtime::buffer(lr_data_.buffer()).data) = lr;
 }
 
 void Optimizer::zero_grad() {
@@ -40,10 +38,12 @@ void Optimizer::step() {
   std::vector<Tensor> out;
   {
     Tensor::NoGrad no_grad; // an update is not part of any graph that gradients flow through
+    begin_step();
     for (size_t i = 0; i < params_.size(); i++) {
       std::optional<Tensor> g = params_[i].grad();
       if (!g) continue;
-      update(i, params_[i], *g, data_scalar(lr_, params_[i].dtype()));
+      DType d = params_[i].dtype();
+      update(i, params_[i], *g, d == DType::f64 ? lr_data_ : lr_data_.cast(d));
       out.push_back(*g);
     }
   }
@@ -87,7 +87,9 @@ Adam::Adam(std::vector<Tensor> params, double lr, AdamOptions opts) : Adam(std::
 
 Adam::Adam(std::vector<Tensor> params, double lr, AdamOptions opts, bool decoupled)
     : Optimizer(std::move(params), lr), opts_(opts), decoupled_(decoupled),
-      weight_decay_(opts.weight_decay.value_or(decoupled ? 1e-2 : 0)) {
+      weight_decay_(opts.weight_decay.value_or(decoupled ? 1e-2 : 0)),
+      beta1_power_(Tensor::from_vector(std::vector<double>{1}, Shape{})),
+      beta2_power_(Tensor::from_vector(std::vector<double>{1}, Shape{})) {
   const char* name = decoupled ? "AdamW" : "Adam";
   if (!(opts.beta1 >= 0 && opts.beta1 < 1 && opts.beta2 >= 0 && opts.beta2 < 1))
     throw TensorError(fmt::format("{}: betas ({}, {}) are not in [0, 1)", name, opts.beta1, opts.beta2));
@@ -100,8 +102,13 @@ Adam::Adam(std::vector<Tensor> params, double lr, AdamOptions opts, bool decoupl
   }
 }
 
+void Adam::begin_step() {
+  beta1_power_.assign(beta1_power_ * opts_.beta1);
+  beta2_power_.assign(beta2_power_ * opts_.beta2);
+}
+
 void Adam::update(size_t i, Tensor& p, const Tensor& g, const Tensor& lr) {
-  double b1 = opts_.beta1, b2 = opts_.beta2, t = double(steps());
+  double b1 = opts_.beta1, b2 = opts_.beta2;
   Tensor param = p;
   Tensor grad = g;
   if (weight_decay_ != 0) {
@@ -119,8 +126,8 @@ void Adam::update(size_t i, Tensor& p, const Tensor& g, const Tensor& lr) {
     vmax_[i].assign(vmax_[i].maximum(v));
     v = vmax_[i];
   }
-  Tensor step_size = lr / data_scalar(1 - std::pow(b1, t), p.dtype());
-  Tensor denom = v.sqrt() / data_scalar(std::sqrt(1 - std::pow(b2, t)), p.dtype()) + opts_.eps;
+  Tensor step_size = lr / (1 - beta1_power_).cast(p.dtype());
+  Tensor denom = v.sqrt() / (1 - beta2_power_).sqrt().cast(p.dtype()) + opts_.eps;
   p.assign((param - step_size * m / denom).cast(p.dtype()));
 }
 
@@ -128,6 +135,8 @@ std::vector<Tensor> Adam::state() const {
   std::vector<Tensor> out = m_;
   out.insert(out.end(), v_.begin(), v_.end());
   out.insert(out.end(), vmax_.begin(), vmax_.end());
+  out.push_back(beta1_power_);
+  out.push_back(beta2_power_);
   return out;
 }
 

@@ -19,7 +19,8 @@ public:
   // parameters, the state and the gradients.
   void step();
 
-  // The learning rate goes into the kernels as data, not as a constant, so changing it recompiles nothing.
+  // The learning rate goes into the kernels as data, not as a constant, so changing it recompiles nothing; set_lr
+  // writes the buffer they read in place, so a captured step (jit.h) replayed after it uses the new rate too.
   double lr() const { return lr_; }
   void set_lr(double lr);
   int64_t steps() const { return steps_; }
@@ -27,15 +28,16 @@ public:
 
 protected:
   // Assigns parameter i its new value from its gradient g; lr is the learning rate as a 0-d tensor of p's dtype.
-  // steps() already counts this step.
   virtual void update(size_t i, Tensor& p, const Tensor& g, const Tensor& lr) = 0;
+  // Called once a step before the updates: what changes per step, not per parameter (Adam's bias corrections).
+  virtual void begin_step() {}
+  // Every tensor the optimizer assigns besides the parameters, so a step realizes them too.
   virtual std::vector<Tensor> state() const = 0;
-  // A host value as a 0-d tensor of dtype d: data in a buffer, so each step's kernels are the same.
-  static Tensor data_scalar(double v, DType d);
 
 private:
   std::vector<Tensor> params_;
   double lr_;
+  Tensor lr_data_; // f64[], the learning rate the kernels read
   int64_t steps_ = 0;
 };
 
@@ -73,11 +75,15 @@ protected:
 
 private:
   void update(size_t i, Tensor& p, const Tensor& g, const Tensor& lr) override;
+  void begin_step() override;
   std::vector<Tensor> state() const override;
   AdamOptions opts_;
   bool decoupled_;
   double weight_decay_;
   std::vector<Tensor> m_, v_, vmax_;
+  // b1^t and b2^t (f64[]), multiplied on the device each step: the bias corrections are state, not host values,
+  // so every step runs the same kernels over the same kinds of buffers and a captured step replays them
+  Tensor beta1_power_, beta2_power_;
 };
 
 class AdamW : public Adam {

@@ -1,6 +1,7 @@
 // Realization: tensors to buffers through the scheduler and a target. Nodes realized on the way remember their
 // buffers while they live (the node is "watched": its release drops the entry), so that realizing a graph that shares
 // them (loss.item() after an optimizer step that computed the forward pass) loads them instead of computing again.
+#include "frontend/jit.h"
 #include "frontend/tensor_internal.h"
 #include "lowering/lowering.h"
 #include <chrono>
@@ -88,6 +89,8 @@ void Tensor::realize_all(const std::vector<Tensor>& tensors) {
 
 const runtime::RunStats& Tensor::run_stats() { return totals; }
 
+runtime::RunStats& detail::run_totals() { return totals; }
+
 Tensor& Tensor::realize() {
   realize_all({*this});
   return *this;
@@ -107,6 +110,7 @@ Tensor& Tensor::assign(const Tensor& value) {
                                   detail::shape_str(value.shape()), uops::name(value.dtype()),
                                   detail::shape_str(shape()), uops::name(dtype())));
   if (value.is(*this)) return *this;
+  detail::note_assign(*impl_);
   impl_->uop = value.uop();
   if (!is_buffer_view(impl_->uop)) pending().push_back(impl_);
   return *this;

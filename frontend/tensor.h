@@ -346,6 +346,7 @@ public:
   explicit Tensor(uops::UOp u, const runtime::Target* dev);
 
 private:
+  friend class Jit; // replays change the tensors a captured step assigns
   explicit Tensor(std::shared_ptr<detail::TensorImpl> impl) : impl_(std::move(impl)) {}
   static void realize_group(const runtime::Target* dev, llvm::ArrayRef<std::shared_ptr<detail::TensorImpl>> impls);
   Tensor pow_int(int64_t exponent) const;

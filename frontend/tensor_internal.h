@@ -46,4 +46,7 @@ uops::UOp new_buffer(DType dtype, int64_t size, runtime::Fill fill, const char* 
 void check_indices(const Tensor& index, int64_t size, llvm::function_ref<std::string(const std::string&)> message,
                    std::optional<int64_t> ignored = std::nullopt);
 
+// realize.cpp: what Tensor::run_stats() reports, for the runs that do not go through realize (a replayed capture).
+runtime::RunStats& run_totals();
+
 } // namespace patgrad::detail

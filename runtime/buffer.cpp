@@ -176,6 +176,8 @@ UOp new_buffer(DType dtype, int64_t size) {
 
 Buffer& buffer(const UOp& node) { return table().buffers.find(std::get<uops::Ints>(node->arg)[0])->second; }
 
+int64_t next_buffer_id() { return table().next_id; }
+
 size_t live_buffers() { return table().buffers.size(); }
 
 size_t pooled_bytes() { return table().pool.held; }

@@ -65,7 +65,7 @@ struct Compiled {
   UOp ast; // keeps the key alive
   Cost cost;
   std::string opts; // the optimizations applied, for DEBUG=2
-  std::unique_ptr<Executable> executable;
+  std::shared_ptr<const Executable> executable;
 };
 
 struct KernelKey {
@@ -102,6 +102,8 @@ LruCache<KernelKey, Compiled, KernelKeyHash>& kernels() {
   static LruCache<KernelKey, Compiled, KernelKeyHash> cache{memory_cache_limit()};
   return cache;
 }
+
+thread_local std::vector<Launch>* recorded = nullptr;
 
 int debug_level() {
   const char* d = std::getenv("DEBUG");
@@ -265,6 +267,8 @@ llvm::Error prepare(const lowering::Schedule& s, const Target& target, RunStats*
 
 } // namespace
 
+void record_launches(std::vector<Launch>* launches) { recorded = launches; }
+
 llvm::ArrayRef<const Target*> targets() { return all_targets().list; }
 
 llvm::Expected<const Target*> find_target(std::string_view name) {
@@ -298,6 +302,7 @@ llvm::Error run(const lowering::Schedule& s, const Target& target, RunStats* sta
     auto t = Clock::now();
     if (auto e = c->executable->run(bufs)) return e;
     double ms = ms_since(t);
+    if (recorded) recorded->push_back({c->executable, k.buffers, k.name});
     if (stats) stats->run_ms += ms, stats->kernels++;
     if (debug_level() >= 2) {
       double seconds = std::max(ms, 1e-6) / 1e3;

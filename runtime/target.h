@@ -96,6 +96,19 @@ struct RunStats {
 };
 llvm::Error run(const lowering::Schedule& s, const Target& target, RunStats* stats = nullptr);
 
+// A kernel as run() ran it: what capture (frontend/jit.cpp) records and replays without scheduling or lowering. The
+// executable is shared with the run cache, so a capture keeps it when the cache drops it.
+struct Launch {
+  std::shared_ptr<const Executable> executable;
+  std::vector<UOp> buffers; // BUFFER nodes by parameter number ([0] the output)
+  std::string name;
+};
+// While set (on this thread), run() appends every kernel it runs to *launches; nullptr stops it.
+void record_launches(std::vector<Launch>* launches);
+// The id the next buffer will have: ids only grow, so a buffer made after this call has this id or a larger one.
+int64_t next_buffer_id();
+inline int64_t buffer_id(const UOp& buffer_node) { return std::get<uops::Ints>(buffer_node->arg)[0]; }
+
 // interp.cpp: one kernel's linear program over its buffers, with uops::eval.
 llvm::Error interpret(const std::vector<UOp>& program, llvm::ArrayRef<Buffer*> buffers);
 

@@ -251,6 +251,7 @@ struct DefStmt : Stmt {
   std::string name;
   std::vector<Param> params;
   Block body;
+  std::vector<Expr*> decorators; // @d1 @d2 def f: f = d1(d2(f))
   DefStmt() : Stmt(StmtKind::Def) {}
 };
 

@@ -64,5 +64,6 @@ Value optim_module(Interp& in);
 Value datasets_module(Interp& in);
 void add_state_functions(Env& patgrad);       // get_parameters, get_state_dict, state_dict, load_state_dict
 void add_safetensors_functions(Env& patgrad); // safe_load, safe_save
+void add_jit_function(Env& patgrad);          // jit
 
 } // namespace patgrad::script

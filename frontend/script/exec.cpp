@@ -186,8 +186,11 @@ Interp::Flow Interp::exec(const Stmt* s, Env& env, Value& ret) {
     }
     case StmtKind::Def: {
       auto* d = static_cast<const DefStmt*>(s);
+      std::vector<Value> decorators; // evaluated before the function is made, applied innermost first (Python's order)
+      for (const Expr* e : d->decorators) decorators.push_back(eval(e, env));
       Value f = make_function(d->name, d->params, env);
       f.as<FunctionObj>().body = &d->body;
+      for (size_t i = decorators.size(); i-- > 0;) f = call0(decorators[i], std::move(f));
       assign_name(d->name, std::move(f), env);
       return Flow::Normal;
     }

@@ -159,6 +159,7 @@ Value patgrad_module(Interp& in) {
   env->vars.set("datasets", datasets_module(in));
   add_state_functions(*env);
   add_safetensors_functions(*env);
+  add_jit_function(*env);
   return Value(ObjRef(new ModuleObj("patgrad", env)));
 }
 

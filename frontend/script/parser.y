@@ -119,6 +119,8 @@ Expr* comp(LexState& st, Loc at, Expr* key, Expr* elt, std::vector<CompClause> c
 
 %type <Block> stmts stmt simple_stmt small_stmts suite else_opt
 %type <Stmt*> small_stmt compound_stmt expr_stmt import_stmt
+%type <DefStmt*> funcdef
+%type <std::vector<Expr*>> decorators
 %type <std::vector<std::pair<Expr*, Block>>> elifs
 %type <std::vector<Expr*>> eq_chain
 %type <BinOp> augop
@@ -241,17 +243,25 @@ compound_stmt
                                                     { check_target(st, $2, "assign to");
                                                       auto* s = st.mod.make<ForStmt>(@1); s->target = $2; s->iter = $4;
                                                       s->body = std::move($6); s->orelse = std::move($7); $$ = s; }
-        | DEF NAME '(' params_opt ')' ':' suite     { auto* s = st.mod.make<DefStmt>(@1); s->name = $2;
-                                                      s->params = std::move($4); s->body = std::move($7); $$ = s; }
-        | DEF NAME '(' params_opt ')' ARROW test ':' suite
-                                                    { auto* s = st.mod.make<DefStmt>(@1); s->name = $2;
-                                                      s->params = std::move($4); s->body = std::move($9); $$ = s; }
+        | funcdef                                   { $$ = $1; }
+        | decorators funcdef                        { $2->decorators = std::move($1); $$ = $2; }
         | CLASS NAME ':' suite                      { auto* s = st.mod.make<ClassStmt>(@1); s->name = $2;
                                                       s->body = std::move($4); $$ = s; }
         | CLASS NAME '(' ')' ':' suite              { auto* s = st.mod.make<ClassStmt>(@1); s->name = $2;
                                                       s->body = std::move($6); $$ = s; }
         | CLASS NAME '(' test ')' ':' suite         { auto* s = st.mod.make<ClassStmt>(@1); s->name = $2; s->base = $4;
                                                       s->body = std::move($7); $$ = s; }
+        ;
+
+funcdef : DEF NAME '(' params_opt ')' ':' suite     { auto* s = st.mod.make<DefStmt>(@1); s->name = $2;
+                                                      s->params = std::move($4); s->body = std::move($7); $$ = s; }
+        | DEF NAME '(' params_opt ')' ARROW test ':' suite
+                                                    { auto* s = st.mod.make<DefStmt>(@1); s->name = $2;
+                                                      s->params = std::move($4); s->body = std::move($9); $$ = s; }
+        ;
+
+decorators : '@' test NEWLINE                       { $$ = {$2}; }
+        | decorators '@' test NEWLINE               { $$ = std::move($1); $$.push_back($3); }
         ;
 
 elifs   : %empty                                    { }
