@@ -9,6 +9,16 @@ namespace {
 struct OptimObj : InstanceObj {
   std::shared_ptr<optim::Optimizer> opt;
   OptimObj(llvm::IntrusiveRefCntPtr<ClassObj> c) : InstanceObj(std::move(c)) {}
+  // Setting lr sets the learning rate at once (a captured step replayed next reads it from its buffer).
+  void attribute_set(llvm::StringRef name, const Value& v) override {
+    if (name != "lr") return;
+    if (!v.is_number()) raise("TypeError", fmt::format("an optimizer's lr is a number, not {}", type_name(v)));
+    try {
+      opt->set_lr(v.as_float());
+    } catch (const TensorError& e) {
+      raise("ValueError", e.what());
+    }
+  }
 };
 struct SchedObj : InstanceObj {
   std::unique_ptr<optim::LRScheduler> sched;
@@ -17,12 +27,6 @@ struct SchedObj : InstanceObj {
 };
 
 OptimObj& optim_of(const Value& self) { return native<OptimObj>(self, "optimizer"); }
-
-// The optimizer's lr attribute is the learning rate: a script may set it; a schedule's step updates it.
-void sync_lr(Interp&, OptimObj& o) {
-  Value* lr = o.attrs.find("lr");
-  if (lr && lr->is_number() && lr->as_float() != o.opt->lr()) o.opt->set_lr(lr->as_float());
-}
 
 std::vector<Tensor> params_arg(Interp& in, const Value& v) {
   std::vector<Tensor> ps;
@@ -39,7 +43,6 @@ Value optim_zero_grad(Interp&, const Value&, CallArgs& args) {
 
 Value optim_step(Interp& in, const Value&, CallArgs& args) {
   Bound b = bind("step", args, {"self"});
-  sync_lr(in, optim_of(b[0]));
   optim_of(b[0]).opt->step();
   return Value();
 }
@@ -87,7 +90,6 @@ Value schedule_step(Interp& in, const Value&, CallArgs& args) {
   Bound b = bind("step", args, {"self"});
   auto& s = native<SchedObj>(b[0], "learning-rate schedule");
   OptimObj& o = optim_of(s.opt);
-  sync_lr(in, o);
   s.sched->step();
   o.attrs.set("lr", Value::real(o.opt->lr()));
   return Value();

@@ -128,7 +128,11 @@ Value Interp::getattr(const Value& obj, llvm::StringRef name) {
 
 void Interp::setattr(const Value& obj, llvm::StringRef name, Value v) {
   switch (obj.type()) {
-  case Type::Instance: return obj.as<InstanceObj>().attrs.set(name, std::move(v));
+  case Type::Instance: {
+    auto& instance = obj.as<InstanceObj>();
+    instance.attrs.set(name, v);
+    return instance.attribute_set(name, v);
+  }
   case Type::Class: return obj.as<ClassObj>().attrs.set(name, std::move(v));
   case Type::Module: return obj.as<ModuleObj>().env->vars.set(name, std::move(v));
   default: raise("AttributeError", fmt::format("'{}' object attribute '{}' cannot be set", type_name(obj), name.str()));

@@ -205,6 +205,8 @@ struct InstanceObj : Object {
   AttrMap attrs;
   explicit InstanceObj(llvm::IntrusiveRefCntPtr<ClassObj> c) : Object(Type::Instance), cls(std::move(c)) {}
   ~InstanceObj() override { attrs.release(); }
+  // After a script sets an attribute: a native object whose attribute is its C++ state (an optimizer's lr) applies it.
+  virtual void attribute_set(llvm::StringRef name, const Value& v) {}
 };
 
 struct ModuleObj : Object {
