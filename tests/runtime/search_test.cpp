@@ -6,9 +6,12 @@
 #include "runtime/search.h"
 #include "tests/lowering/kernel_graphs.h"
 #include "tests/shell.h"
+#include <chrono>
+#include <csignal>
 #include <fmt/format.h>
 #include <fstream>
 #include <llvm/Support/MemoryBuffer.h>
+#include <thread>
 
 using namespace patgrad;
 using namespace patgrad::testing;
@@ -30,6 +33,38 @@ lowering::Kernel last_kernel(Tensor t) {
 }
 
 const runtime::Target& cpu() { return *expect_ok(runtime::find_target("CPU")); }
+
+// The CPU target, except that a plan whose last opt is `unroll rN:4` crashes when run, and one whose last opt is
+// `sum rN:4` never returns: candidates a search must survive and skip.
+class PlantedTarget : public runtime::Target {
+public:
+  PlantedTarget() : Target("CPU") {}
+  llvm::Expected<std::unique_ptr<runtime::Executable>> compile(const lowering::Lowered& kernel,
+                                                               const std::string& name) const override {
+    auto made = cpu().compile(kernel, name);
+    llvm::StringRef last = llvm::StringRef(kernel.opts).rsplit(", ").second;
+    if (last.empty()) last = kernel.opts;
+    if (made && last.starts_with("unroll") && last.ends_with(":4")) return std::make_unique<Crashing>();
+    if (made && last.starts_with("sum") && last.ends_with(":4")) return std::make_unique<Hanging>();
+    return made;
+  }
+  bool compiles_in_parallel() const override { return true; }
+
+private:
+  struct Crashing : runtime::Executable {
+    llvm::Error run(llvm::ArrayRef<runtime::Buffer*>) const override {
+      std::raise(SIGSEGV);
+      return llvm::Error::success();
+    }
+    uint64_t bytes() const override { return 0; }
+  };
+  struct Hanging : runtime::Executable {
+    llvm::Error run(llvm::ArrayRef<runtime::Buffer*>) const override {
+      for (;;) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    uint64_t bytes() const override { return 0; }
+  };
+};
 
 } // namespace
 
@@ -114,4 +149,27 @@ TEST_CASE("kernels with nothing to gain are not searched", "[runtime][search]") 
   CHECK(expect_ok(runtime::search_kernel(last_kernel(input({64, 64}).sum({1})),
                                          *expect_ok(runtime::find_target("INTERP")), 2))
             .candidates == 0);
+}
+
+TEST_CASE("a candidate that crashes or hangs is reported and skipped; the search still finds a winner",
+          "[runtime][search]") {
+  TempDir dir;
+  // every plan measured (the model might not pick the planted ones); a beam of 2 keeps the run short
+  ScopedEnv env("PATGRAD_CACHE_DIR", dir.str().c_str()), searched("PATGRAD_SEARCH_MIN_MS", "0"),
+      every("PATGRAD_SEARCH_MODEL", "0");
+  PlantedTarget planted;
+  lowering::Kernel k = last_kernel(input({256, 1024}).matmul(input({1024, 256})));
+  runtime::Searched s = expect_ok(runtime::search_kernel(k, planted, 2));
+  std::string failures = fmt::format("{}", fmt::join(s.failures, "\n"));
+  INFO(failures);
+  CHECK(failures.find("unroll r4:4: crashed (SIGSEGV) in its first run") != std::string::npos);
+  CHECK(failures.find("sum r4:4: did not finish in") != std::string::npos);
+  INFO(lowering::to_string(s.opts));
+  for (const Opt& o : s.opts) CHECK(!((o.kind == Opt::SUM || o.kind == Opt::UNROLL) && o.amount == 4));
+  CHECK(s.candidates > int(s.failures.size())); // and the others were timed
+  CHECK(s.ms <= s.default_ms);
+  // the log has them, as rejected plans
+  std::string summary = expect_ok(runtime::summarize_search_log(dir.str() + "/search/log.jsonl"));
+  INFO(summary);
+  CHECK(summary.find(fmt::format("({} rejected", s.failures.size())) != std::string::npos);
 }
