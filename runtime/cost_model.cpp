@@ -246,10 +246,17 @@ BodyCost body_cost(const Program& p, int loop) {
   double lanes = 1;
   bool loop_vectorized = l.range && l.children.empty() && b.accumulators == 0 && l.trips >= 16 && !b.groups.empty();
   uint64_t own = l.range ? uint64_t(1) << p.range_bit.lookup(l.range) : 0;
+  double across = INFINITY;           // LLVM's SLP packs one lane from each of a group's runs, when it has several
+  llvm::SmallVector<int, 4> gathered; // such groups: each element loaded and inserted into its vector alone
   for (auto& [g, use] : b.groups) {
     const Group& group = p.groups[g];
     double width = vector_bytes / group.elem_bytes;
-    for (int64_t run : runs(sorted_unique(use.first))) lanes = std::max(lanes, std::min<double>(width, double(run)));
+    std::vector<int64_t> group_runs = runs(sorted_unique(use.first));
+    for (int64_t run : group_runs) lanes = std::max(lanes, std::min<double>(width, double(run)));
+    if (llvm::count_if(group_runs, [](int64_t run) { return run > 1; }) > 1) {
+      across = std::min(across, double(group_runs.size()));
+      gathered.push_back(g);
+    }
     int64_t stride = 0;
     for (auto& [atom, coef] : group.terms)
       if (atom == l.range)
@@ -258,15 +265,19 @@ BodyCost body_cost(const Program& p, int loop) {
         stride = 2; // not affine in this loop's range: a gather
     loop_vectorized &= stride == 0 || stride == 1;
   }
-  lanes = std::exp2(std::floor(std::log2(lanes)));
+  // (the disassembly of a 16M sum in 2 streams of 16 partial sums: xmm pairs of one lane from each stream, 4x slower)
+  lanes = std::exp2(std::floor(std::log2(std::min(lanes, across))));
   // an op across lanes is a shuffle and a scalar op
   double fp = b.fp_ops / lanes + 2 * b.lane_ops + slow_op_cycles * b.slow_ops / lanes, loads = 0, stores = 0;
   int live = 1; // a broadcast operand
   for (auto& [g, use] : b.groups)
     for (int64_t run : runs(sorted_unique(use.first))) {
-      double ops = lanes > 1 ? std::ceil(double(run) / lanes) : double(run);
+      bool one_by_one = llvm::is_contained(gathered, g);
+      double ops = lanes > 1 && !one_by_one ? std::ceil(double(run) / lanes) : double(run);
+      if (one_by_one) fp += double(run); // the inserts
       (use.second ? stores : loads) += ops;
-      if (!use.second && run > 1 && lanes > 1) live += int(ops); // vector operands a register tile reuses
+      if (!use.second && run > 1 && lanes > 1 && !one_by_one)
+        live += int(ops); // vector operands a register tile reuses
     }
   BodyCost c;
   c.chains = b.accumulators ? int(std::ceil(b.accumulators / lanes)) : 0;

@@ -22,7 +22,8 @@ struct Plan {
 };
 
 // How well the model orders a kernel's measured plans: the share of pairs whose times differ by over 10% (less is
-// noise) that it puts in the same order. Adds to agree and pairs.
+// noise) that it puts in the same order; a plan that timed out is slower than any that finished (two that timed out
+// are no pair). Adds to agree and pairs.
 void count_pairs(const std::vector<Plan>& plans, int64_t& agree, int64_t& pairs) {
   for (size_t i = 0; i < plans.size(); i++)
     for (size_t j = i + 1; j < plans.size(); j++) {
@@ -107,7 +108,9 @@ llvm::Expected<std::string> summarize_search_log(const std::string& path) {
     if (o->getBoolean("incumbent").value_or(false)) k.incumbent = ms;
     if (!o->getBoolean("sliced").value_or(true) && ms < k.best)
       k.best = ms, k.best_opts = o->getString("opts").value_or("").str();
-    if (auto model = o->getNumber("model_ms"); model && std::isfinite(ms))
+    // a plan killed at its deadline was slower than it: it counts as slower than every plan that finished
+    bool timed_out = o->getString("failure").value_or("").starts_with("did not finish");
+    if (auto model = o->getNumber("model_ms"); model && (std::isfinite(ms) || timed_out))
       k.modelled[o->getBoolean("model_chose").value_or(false)].push_back(
           {ms, *model, int(o->getInteger("round").value_or(0)), int(o->getInteger("model_rank").value_or(-1)),
            int(o->getInteger("round_plans").value_or(0))});
@@ -142,8 +145,8 @@ llvm::Expected<std::string> summarize_search_log(const std::string& path) {
   const char* how[2] = {"every plan measured", "the model chose"};
   for (int chose : {0, 1})
     if (pairs[chose] || rounds[chose])
-      out += fmt::format("cost model ({}): pairwise order right for {:.0f}% of {} pairs of plans; the round's best in "
-                         "its top quarter in {} of {} rounds\n",
+      out += fmt::format("cost model ({}): pairwise order right for {:.0f}% of {} pairs of plans (timeouts as "
+                         "slowest); the round's best in its top quarter in {} of {} rounds\n",
                          how[chose], pairs[chose] ? 100.0 * double(agree[chose]) / double(pairs[chose]) : 0.0,
                          pairs[chose], hits[chose], rounds[chose]);
   if (!slice_ratios.empty()) { // slices decide which plans are losers: their estimates should be close to the truth

@@ -96,7 +96,8 @@ TEST_CASE("the cost model: neighbouring copies fill vector lanes, strided ones d
   CHECK(rows.ms < none.ms);
 }
 
-TEST_CASE("the cost model: partial sums fill lanes, an unroll adds across them", "[runtime][cost_model]") {
+TEST_CASE("the cost model: partial sums fill lanes; an unroll adds across them, copies of rows pack across rows",
+          "[runtime][cost_model]") {
   Planned p = plan(input({64, 4096}).sum({1}));
   int64_t r = inner_reduce_range(p.ast);
   runtime::CostFeatures sums = model(p, {{Opt::SUM, r, 8}});
@@ -106,12 +107,13 @@ TEST_CASE("the cost model: partial sums fill lanes, an unroll adds across them",
   CHECK(sums.chain_ops == 1);                   // each adds one load a trip
   CHECK(unrolled.chain_ops == 1);               // the one accumulator adds the sum of eight loads
   CHECK(sums.compute_ms < unrolled.compute_ms); // whose seven adds combine lanes of one vector
-  // more partial sums, more independent chains: fewer cycles a float than one chain's latency allows
+  // four rows' partial sums at once: LLVM's SLP packs a lane from each row, loaded one by one (measured 4x slower on
+  // a 16M sum), not four vectors
   runtime::CostFeatures one = model(p, {{Opt::SUM, r, 16}});
   runtime::CostFeatures four = model(p, {{Opt::SUM, r, 16}, {Opt::UPCAST, output_ranges(p.ast)[0], 4}});
   CHECK(one.chains == 1);
-  CHECK(four.chains == 4);
-  CHECK(four.compute_ms < one.compute_ms);
+  CHECK(four.lanes == 4);
+  CHECK(four.compute_ms > one.compute_ms);
 }
 
 TEST_CASE("the cost model: a tile past 32 vector registers spills", "[runtime][cost_model]") {
