@@ -293,12 +293,15 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
     double deadline = 50 + 4 * best_ms * double(thread_count());
     Isolated verdict = run_isolated(
         [&] {
-          return !e.run(bufs) &&
-                 same_output(static_cast<char*>(output.data), reference.data(), output_bytes, output.dtype);
+          if (llvm::Error error = e.run(bufs)) { // a target's check as it runs (INTERP: an index out of bounds)
+            llvm::consumeError(std::move(error));
+            return false;
+          }
+          return same_output(static_cast<char*>(output.data), reference.data(), output_bytes, output.dtype);
         },
         deadline);
     if (verdict.outcome == Isolated::passed) return true;
-    c.failure = verdict.outcome == Isolated::failed      ? "computes another result than the default plan"
+    c.failure = verdict.outcome == Isolated::failed      ? "computes another result than the default plan (or fails)"
                 : verdict.outcome == Isolated::timed_out ? fmt::format("did not finish in {:.0f} ms", deadline)
                                                          : verdict.describe() + " in its first run";
     out.failures.push_back(lowering::to_string(c.opts) + ": " + c.failure);
