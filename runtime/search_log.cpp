@@ -23,16 +23,28 @@ struct Plan {
 
 // How well the model orders a kernel's measured plans: the share of pairs whose times differ by over 10% (less is
 // noise) that it puts in the same order; a plan that timed out is slower than any that finished (two that timed out
-// are no pair). Adds to agree and pairs.
-void count_pairs(const std::vector<Plan>& plans, int64_t& agree, int64_t& pairs) {
+// are no pair), and the pairs of plans that both finished are counted apart too.
+struct Pairs {
+  int64_t agree = 0, pairs = 0, finished_agree = 0, finished_pairs = 0;
+  void add(const Pairs& o) {
+    agree += o.agree, pairs += o.pairs, finished_agree += o.finished_agree, finished_pairs += o.finished_pairs;
+  }
+};
+
+Pairs count_pairs(const std::vector<Plan>& plans) {
+  Pairs out;
   for (size_t i = 0; i < plans.size(); i++)
     for (size_t j = i + 1; j < plans.size(); j++) {
       const Plan &a = plans[i], &b = plans[j];
       if (!(std::max(a.ms, b.ms) > 1.1 * std::min(a.ms, b.ms)) || a.model_ms == b.model_ms) continue;
-      pairs++;
-      agree += (a.ms < b.ms) == (a.model_ms < b.model_ms);
+      bool right = (a.ms < b.ms) == (a.model_ms < b.model_ms), finished = std::isfinite(std::max(a.ms, b.ms));
+      out.pairs++, out.agree += right;
+      out.finished_pairs += finished, out.finished_agree += finished && right;
     }
+  return out;
 }
+
+double share(int64_t part, int64_t whole) { return whole ? 100.0 * double(part) / double(whole) : 0.0; }
 
 // Whether each round's fastest plan was in the model's top quarter of that round's plans. Adds to hits and rounds.
 void count_top_quarter(const std::vector<Plan>& plans, int& hits, int& rounds) {
@@ -119,21 +131,20 @@ llvm::Expected<std::string> summarize_search_log(const std::string& path) {
                                 "heuristic", "best ms", "gain", ">2x best", "compile s", "model", "best plan");
   int plans = 0, hopeless = 0;
   double compile = 0;
-  int64_t agree[2] = {0, 0}, pairs[2] = {0, 0};
+  Pairs pairs[2];
   int hits[2] = {0, 0}, rounds[2] = {0, 0};
   for (const std::string& key : order) {
     Kernel& k = kernels[key];
     for (double t : k.times) k.hopeless += t > 2 * k.best;
     plans += k.plans, hopeless += k.hopeless, compile += k.compile_ms;
-    int64_t kernel_agree = 0, kernel_pairs = 0;
+    Pairs kernel_pairs;
     for (int chose : {0, 1}) {
-      int64_t a = 0, p = 0;
-      count_pairs(k.modelled[chose], a, p);
+      Pairs p = count_pairs(k.modelled[chose]);
       count_top_quarter(k.modelled[chose], hits[chose], rounds[chose]);
-      agree[chose] += a, pairs[chose] += p, kernel_agree += a, kernel_pairs += p;
+      pairs[chose].add(p), kernel_pairs.add(p);
     }
     std::string model =
-        kernel_pairs ? fmt::format("{:.0f}%", 100.0 * double(kernel_agree) / double(kernel_pairs)) : "-";
+        kernel_pairs.pairs ? fmt::format("{:.0f}%", share(kernel_pairs.agree, kernel_pairs.pairs)) : "-";
     out += fmt::format("{:<26} {:>6} {:>10.3f} {:>10.3f} {:>5.2f}x {:>9} {:>10.1f} {:>7}  {}{}\n", k.name, k.plans,
                        k.incumbent, k.best, k.incumbent / k.best, k.hopeless, k.compile_ms / 1e3, model, k.best_opts,
                        k.rejected ? fmt::format(" ({} rejected: wrong output, a crash or a timeout)", k.rejected) : "");
@@ -144,11 +155,12 @@ llvm::Expected<std::string> summarize_search_log(const std::string& path) {
   // say whether the model's top quarter holds the round's best; where the model chose, the best is of those measured.
   const char* how[2] = {"every plan measured", "the model chose"};
   for (int chose : {0, 1})
-    if (pairs[chose] || rounds[chose])
-      out += fmt::format("cost model ({}): pairwise order right for {:.0f}% of {} pairs of plans (timeouts as "
-                         "slowest); the round's best in its top quarter in {} of {} rounds\n",
-                         how[chose], pairs[chose] ? 100.0 * double(agree[chose]) / double(pairs[chose]) : 0.0,
-                         pairs[chose], hits[chose], rounds[chose]);
+    if (const Pairs& p = pairs[chose]; p.pairs || rounds[chose])
+      out += fmt::format("cost model ({}): pairwise order right for {:.0f}% of {} pairs of plans, timeouts as "
+                         "slowest ({:.0f}% of the {} where both finished); the round's best in its top quarter in {} "
+                         "of {} rounds\n",
+                         how[chose], share(p.agree, p.pairs), p.pairs, share(p.finished_agree, p.finished_pairs),
+                         p.finished_pairs, hits[chose], rounds[chose]);
   if (!slice_ratios.empty()) { // slices decide which plans are losers: their estimates should be close to the truth
     llvm::sort(slice_ratios);
     out += fmt::format("sliced estimates / whole times, {} plans: median {:.2f}, 10% {:.2f}, 90% {:.2f}\n",
