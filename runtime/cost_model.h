@@ -1,6 +1,6 @@
-// The cost model: what a kernel's linear program will cost on this CPU, estimated without compiling it (R4 in
-// docs' search research). run.cpp shares a search budget by estimate_cost; the search ranks candidates by
-// model_cost and measures only the best-ranked few.
+// The cost model: what a kernel's linear program will cost on this CPU, estimated without compiling it (R4 of
+// research/search.md). run.cpp shares a search budget by estimate_cost; the search ranks candidates by model_cost
+// and measures only the best-ranked few.
 #pragma once
 #include "uops/uop.h"
 #include <vector>

@@ -35,7 +35,8 @@ struct Searched {
 // The best opts found for kernel k on target with a beam of `beam` plans in about `seconds` (at most
 // PATGRAD_SEARCH_SECONDS, default 10; no new round or timing starts after it), from the database when it holds a
 // result of at least that beam. With no seconds, a kernel whose buffers pass 1 GiB, or a target that cannot compile on
-// several threads, the heuristic's plan unmeasured. Errors: a plan does not lower, compile or run.
+// several threads, the heuristic's plan unmeasured. A candidate that crashes, hangs or computes a wrong output is
+// listed in failures and skipped. Errors: a plan does not lower or compile, or the incumbent does not run.
 llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& target, int beam,
                                        double seconds = INFINITY);
 
