@@ -9,6 +9,7 @@ namespace patgrad::runtime {
 
 // What one run of a kernel does: each ALU op on values is a flop (MULACC two), not those that compute addresses and
 // load gates; each LOAD and STORE moves its element's bytes; both times the trip counts of the loops around them.
+// Gated loads count in full and caches are ignored: an estimate, not a measurement.
 struct Cost {
   double flops = 0, bytes = 0;
 };

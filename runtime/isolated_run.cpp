@@ -2,6 +2,7 @@
 // body writes (a kernel's output) stays in the child; only passed or failed comes back, as the exit status.
 #include "runtime/isolated_run.h"
 #include "runtime/thread_pool.h"
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -40,10 +41,17 @@ Isolated run_isolated(llvm::function_ref<bool()> body, double deadline_ms) {
   auto start = std::chrono::steady_clock::now();
   auto wait = std::chrono::microseconds(20);
   int status = 0;
-  while (waitpid(pid, &status, WNOHANG) == 0) {
+  for (;;) {
+    pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) { // cannot happen for our own child; never a pass
+      kill(pid, SIGKILL);
+      return {Isolated::failed};
+    }
     if (std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() > deadline_ms) {
       kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
       return {Isolated::timed_out};
     }
     std::this_thread::sleep_for(wait);
