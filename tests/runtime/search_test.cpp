@@ -116,6 +116,8 @@ TEST_CASE("a searched kernel's plan is at least the heuristic's speed, and is st
   INFO(summary);
   CHECK(summary.find(fmt::format("1 searches, {} plans", s.candidates)) != std::string::npos);
   CHECK(summary.find(lowering::to_string(s.opts)) != std::string::npos);
+  CHECK(s.model_chose); // by default the cost model picks the plans measured, and the log says how it ranked them
+  CHECK(summary.find("cost model (the model chose): pairwise order right for") != std::string::npos);
   // a second search of the same kernel finds it; a wider beam than the stored one searches again
   runtime::Searched again = expect_ok(runtime::search_kernel(k, cpu(), 2));
   CHECK(again.from_db);
@@ -172,4 +174,29 @@ TEST_CASE("a candidate that crashes or hangs is reported and skipped; the search
   std::string summary = expect_ok(runtime::summarize_search_log(dir.str() + "/search/log.jsonl"));
   INFO(summary);
   CHECK(summary.find(fmt::format("({} rejected", s.failures.size())) != std::string::npos);
+  CHECK(summary.find("cost model (every plan measured)") != std::string::npos);
+}
+
+TEST_CASE("search-log scores the cost model's ranking: pairs in the right order, the best in its top quarter",
+          "[runtime][search]") {
+  TempDir dir;
+  std::string path = dir.str() + "/log.jsonl";
+  {
+    std::ofstream log(path);
+    // four plans of one round, every plan measured: the model swaps b and c, and d was killed at its deadline
+    constexpr const char* line =
+        R"({{"key":"k","kernel":"R_4","opts":"{}","incumbent":false,"ms":{},"sliced":false,)"
+        R"("rejected":{},"failure":"{}","compile_ms":1,"model_ms":{},"round":1,"model_rank":{},)"
+        R"("round_plans":4,"model_chose":false}})";
+    log << fmt::format(line, "a", "1", "false", "", 1, 0) << "\n"
+        << fmt::format(line, "b", "2", "false", "", 3, 2) << "\n"
+        << fmt::format(line, "c", "4", "false", "", 2, 1) << "\n"
+        << fmt::format(line, "d", "null", "true", "did not finish in 100 ms", 4, 3) << "\n";
+  }
+  std::string summary = expect_ok(runtime::summarize_search_log(path));
+  INFO(summary);
+  // pairs: ab ac ad bd cd right, bc wrong; of those where both finished, ab ac right, bc wrong
+  CHECK(summary.find("cost model (every plan measured): pairwise order right for 83% of 6 pairs of plans, timeouts "
+                     "as slowest (67% of the 3 where both finished); the round's best in its top quarter in 1 of 1 "
+                     "rounds") != std::string::npos);
 }
