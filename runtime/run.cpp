@@ -5,6 +5,7 @@
 // 4 the program text of each kernel compiled (CPU: LLVM IR); 5 the linear program of each kernel lowered.
 // PATGRAD_RULE_STATS=1: at exit, attempts, hits and time of every rule the kernel passes tried.
 #include "lowering/lowering.h"
+#include "runtime/cost_model.h"
 #include "runtime/cpu_jit.h" // memory_cache_limit
 #include "runtime/lru_cache.h"
 #include "runtime/search.h"
@@ -21,45 +22,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-// What one run of a kernel does, estimated from its linear program: each ALU op on values is a flop (MULACC two),
-// not those that compute addresses and load gates; each LOAD and STORE moves its element's bytes; both times the trip
-// counts of the loops around them. Gated loads count in full and caches are ignored: an estimate, not a measurement.
-struct Cost {
-  double flops = 0, bytes = 0;
-};
-
-Cost estimate_cost(const std::vector<UOp>& program) {
-  using uops::Op;
-  std::vector<UOp> indices; // and gates
-  for (const UOp& u : program)
-    if (u->op == Op::LOAD || u->op == Op::STORE)
-      for (size_t i = 1; i < u->src.size() && !(u->op == Op::STORE && i == 2); i++) indices.push_back(u->src[i]);
-  llvm::DenseSet<const uops::Node*> addressing;
-  for (const UOp& n : uops::toposort(indices)) addressing.insert(n.get());
-  Cost c;
-  double trips = 1;
-  llvm::SmallVector<double, 8> outer; // the trip count outside each open loop
-  auto bytes = [](DType d) { return double(std::max(1, uops::bits(d) / 8)); };
-  for (const UOp& u : program) {
-    uops::Typing typing = uops::op_info(u->op).typing;
-    bool alu = typing == uops::Typing::SAME || typing == uops::Typing::CMP || typing == uops::Typing::SELECT ||
-               typing == uops::Typing::CONVERT;
-    if (u->op == Op::RANGE) {
-      outer.push_back(trips);
-      trips *= double(std::max<__int128>(0, u->src[0]->vmax));
-    } else if (u->op == Op::END && !outer.empty()) {
-      trips = outer.pop_back_val();
-    } else if (u->op == Op::LOAD) {
-      c.bytes += trips * bytes(u->dtype);
-    } else if (u->op == Op::STORE) {
-      c.bytes += trips * bytes(u->src[2]->dtype);
-    } else if (alu && !addressing.count(u.get())) {
-      c.flops += trips * (u->op == Op::MULACC ? 2 : 1);
-    }
-  }
-  return c;
-}
 
 struct Compiled {
   UOp ast; // keeps the key alive

@@ -14,4 +14,8 @@ void parallel_for(int64_t n, int64_t grain, llvm::function_ref<void(int64_t begi
 // The number of threads parallel_for spreads work over.
 int64_t thread_count();
 
+// From now on parallel_for runs body on the calling thread: for a fork()ed child (run_isolated), which has no other
+// thread, so LLVM's executor there would wait forever on workers that do not exist.
+void run_serially_in_this_process();
+
 } // namespace patgrad::runtime

@@ -6,9 +6,12 @@
 #include "runtime/search.h"
 #include "tests/lowering/kernel_graphs.h"
 #include "tests/shell.h"
+#include <chrono>
+#include <csignal>
 #include <fmt/format.h>
 #include <fstream>
 #include <llvm/Support/MemoryBuffer.h>
+#include <thread>
 
 using namespace patgrad;
 using namespace patgrad::testing;
@@ -30,6 +33,38 @@ lowering::Kernel last_kernel(Tensor t) {
 }
 
 const runtime::Target& cpu() { return *expect_ok(runtime::find_target("CPU")); }
+
+// The CPU target, except that a plan whose last opt is `unroll rN:4` crashes when run, and one whose last opt is
+// `sum rN:4` never returns: candidates a search must survive and skip.
+class PlantedTarget : public runtime::Target {
+public:
+  PlantedTarget() : Target("CPU") {}
+  llvm::Expected<std::unique_ptr<runtime::Executable>> compile(const lowering::Lowered& kernel,
+                                                               const std::string& name) const override {
+    auto made = cpu().compile(kernel, name);
+    llvm::StringRef last = llvm::StringRef(kernel.opts).rsplit(", ").second;
+    if (last.empty()) last = kernel.opts;
+    if (made && last.starts_with("unroll") && last.ends_with(":4")) return std::make_unique<Crashing>();
+    if (made && last.starts_with("sum") && last.ends_with(":4")) return std::make_unique<Hanging>();
+    return made;
+  }
+  bool compiles_in_parallel() const override { return true; }
+
+private:
+  struct Crashing : runtime::Executable {
+    llvm::Error run(llvm::ArrayRef<runtime::Buffer*>) const override {
+      std::raise(SIGSEGV);
+      return llvm::Error::success();
+    }
+    uint64_t bytes() const override { return 0; }
+  };
+  struct Hanging : runtime::Executable {
+    llvm::Error run(llvm::ArrayRef<runtime::Buffer*>) const override {
+      for (;;) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    uint64_t bytes() const override { return 0; }
+  };
+};
 
 } // namespace
 
@@ -81,6 +116,8 @@ TEST_CASE("a searched kernel's plan is at least the heuristic's speed, and is st
   INFO(summary);
   CHECK(summary.find(fmt::format("1 searches, {} plans", s.candidates)) != std::string::npos);
   CHECK(summary.find(lowering::to_string(s.opts)) != std::string::npos);
+  CHECK(s.model_chose); // by default the cost model picks the plans measured, and the log says how it ranked them
+  CHECK(summary.find("cost model (the model chose): pairwise order right for") != std::string::npos);
   // a second search of the same kernel finds it; a wider beam than the stored one searches again
   runtime::Searched again = expect_ok(runtime::search_kernel(k, cpu(), 2));
   CHECK(again.from_db);
@@ -114,4 +151,52 @@ TEST_CASE("kernels with nothing to gain are not searched", "[runtime][search]") 
   CHECK(expect_ok(runtime::search_kernel(last_kernel(input({64, 64}).sum({1})),
                                          *expect_ok(runtime::find_target("INTERP")), 2))
             .candidates == 0);
+}
+
+TEST_CASE("a candidate that crashes or hangs is reported and skipped; the search still finds a winner",
+          "[runtime][search]") {
+  TempDir dir;
+  // every plan measured (the model might not pick the planted ones); a beam of 2 keeps the run short
+  ScopedEnv env("PATGRAD_CACHE_DIR", dir.str().c_str()), searched("PATGRAD_SEARCH_MIN_MS", "0"),
+      every("PATGRAD_SEARCH_MODEL", "0");
+  PlantedTarget planted;
+  lowering::Kernel k = last_kernel(input({256, 1024}).matmul(input({1024, 256})));
+  runtime::Searched s = expect_ok(runtime::search_kernel(k, planted, 2));
+  std::string failures = fmt::format("{}", fmt::join(s.failures, "\n"));
+  INFO(failures);
+  CHECK(failures.find("unroll r4:4: crashed (SIGSEGV) in its first run") != std::string::npos);
+  CHECK(failures.find("sum r4:4: did not finish in") != std::string::npos);
+  INFO(lowering::to_string(s.opts));
+  for (const Opt& o : s.opts) CHECK(!((o.kind == Opt::SUM || o.kind == Opt::UNROLL) && o.amount == 4));
+  CHECK(s.candidates > int(s.failures.size())); // and the others were timed
+  CHECK(s.ms <= s.default_ms);
+  // the log has them, as rejected plans
+  std::string summary = expect_ok(runtime::summarize_search_log(dir.str() + "/search/log.jsonl"));
+  INFO(summary);
+  CHECK(summary.find(fmt::format("({} rejected", s.failures.size())) != std::string::npos);
+  CHECK(summary.find("cost model (every plan measured)") != std::string::npos);
+}
+
+TEST_CASE("search-log scores the cost model's ranking: pairs in the right order, the best in its top quarter",
+          "[runtime][search]") {
+  TempDir dir;
+  std::string path = dir.str() + "/log.jsonl";
+  {
+    std::ofstream log(path);
+    // four plans of one round, every plan measured: the model swaps b and c, and d was killed at its deadline
+    constexpr const char* line =
+        R"({{"key":"k","kernel":"R_4","opts":"{}","incumbent":false,"ms":{},"sliced":false,)"
+        R"("rejected":{},"failure":"{}","compile_ms":1,"model_ms":{},"round":1,"model_rank":{},)"
+        R"("round_plans":4,"model_chose":false}})";
+    log << fmt::format(line, "a", "1", "false", "", 1, 0) << "\n"
+        << fmt::format(line, "b", "2", "false", "", 3, 2) << "\n"
+        << fmt::format(line, "c", "4", "false", "", 2, 1) << "\n"
+        << fmt::format(line, "d", "null", "true", "did not finish in 100 ms", 4, 3) << "\n";
+  }
+  std::string summary = expect_ok(runtime::summarize_search_log(path));
+  INFO(summary);
+  // pairs: ab ac ad bd cd right, bc wrong; of those where both finished, ab ac right, bc wrong
+  CHECK(summary.find("cost model (every plan measured): pairwise order right for 83% of 6 pairs of plans, timeouts "
+                     "as slowest (67% of the 3 where both finished); the round's best in its top quarter in 1 of 1 "
+                     "rounds") != std::string::npos);
 }
