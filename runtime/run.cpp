@@ -151,23 +151,88 @@ llvm::Expected<lowering::Lowered> lower(const lowering::Kernel& k, const Target&
   return lowered;
 }
 
-// BEAM=n: the pending kernels' opts measured (search.cpp) and each lowered again with the winner. The schedule's
-// search time, PATGRAD_SEARCH_BUDGET seconds (default 60), is shared in proportion to the kernels' estimated times
-// (FLOPs and bytes of the heuristic's plan), at most PATGRAD_SEARCH_SECONDS a kernel; a kernel with under 1% of it
-// keeps the heuristic's plan unless the database has a winner.
-llvm::Error search_pending(std::vector<Pending>& pending, const Target& target, int beam) {
-  auto seconds_of = [](const Pending& p) {
-    Cost c = estimate_cost(p.lowered.program);
-    return c.flops / 100e9 + c.bytes / 20e9; // a rough time on this class of host; only the shares matter
+// Compiles the pending kernels (on every core at once where the target can) into the run cache, replacing what it
+// holds for a kernel searched again.
+llvm::Error compile_pending(llvm::MutableArrayRef<Pending> pending, const Target& target, RunStats* stats) {
+  auto t = Clock::now();
+  auto compile = [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) pending[i].executable = target.compile(pending[i].lowered, pending[i].kernel->name);
   };
+  if (target.compiles_in_parallel())
+    parallel_for(int64_t(pending.size()), 1, compile);
+  else
+    compile(0, int64_t(pending.size()));
+  if (stats) stats->compile_ms += ms_since(t);
+  llvm::Error first = llvm::Error::success();
+  for (Pending& p : pending) {
+    if (!p.executable) {
+      first = llvm::joinErrors(std::move(first), p.executable.takeError());
+      continue;
+    }
+    KernelKey key{p.kernel->ast.get(), &target};
+    Compiled* c = kernels().find(key);
+    if (!c) {
+      auto made = std::make_unique<Compiled>();
+      made->ast = p.kernel->ast;
+      c = &kernels().insert(key, std::move(made), 0);
+    }
+    c->cost = estimate_cost(p.lowered.program);
+    c->opts = p.lowered.opts;
+    c->executable = std::move(*p.executable);
+    kernels().charge(key, c->executable->bytes());
+  }
+  return first;
+}
+
+// BEAM=n: the pending kernels' opts measured (search.cpp), each compiled again with its winner. A winner in the search
+// database is taken as it is. The rest are timed with the heuristic's plan in one run of the whole schedule (in order,
+// so every kernel reads real inputs; a run's outputs are new buffers, so running it twice changes nothing), and share
+// PATGRAD_SEARCH_BUDGET seconds (default 60) in proportion to those times, counted once per run in the schedule (R2
+// of research/search.md), at most PATGRAD_SEARCH_SECONDS a kernel; one with under 1% of the schedule's time keeps the
+// heuristic's plan, stored as its winner so that the next run does not time the schedule again.
+llvm::Error search_pending(const lowering::Schedule& s, std::vector<Pending>& pending, const Target& target, int beam,
+                           RunStats* stats) {
+  const rewriter::Library& lib = rewriter::builtin_library();
+  auto relower = [&](Pending& p, const Searched& searched) -> llvm::Error {
+    if (lowering::to_string(searched.opts) == p.lowered.opts) return llvm::Error::success();
+    auto lowered = lowering::lower_with_opts(*p.kernel, searched.ast, searched.opts, target.name, lib);
+    if (!lowered) return lowered.takeError();
+    p.lowered = std::move(*lowered);
+    return llvm::Error::success();
+  };
+  std::vector<std::pair<size_t, Searched>> unknown; // pending kernels the database has no winner for
+  for (size_t i = 0; i < pending.size(); i++) {
+    auto stored = search_kernel(*pending[i].kernel, target, beam, 0);
+    if (!stored) return stored.takeError();
+    if (auto e = relower(pending[i], *stored)) return e;
+    if (!stored->from_db) unknown.emplace_back(i, std::move(*stored));
+  }
+  if (auto e = compile_pending(pending, target, stats)) return e;
+  if (unknown.empty()) return llvm::Error::success();
+
+  llvm::DenseMap<const uops::Node*, double> ms; // per kernel AST, summed over its runs in the schedule
   double total = 0;
-  for (const Pending& p : pending) total += seconds_of(p);
+  for (const lowering::Kernel& k : s.kernels) {
+    Compiled* c = buffer(k.buffers[0]).size ? kernels().find({k.ast.get(), &target}) : nullptr;
+    if (!c) continue; // nothing to run, or evicted by a memory cache smaller than the schedule's code
+    std::vector<Buffer*> bufs;
+    for (const UOp& b : k.buffers) bufs.push_back(&buffer(b));
+    auto t = Clock::now();
+    if (auto e = c->executable->run(bufs)) return e;
+    ms[k.ast.get()] += ms_since(t);
+    total += ms_since(t);
+  }
   const char* b = std::getenv("PATGRAD_SEARCH_BUDGET");
   double budget = b && std::atof(b) > 0 ? std::atof(b) : 60;
-  const rewriter::Library& lib = rewriter::builtin_library();
-  for (Pending& p : pending) {
-    double share = total > 0 ? seconds_of(p) / total : 0;
-    auto searched = search_kernel(*p.kernel, target, beam, share >= 0.01 ? budget * share : 0);
+  std::vector<Pending> changed;
+  for (const auto& [i, heuristic] : unknown) {
+    Pending& p = pending[i];
+    double share = total > 0 ? ms.lookup(p.kernel->ast.get()) / total : 0;
+    if (share < 0.01) {
+      store_unsearched(heuristic, target, beam);
+      continue;
+    }
+    auto searched = search_kernel(*p.kernel, target, beam, budget * share);
     if (!searched) return searched.takeError();
     if (debug_level() >= 2 && searched->candidates > 1)
       fmt::print(stderr,
@@ -175,12 +240,11 @@ llvm::Error search_pending(std::vector<Pending>& pending, const Target& target, 
                  "plans: {}\n",
                  p.kernel->name, searched->default_ms, searched->ms, searched->search_ms, searched->lower_ms,
                  searched->compile_ms, searched->run_ms, searched->candidates, lowering::to_string(searched->opts));
-    if (lowering::to_string(searched->opts) == p.lowered.opts) continue;
-    auto lowered = lowering::lower_with_opts(*p.kernel, searched->ast, searched->opts, target.name, lib);
-    if (!lowered) return lowered.takeError();
-    p.lowered = std::move(*lowered);
+    std::string before = p.lowered.opts;
+    if (auto e = relower(p, *searched)) return e;
+    if (p.lowered.opts != before) changed.push_back({p.kernel, std::move(p.lowered)});
   }
-  return llvm::Error::success();
+  return compile_pending(changed, target, stats);
 }
 
 // Every kernel of the schedule with an output, lowered and compiled for the target unless the cache holds it. The
@@ -198,33 +262,12 @@ llvm::Error prepare(const lowering::Schedule& s, const Target& target, RunStats*
   if (pending.empty()) return llvm::Error::success();
   if (int beam = search_beam(); beam > 0 && target.compiles_in_parallel()) {
     auto t = Clock::now();
-    if (auto e = search_pending(pending, target, beam)) return e;
-    if (stats) stats->schedule_ms += ms_since(t);
+    double compiling = stats ? stats->compile_ms : 0;
+    if (auto e = search_pending(s, pending, target, beam, stats)) return e;
+    if (stats) stats->schedule_ms += ms_since(t) - (stats->compile_ms - compiling); // the search's time, not compiles
+    return llvm::Error::success();
   }
-  auto t = Clock::now();
-  auto compile = [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; i++) pending[i].executable = target.compile(pending[i].lowered, pending[i].kernel->name);
-  };
-  if (target.compiles_in_parallel())
-    parallel_for(int64_t(pending.size()), 1, compile);
-  else
-    compile(0, int64_t(pending.size()));
-  if (stats) stats->compile_ms += ms_since(t);
-  llvm::Error first = llvm::Error::success();
-  for (Pending& p : pending) {
-    if (!p.executable) {
-      first = llvm::joinErrors(std::move(first), p.executable.takeError());
-      continue;
-    }
-    auto c = std::make_unique<Compiled>();
-    c->ast = p.kernel->ast;
-    c->cost = estimate_cost(p.lowered.program);
-    c->opts = p.lowered.opts;
-    c->executable = std::move(*p.executable);
-    uint64_t bytes = c->executable->bytes();
-    kernels().insert({p.kernel->ast.get(), &target}, std::move(c), bytes);
-  }
-  return first;
+  return compile_pending(pending, target, stats);
 }
 
 } // namespace

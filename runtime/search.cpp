@@ -1,6 +1,6 @@
 // Search (BEAM=n): a kernel's opts chosen by measuring candidates on the device, from the heuristic's plan outward.
 // The heuristic's plan is timed first (the incumbent); each round extends the best n plans so far by every legal
-// action (lowering::opt_actions), drops candidates whose kernel was seen already or whose program is too large, and
+// action (lowering::opt_actions) and varies each one's factors of copies one at a time, drops candidates whose kernel was seen already or whose program is too large, and
 // lowers the rest (cheap), which the cost model (cost_model.cpp) ranks: only the top max(8, 2n) and an eighth as many
 // random picks among the rest (a fixed seed) are compiled, on every core, then timed one by one on scratch buffers
 // (never compiling and timing at once). PATGRAD_SEARCH_MODEL=0 compiles and times them all (plain BEAM; the model's
@@ -42,7 +42,7 @@ namespace {
 using lowering::Opt;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* space_version = "opts-1"; // bump when the actions or what an opt builds change
+constexpr const char* space_version = "opts-2"; // bump when the actions or what an opt builds change
 constexpr int max_rounds = 6;
 constexpr int64_t max_copies = 256;  // of a candidate's body: past that, lowering and compiling cost more than they win
 constexpr size_t max_program = 3000; // nodes of a candidate's linear program: larger ones are not compiled (LLVM's
@@ -210,6 +210,10 @@ void keep_model_picks(std::vector<Candidate>& round, size_t top, size_t random, 
 
 } // namespace
 
+void store_unsearched(const Searched& plan, const Target& target, int beam) {
+  db_store(db_path(plan.ast, target), plan.ast, beam, plan.opts);
+}
+
 int search_beam() {
   static const int beam = [] {
     const char* v = std::getenv("BEAM");
@@ -240,9 +244,13 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
     llvm::consumeError(applied.takeError());
   }
   // no time, no parallel compiles, or a kernel without inputs (a fill or random numbers: it runs once)
-  if (!(seconds > 0) || !target.compiles_in_parallel() || k.buffers.size() < 2) return out;
-  std::optional<Scratch> scratch = make_scratch(k);
-  if (!scratch) return out; // too large to copy
+  if (!(seconds > 0)) return out;
+  std::optional<Scratch> scratch;
+  if (target.compiles_in_parallel() && k.buffers.size() >= 2) scratch = make_scratch(k); // none: too large to copy
+  if (!scratch) { // the heuristic's plan is the winner, so that the next run does not come back to it
+    db_store(path, *ast, beam, out.opts);
+    return out;
+  }
   auto start = Clock::now();
   std::vector<Buffer*> bufs = scratch->bufs();
   const Buffer& output = *bufs[0];
@@ -423,6 +431,29 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
         c.opts = from.opts;
         c.opts.push_back(a);
         next.push_back(std::move(c));
+      }
+      // and the plan with one copying opt's factor changed (coordinate descent: extensions alone never undo a
+      // factor, and the heuristic's tile of 32 channels by 8 rows ran 3x slower than 32 by 3)
+      for (size_t i = 0; i < from.opts.size(); i++) {
+        if (!lowering::copies_body(from.opts[i])) continue;
+        auto before = lowering::apply_opts(*ast, llvm::ArrayRef(from.opts).take_front(i), *rules);
+        if (!before) return before.takeError();
+        for (const Opt& a : lowering::opt_actions(*before)) {
+          if (a.kind != from.opts[i].kind || a.range != from.opts[i].range || a.amount == from.opts[i].amount) continue;
+          Candidate c;
+          c.opts = from.opts;
+          c.opts[i] = a;
+          int64_t copies = 1;
+          for (const Opt& o : c.opts)
+            if (lowering::copies_body(o)) copies *= o.amount;
+          if (copies > max_copies) continue;
+          auto mutated = lowering::apply_opts(*ast, c.opts, *rules);
+          if (!mutated) { // a later opt no longer applies (it named a range of the old factor's making)
+            llvm::consumeError(mutated.takeError());
+            continue;
+          }
+          if (seen.insert(llvm::xxh3_64bits(uops::sexpr(*mutated))).second) next.push_back(std::move(c));
+        }
       }
     }
     if (next.empty()) break;

@@ -39,5 +39,8 @@ struct Searched {
 // listed in failures and skipped. Errors: a plan does not lower or compile, or the incumbent does not run.
 llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& target, int beam,
                                        double seconds = INFINITY);
+// Stores a plan found by search_kernel with no time (the heuristic's) as the kernel's winner: a kernel too small a
+// share of its schedule to search is then not timed again by the next run.
+void store_unsearched(const Searched& plan, const Target& target, int beam);
 
 } // namespace patgrad::runtime
