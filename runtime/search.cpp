@@ -1,19 +1,19 @@
 // Search (BEAM=n): a kernel's opts chosen by measuring candidates on the device, from the heuristic's plan outward.
 // The heuristic's plan is timed first (the incumbent); each round extends the best n plans so far by every legal
-// action (lowering::opt_actions) and varies each one's factors of copies one at a time, drops candidates whose kernel was seen already or whose program is too large, and
-// lowers the rest (cheap), which the cost model (cost_model.cpp) ranks: only the top max(8, 2n) and an eighth as many
-// random picks among the rest (a fixed seed) are compiled, on every core, then timed one by one on scratch buffers
-// (never compiling and timing at once). PATGRAD_SEARCH_MODEL=0 compiles and times them all (plain BEAM; the model's
-// ranks are still logged). A new candidate's first run is whole, in a forked child (run_isolated) with a deadline of
-// 4x the best plan's time on every core: one that crashes, hangs or computes another output than the incumbent on the
-// same random inputs is rejected and reported (a wrong opt must never win, a broken one never take the process down).
-// Then it runs a slice of its work (Executable::run_part: on the CPU, the first trips of the thread loop; about 4 ms
-// at the best plan's speed, 1/64 to 1/8 of the work; the better of two runs), scaled up, where the best so far takes
-// 2 ms or more; only one within 1.15x of the best so far runs whole, the best of three. Rounds stop when the best gains
-// under 2% or the kernel's time is up (the plans left then go untimed). The winner is stored in the search database
-// (a file per kernel under the kernel cache's folder, keyed by the kernel's text, the target and the opt space's
-// version), so a second run of a model searches nothing; every measured plan is a line of the search log
-// (search_log.cpp), with the model's estimate and rank.
+// action (lowering::opt_actions) and varies each one's factors of copies one at a time, drops candidates whose kernel
+// was seen already or whose program is too large, and lowers the rest (cheap), which the cost model (cost_model.cpp)
+// ranks: only the top max(8, 2n) and an eighth as many random picks among the rest (a fixed seed) are compiled, on
+// every core, then timed one by one on scratch buffers (never compiling and timing at once). PATGRAD_SEARCH_MODEL=0
+// compiles and times them all (plain BEAM; the model's ranks are still logged). A new candidate's first run is whole,
+// in a forked child (run_isolated) with a deadline of 4x the best plan's time on every core: one that crashes, hangs or
+// computes another output than the incumbent on the same random inputs is rejected and reported (a wrong opt must never
+// win, a broken one never take the process down). Then it runs a slice of its work (Executable::run_part: on the CPU,
+// the first trips of the thread loop; about 4 ms at the best plan's speed, 1/64 to 1/8 of the work; the better of two
+// runs), scaled up, where the best so far takes 2 ms or more; only one within 1.15x of the best so far runs whole, the
+// best of three. Rounds stop when the best gains under 2% or the kernel's time is up (the plans left then go untimed).
+// The winner is stored in the search database (a file per kernel under the kernel cache's folder, keyed by the kernel's
+// text, the target and the opt space's version), so a second run of a model searches nothing; every measured plan is a
+// line of the search log (search_log.cpp), with the model's estimate and rank.
 #include "runtime/search.h"
 #include "lowering/lowering.h"
 #include "runtime/atomic_file.h"
