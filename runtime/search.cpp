@@ -60,6 +60,9 @@ double seconds_per_kernel() { return from_env("PATGRAD_SEARCH_SECONDS", 10); }
 // PATGRAD_SEARCH_MIN_MS: a kernel faster than this by the heuristic is not searched: it has too little to gain (a
 // launch on the cores alone costs about 0.07 ms here). Default 0.25.
 double min_kernel_ms() { return from_env("PATGRAD_SEARCH_MIN_MS", 0.25); }
+// PATGRAD_SEARCH_FORK_MS: what a candidate's first run, in a child process, is allowed beyond its share of the best
+// plan's time: the fork and the wait (default 50; a process under a sanitizer forks far slower).
+double fork_allowance_ms() { return from_env("PATGRAD_SEARCH_FORK_MS", 50); }
 constexpr uint64_t max_scratch_bytes = uint64_t(1) << 30;
 // PATGRAD_SEARCH_MODEL: 1 (the default), the cost model picks which of a round's plans are compiled and timed; 0,
 // every plan is (plain BEAM), and the model's ranks are only logged, to compare the two.
@@ -298,7 +301,7 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
   // what the incumbent did. A timeout is usually a hopeless plan; a crash is a bug, reported.
   auto screen = [&](Candidate& c) {
     const Executable& e = **c.executable;
-    double deadline = 50 + 4 * best_ms * double(thread_count());
+    double deadline = fork_allowance_ms() + 4 * best_ms * double(thread_count());
     Isolated verdict = run_isolated(
         [&] {
           if (llvm::Error error = e.run(bufs)) { // a target's check as it runs (INTERP: an index out of bounds)

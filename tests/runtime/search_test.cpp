@@ -98,7 +98,9 @@ TEST_CASE("the search's actions on a kernel are all legal", "[runtime][search]")
 
 TEST_CASE("a searched kernel's plan is at least the heuristic's speed, and is stored", "[runtime][search]") {
   TempDir dir;
-  ScopedEnv env("PATGRAD_CACHE_DIR", dir.str().c_str()), searched("PATGRAD_SEARCH_MIN_MS", "0");
+  // time enough for a round however slow the build (a sanitizer's Debug build lowers plans and forks far slower)
+  ScopedEnv env("PATGRAD_CACHE_DIR", dir.str().c_str()), searched("PATGRAD_SEARCH_MIN_MS", "0"),
+      fork("PATGRAD_SEARCH_FORK_MS", "3000"), unhurried("PATGRAD_SEARCH_SECONDS", "600");
   lowering::Kernel k = last_kernel(input({256, 1024}).matmul(input({1024, 256})));
   runtime::Searched s = expect_ok(runtime::search_kernel(k, cpu(), 2));
   INFO(lowering::to_string(s.opts));
@@ -156,9 +158,12 @@ TEST_CASE("kernels with nothing to gain are not searched", "[runtime][search]") 
 TEST_CASE("a candidate that crashes or hangs is reported and skipped; the search still finds a winner",
           "[runtime][search]") {
   TempDir dir;
-  // every plan measured (the model might not pick the planted ones); a beam of 2 keeps the run short
+  // every plan measured (the model might not pick the planted ones); a beam of 2 keeps the run short. Time enough
+  // for every round and every first run, however slow the build (a sanitizer's forks take far more than 50 ms, and
+  // lowering every plan of a round in a Debug build more than the 10 s a kernel gets by default)
   ScopedEnv env("PATGRAD_CACHE_DIR", dir.str().c_str()), searched("PATGRAD_SEARCH_MIN_MS", "0"),
-      every("PATGRAD_SEARCH_MODEL", "0");
+      every("PATGRAD_SEARCH_MODEL", "0"), fork("PATGRAD_SEARCH_FORK_MS", "3000"),
+      unhurried("PATGRAD_SEARCH_SECONDS", "600");
   PlantedTarget planted;
   lowering::Kernel k = last_kernel(input({256, 1024}).matmul(input({1024, 256})));
   runtime::Searched s = expect_ok(runtime::search_kernel(k, planted, 2));
