@@ -5,15 +5,16 @@
 // ranks: only the top max(8, 2n) and an eighth as many random picks among the rest (a fixed seed) are compiled, on
 // every core, then timed one by one on scratch buffers (never compiling and timing at once). PATGRAD_SEARCH_MODEL=0
 // compiles and times them all (plain BEAM; the model's ranks are still logged). A new candidate's first run is whole,
-// in a forked child (run_isolated) with a deadline of 4x the best plan's time on every core: one that crashes, hangs or
-// computes another output than the incumbent on the same random inputs is rejected and reported (a wrong opt must never
-// win, a broken one never take the process down). Then it runs a slice of its work (Executable::run_part: on the CPU,
-// the first trips of the thread loop; about 4 ms at the best plan's speed, 1/64 to 1/8 of the work; the better of two
-// runs), scaled up, where the best so far takes 2 ms or more; only one within 1.15x of the best so far runs whole, the
-// best of three. Rounds stop when the best gains under 2% or the kernel's time is up (the plans left then go untimed).
-// The winner is stored in the search database (a file per kernel under the kernel cache's folder, keyed by the kernel's
-// text, the target and the opt space's version), so a second run of a model searches nothing; every measured plan is a
-// line of the search log (search_log.cpp), with the model's estimate and rank.
+// in a forked child (run_isolated) with a deadline of a second plus 4x the best plan's time on every core and the
+// fork's cost: one that crashes, hangs or computes another output than the incumbent on the same random inputs is
+// rejected and reported (a wrong opt must never win, a broken one never take the process down). Then it runs a slice of
+// its work (Executable::run_part: on the CPU, the first trips of the thread loop; about 4 ms at the best plan's speed,
+// 1/64 to 1/8 of the work; the better of two runs), scaled up, where the best so far takes 2 ms or more; only one
+// within 1.15x of the best so far runs whole, the best of three. Rounds stop when the best gains under 2% or the
+// kernel's time is up (the plans left then go untimed). The winner is stored in the search database (a file per kernel
+// under the kernel cache's folder, keyed by the kernel's text, the target and the opt space's version), so a second run
+// of a model searches nothing; every measured plan is a line of the search log (search_log.cpp), with the model's
+// estimate and rank.
 #include "runtime/search.h"
 #include "lowering/lowering.h"
 #include "runtime/atomic_file.h"
@@ -61,8 +62,10 @@ double seconds_per_kernel() { return from_env("PATGRAD_SEARCH_SECONDS", 10); }
 // launch on the cores alone costs about 0.07 ms here). Default 0.25.
 double min_kernel_ms() { return from_env("PATGRAD_SEARCH_MIN_MS", 0.25); }
 // PATGRAD_SEARCH_FORK_MS: what a candidate's first run, in a child process, is allowed beyond its share of the best
-// plan's time: the fork and the wait (default 50; a process under a sanitizer forks far slower).
-double fork_allowance_ms() { return from_env("PATGRAD_SEARCH_FORK_MS", 50); }
+// plan's time (default 1000). The child runs on one core and pays a copy for every page it writes (the fork shares
+// the parent's memory copy-on-write): a memory-bound kernel whose 37 MB output takes 27 ms in the parent ran past
+// 289 ms there, and 50 ms rejected every candidate of a model's elementwise kernels. A hang still ends in a second.
+double fork_allowance_ms() { return from_env("PATGRAD_SEARCH_FORK_MS", 1000); }
 constexpr uint64_t max_scratch_bytes = uint64_t(1) << 30;
 // PATGRAD_SEARCH_MODEL: 1 (the default), the cost model picks which of a round's plans are compiled and timed; 0,
 // every plan is (plain BEAM), and the model's ranks are only logged, to compare the two.
@@ -299,9 +302,17 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
   // A new candidate's first run, whole, in a child process that a crash or hang cannot take down (on one core
   // there, so allowed the best plan's time on every core, 4 times over, and 50 ms for the fork): whether it computes
   // what the incumbent did. A timeout is usually a hopeless plan; a crash is a bug, reported.
+  // A fork copies the process's page tables, which in a model's process (gigabytes mapped) takes a while: the
+  // allowance grows with what an empty child costs here.
+  double fork_ms = -1;
   auto screen = [&](Candidate& c) {
     const Executable& e = **c.executable;
-    double deadline = fork_allowance_ms() + 4 * best_ms * double(thread_count());
+    if (fork_ms < 0) {
+      auto t = Clock::now();
+      run_isolated([] { return true; }, 1e4);
+      fork_ms = ms_since(t);
+    }
+    double deadline = fork_allowance_ms() + 2 * fork_ms + 4 * best_ms * double(thread_count());
     Isolated verdict = run_isolated(
         [&] {
           if (llvm::Error error = e.run(bufs)) { // a target's check as it runs (INTERP: an index out of bounds)
