@@ -187,9 +187,10 @@ llvm::Error compile_pending(llvm::MutableArrayRef<Pending> pending, const Target
 // BEAM=n: the pending kernels' opts measured (search.cpp), each compiled again with its winner. A winner in the search
 // database is taken as it is. The rest are timed with the heuristic's plan in one run of the whole schedule (in order,
 // so every kernel reads real inputs; a run's outputs are new buffers, so running it twice changes nothing), and share
-// PATGRAD_SEARCH_BUDGET seconds (default 60) in proportion to those times, counted once per run in the schedule (R2
-// of research/search.md), at most PATGRAD_SEARCH_SECONDS a kernel; one with under 1% of the schedule's time keeps the
-// heuristic's plan, stored as its winner so that the next run does not time the schedule again.
+// PATGRAD_SEARCH_BUDGET seconds (default 50: with lowering, compiling and a round that overruns, a first step stays
+// near a minute) in proportion to those times, counted once per run in the schedule (R2 of research/search.md), at most
+// PATGRAD_SEARCH_SECONDS a kernel; one with under 1% of the schedule's time keeps the heuristic's plan, stored as its
+// winner so that the next run does not time the schedule again.
 llvm::Error search_pending(const lowering::Schedule& s, std::vector<Pending>& pending, const Target& target, int beam,
                            RunStats* stats) {
   const rewriter::Library& lib = rewriter::builtin_library();
@@ -223,7 +224,7 @@ llvm::Error search_pending(const lowering::Schedule& s, std::vector<Pending>& pe
     total += ms_since(t);
   }
   const char* b = std::getenv("PATGRAD_SEARCH_BUDGET");
-  double budget = b && std::atof(b) > 0 ? std::atof(b) : 60;
+  double budget = b && std::atof(b) > 0 ? std::atof(b) : 50;
   std::vector<Pending> changed;
   for (const auto& [i, heuristic] : unknown) {
     Pending& p = pending[i];
