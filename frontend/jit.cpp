@@ -21,7 +21,6 @@ struct Jit::Record {
   std::vector<runtime::Launch> launches;
   std::vector<std::pair<std::weak_ptr<detail::TensorImpl>, UOp>> assigned; // a tensor and its buffer before the call
   std::vector<std::string> roles; // each launch's buffers in order, by role; compared between calls
-  std::vector<bool> made;         // whether that role is host data made in the call
 };
 
 namespace {
@@ -114,7 +113,6 @@ std::vector<Tensor> Jit::operator()(const std::vector<Tensor>& args) {
     writer.try_emplace(l.buffers[0].get(), k);
     for (const UOp& b : l.buffers) {
       auto it = role.find(b.get());
-      bool made = false;
       std::string what;
       if (it != role.end())
         what = it->second;
@@ -124,11 +122,9 @@ std::vector<Tensor> Jit::operator()(const std::vector<Tensor>& args) {
         const runtime::Buffer& data = runtime::buffer(b);
         size_t bytes = size_t(data.size) * std::max(1, uops::bits(data.dtype) / 8);
         what = fmt::format("host data {} {:016x}", bytes, llvm::xxh3_64bits({static_cast<uint8_t*>(data.data), bytes}));
-        made = true;
       } else
         what = fmt::format("outside {}", runtime::buffer_id(b));
       rec->roles.push_back(std::move(what));
-      rec->made.push_back(made);
     }
   }
   for (size_t j = 0; j < r.state_out.size(); j++)
@@ -145,7 +141,8 @@ std::vector<Tensor> Jit::operator()(const std::vector<Tensor>& args) {
     for (size_t k = 0; k < a.launches.size(); k++)
       for (size_t s = 0; s < b.launches[k].buffers.size(); s++, slot++) { // a's were dropped: one executable, one count
         if (a.roles[slot] == b.roles[slot]) continue;
-        if (!a.made[slot] || !b.made[slot]) return false;
+        auto made = [](llvm::StringRef role) { return role.starts_with("host data "); };
+        if (!made(a.roles[slot]) || !made(b.roles[slot])) return false;
         throw TensorError(fmt::format(
             "jit: kernel {} (launch {} of {}) reads host data made into a tensor inside the function (its input "
             "{}), and its value changed between calls; a replay would read the captured value. Make it outside "

@@ -56,6 +56,7 @@ std::vector<Opt> opt_actions(const UOp& ast);
 llvm::Error check_opt(const UOp& ast, const Opt& o);
 // Whether o copies the kernel's body (upcast, sum, unroll: its amount times): what caps an opt list.
 bool copies_body(const Opt& o);
+int64_t body_copies(llvm::ArrayRef<Opt> opts); // the copies of the body a list makes: the product of those amounts
 // The kernel with o checked, marked and carried out by rules (the `opts` pass, stage=optimize); opts in order, their
 // copies of the body (upcasts, sums, unrolls) at most 1024 together.
 llvm::Expected<UOp> apply_opt(const UOp& ast, const Opt& o, const rewriter::Pass& rules);

@@ -52,11 +52,10 @@ int64_t divisor(int64_t n, int64_t from) {
 double lanes_used(int64_t d) { return double(d) / double(16 * (d / 16 + __builtin_popcountll(uint64_t(d % 16)))); }
 
 int64_t vector_side(int64_t n, int64_t from) {
-  auto used = lanes_used;
   int64_t best = 1;
   for (int64_t d = 4; d <= std::min(n, from); d++)
-    if (n % d == 0 &&
-        (best == 1 || used(d) > used(best) || (used(d) == used(best) && std::abs(d - 32) <= std::abs(best - 32))))
+    if (n % d == 0 && (best == 1 || lanes_used(d) > lanes_used(best) ||
+                       (lanes_used(d) == lanes_used(best) && std::abs(d - 32) <= std::abs(best - 32))))
       best = d;
   return best;
 }

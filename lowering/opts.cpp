@@ -185,6 +185,13 @@ std::vector<Opt> opt_actions(const UOp& ast) {
 
 bool copies_body(const Opt& o) { return o.kind == Opt::UPCAST || o.kind == Opt::SUM || o.kind == Opt::UNROLL; }
 
+int64_t body_copies(llvm::ArrayRef<Opt> opts) {
+  int64_t copies = 1;
+  for (const Opt& o : opts)
+    if (copies_body(o)) copies *= o.amount;
+  return copies;
+}
+
 llvm::Error check_opt(const UOp& ast, const Opt& o) {
   auto k = kernel_ranges(ast);
   if (!k) return k.takeError();

@@ -428,9 +428,7 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
     for (const Candidate& from : beam_plans) {
       auto applied = lowering::apply_opts(*ast, from.opts, *rules);
       if (!applied) return applied.takeError();
-      int64_t copies = 1;
-      for (const Opt& o : from.opts)
-        if (lowering::copies_body(o)) copies *= o.amount;
+      int64_t copies = lowering::body_copies(from.opts);
       for (const Opt& a : lowering::opt_actions(*applied)) { // legal on *applied by construction
         bool copying = lowering::copies_body(a);
         if (copying && copies * a.amount > max_copies) continue;
@@ -457,10 +455,7 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
           Candidate c;
           c.opts = from.opts;
           c.opts[i] = a;
-          int64_t copies = 1;
-          for (const Opt& o : c.opts)
-            if (lowering::copies_body(o)) copies *= o.amount;
-          if (copies > max_copies) continue;
+          if (lowering::body_copies(c.opts) > max_copies) continue;
           auto mutated = lowering::apply_opts(*ast, c.opts, *rules);
           if (!mutated) { // a later opt no longer applies (it named a range of the old factor's making)
             llvm::consumeError(mutated.takeError());
