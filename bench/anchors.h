@@ -1,6 +1,7 @@
 // What the benchmarks measure beside their own figures, in the same run: numpy's time for the same work (OpenBLAS,
 // bench/numpy_anchor.py) and the machine's fp32 FMA peak through our own JIT.
 #pragma once
+#include "lowering/lowering.h"
 #include "runtime/cpu_jit.h"
 #include "runtime/thread_pool.h"
 #include <chrono>
@@ -35,32 +36,33 @@ inline std::map<std::string, double> numpy_times(int64_t max_n, double budget) {
   return out;
 }
 
-// The fp32 FMA peak: `accumulators` independent <16 x float> FMA chains (enough to cover the FMA latency times the
-// number of FMA pipes: 4 cycles x 2 pipes on Zen 4/5 and recent Intel), `rounds` of them per loop trip so the loop's
-// own instructions do not count. "min-legal-vector-width" keeps LLVM from splitting the 512-bit vectors on CPUs it
+// The fp32 FMA peak: `accumulators` independent FMA chains of the host's vector width (lowering::host_vector_unit:
+// 16 floats with AVX-512, 8 with AVX2), enough to cover the FMA latency times the number of FMA pipes (4 cycles x 2
+// pipes on Zen 3-5 and recent Intel) and few enough for AVX2's 16 registers; `rounds` of them per loop trip so the
+// loop's own instructions do not count. "min-legal-vector-width" keeps LLVM from splitting 512-bit vectors on CPUs it
 // tunes for 256-bit code. a = a * m + c with m just under 1 stays near 1: no overflow, no denormals.
-constexpr int accumulators = 12, rounds = 4, lanes = 16;
+constexpr int accumulators = 12, rounds = 4;
 
-inline std::string fma_peak_ir() {
+inline std::string fma_peak_ir(int64_t lanes) {
   auto acc = [](int a, int round) { return fmt::format("%a{}.{}", a, round); };
-  std::string ir = R"(declare <16 x float> @llvm.fma.v16f32(<16 x float>, <16 x float>, <16 x float>)
-define void @fma_peak(ptr %out, i64 %trips, float %m, float %c) #0 {
+  std::string v = fmt::format("<{} x float>", lanes), fma = fmt::format("@llvm.fma.v{}f32", lanes);
+  std::string ir = fmt::format(R"(declare {0} {1}({0}, {0}, {0})
+define void @fma_peak(ptr %out, i64 %trips, float %m, float %c) #0 {{
 entry:
-  %m0 = insertelement <16 x float> poison, float %m, i64 0
-  %mv = shufflevector <16 x float> %m0, <16 x float> poison, <16 x i32> zeroinitializer
-  %c0 = insertelement <16 x float> poison, float %c, i64 0
-  %cv = shufflevector <16 x float> %c0, <16 x float> poison, <16 x i32> zeroinitializer
+  %m0 = insertelement {0} poison, float %m, i64 0
+  %mv = shufflevector {0} %m0, {0} poison, <{2} x i32> zeroinitializer
+  %c0 = insertelement {0} poison, float %c, i64 0
+  %cv = shufflevector {0} %c0, {0} poison, <{2} x i32> zeroinitializer
   br label %loop
 loop:
   %i = phi i64 [ 0, %entry ], [ %i.next, %loop ]
-)";
+)",
+                               v, fma, lanes);
   for (int a = 0; a < accumulators; a++)
-    ir += fmt::format("  {} = phi <16 x float> [ %cv, %entry ], [ {}, %loop ]\n", acc(a, 0), acc(a, rounds));
+    ir += fmt::format("  {} = phi {} [ %cv, %entry ], [ {}, %loop ]\n", acc(a, 0), v, acc(a, rounds));
   for (int r = 1; r <= rounds; r++)
     for (int a = 0; a < accumulators; a++)
-      ir += fmt::format(
-          "  {} = call <16 x float> @llvm.fma.v16f32(<16 x float> {}, <16 x float> %mv, <16 x float> %cv)\n", acc(a, r),
-          acc(a, r - 1));
+      ir += fmt::format("  {0} = call {1} {2}({1} {3}, {1} %mv, {1} %cv)\n", acc(a, r), v, fma, acc(a, r - 1));
   ir += R"(  %i.next = add i64 %i, 1
   %more = icmp ult i64 %i.next, %trips
   br i1 %more, label %loop, label %exit
@@ -69,18 +71,19 @@ exit:
   // the sum of the accumulators is stored, so that none of the work is dead
   std::string sum = acc(0, rounds);
   for (int a = 1; a < accumulators; a++) {
-    ir += fmt::format("  %s{} = fadd <16 x float> {}, {}\n", a, sum, acc(a, rounds));
+    ir += fmt::format("  %s{} = fadd {} {}, {}\n", a, v, sum, acc(a, rounds));
     sum = fmt::format("%s{}", a);
   }
-  // align 4: the output is a float array, not 64-byte aligned
-  ir += fmt::format("  store <16 x float> {}, ptr %out, align 4\n  ret void\n}}\n", sum);
-  return ir + "attributes #0 = { \"min-legal-vector-width\"=\"512\" }\n";
+  // align 4: the output is a float array, not vector-aligned
+  ir += fmt::format("  store {} {}, ptr %out, align 4\n  ret void\n}}\n", v, sum);
+  return ir + fmt::format("attributes #0 = {{ \"min-legal-vector-width\"=\"{}\" }}\n", 32 * lanes);
 }
 
 // GFLOP/s of the FMA kernel on every thread at once: the best of a few runs of about 0.1 s each.
 inline double fma_peak_gflops() {
+  const int64_t lanes = lowering::host_vector_unit().lanes;
   auto compiler = llvm::cantFail(runtime::CpuCompiler::create("", 0)); // no disk cache: it compiles in milliseconds
-  auto program = llvm::cantFail(compiler->compile(fma_peak_ir()));
+  auto program = llvm::cantFail(compiler->compile(fma_peak_ir(lanes)));
   auto kernel =
       reinterpret_cast<void (*)(float*, int64_t, float, float)>(llvm::cantFail(program->function("fma_peak")));
   int64_t threads = runtime::thread_count();
@@ -97,7 +100,7 @@ inline double fma_peak_gflops() {
   trips = int64_t(double(trips) * 0.1 / run(trips)) + 1;
   double best = 1e30;
   for (int i = 0; i < 5; i++) best = std::min(best, run(trips));
-  return double(threads) * double(trips) * rounds * accumulators * lanes * 2 / best / 1e9;
+  return double(threads) * double(trips) * rounds * accumulators * double(lanes) * 2 / best / 1e9;
 }
 
 } // namespace patgrad::bench

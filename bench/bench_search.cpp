@@ -202,7 +202,8 @@ int main(int argc, char** argv) {
   double peak = bench::fma_peak_gflops();
   fmt::print("# patgrad CPU device, {} threads, BEAM={}, at most {} s a kernel, {} run(s) per mode\n",
              runtime::thread_count(), beam, seconds, repeat);
-  fmt::print("# fp32 FMA peak (<16 x float> llvm.fma through our JIT, all threads): {:.1f} GFLOP/s\n", peak);
+  fmt::print("# fp32 FMA peak (<{} x float> llvm.fma through our JIT, all threads): {:.1f} GFLOP/s\n",
+             lowering::host_vector_unit().lanes, peak);
   const double checkpoints[] = {0.5, 1, 2, 5, 10, 20};
   std::string model_lines;
   fmt::print("{:<13} {:<6} {:>7} {:>8} {:>6} {:>7} {:>9} {:>8} {:>5} {:>6}  {:<37} {}\n", "kernel", "mode", "search",

@@ -107,7 +107,8 @@ int main(int argc, char** argv) {
   }
   std::printf("# patgrad CPU device, %lld threads\n", (long long)runtime::thread_count());
   double peak = fma_peak_gflops();
-  std::printf("# fp32 FMA peak (<16 x float> llvm.fma through our JIT, all threads): %.1f GFLOP/s\n", peak);
+  std::printf("# fp32 FMA peak (<%d x float> llvm.fma through our JIT, all threads): %.1f GFLOP/s\n",
+              int(lowering::host_vector_unit().lanes), peak);
   std::mt19937 rng(0);
   std::vector<Row> rows;
   for (int64_t n : {256, 512, 1024, 2048}) {

@@ -67,7 +67,14 @@ llvm::Expected<UOp> apply_opts(const UOp& ast, llvm::ArrayRef<Opt> opts, const r
 // partial sums of a float sum (to one number, or where no output axis makes vectors); or copies of an elementwise
 // kernel's innermost range that index arithmetic divides; nothing where nothing fits.
 // upcast_limit(): PATGRAD_UPCAST (1 turns upcasting off), default 64.
-std::vector<Opt> optimize(const UOp& ast, int64_t limit);
+// The host's vector registers: fp32 lanes in one, and how many there are (AVX-512: 16 and 32; AVX2: 8 and 16; NEON:
+// 4 and 32; SSE: 4 and 16), from LLVM's reading of the CPU's features, once. A register tile is sized by them.
+struct VectorUnit {
+  int64_t lanes = 16;
+  int64_t registers = 32;
+};
+VectorUnit host_vector_unit();
+std::vector<Opt> optimize(const UOp& ast, int64_t limit, const VectorUnit& unit = host_vector_unit());
 int64_t upcast_limit();
 // PATGRAD_RANDOM_OPTS=seed: instead, random legal opts for every kernel (tests compare what they do with INTERP), a
 // repeatable choice per kernel text; the kernel with them applied.

@@ -7,10 +7,13 @@
 // constant. Expects the kernel after `index` and `sym`: SINK(END(STORE, output ranges...)) or SINK(STORE).
 #include "lowering/lowering.h"
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <functional>
 #include <llvm/ADT/DenseSet.h>
+#include <llvm/ADT/StringMap.h>
+#include <llvm/TargetParser/Host.h>
 #include <optional>
 #include <random>
 
@@ -22,6 +25,18 @@ int64_t upcast_limit() {
     return v ? std::max<int64_t>(1, std::atoll(v)) : 64;
   }();
   return limit;
+}
+
+VectorUnit host_vector_unit() {
+  static const VectorUnit unit = [] {
+    llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+    auto has = [&](llvm::StringRef f) { return features.lookup(f); };
+    if (has("avx512f")) return VectorUnit{16, 32};
+    if (has("avx")) return VectorUnit{8, 16};
+    if (has("neon")) return VectorUnit{4, 32};
+    return VectorUnit{4, 16}; // SSE
+  }();
+  return unit;
 }
 
 namespace {
@@ -45,17 +60,22 @@ int64_t divisor(int64_t n, int64_t from) {
 }
 
 // The vector side of a tile over an axis of n outputs, from 4 to `from` lanes: a divisor of n that fills the
-// registers LLVM splits it into (16 floats, AVX-512; the rest of a vector in pieces of 8, 4, 2 and 1, one
-// instruction each). A row of 56 is one vector of 56 (3.5 registers, 4 instructions: 88% of their lanes) rather than
-// 28 (16 + 8 + 4: 58%), which measured 316 against 192 GFLOP/s; among equals, the one nearest 32; 1 if none.
+// registers LLVM splits it into (16 floats with AVX-512, 8 with AVX2; the rest of a vector in pieces of half, a quarter
+// ..., one instruction each). With AVX-512, a row of 56 is one vector of 56 (3.5 registers, 4 instructions: 88% of
+// their lanes) rather than 28 (16 + 8 + 4: 58%), which measured 316 against 192 GFLOP/s; among equals, the one nearest
+// two registers; 1 if none.
 // The share of the lanes a vector of d floats uses in the registers LLVM splits it into.
-double lanes_used(int64_t d) { return double(d) / double(16 * (d / 16 + __builtin_popcountll(uint64_t(d % 16)))); }
+double lanes_used(int64_t d, const VectorUnit& unit) {
+  int64_t w = unit.lanes;
+  return double(d) / double(w * (d / w + __builtin_popcountll(uint64_t(d % w))));
+}
 
-int64_t vector_side(int64_t n, int64_t from) {
-  int64_t best = 1;
+int64_t vector_side(int64_t n, int64_t from, const VectorUnit& unit) {
+  int64_t best = 1, two = 2 * unit.lanes;
+  auto used = [&](int64_t d) { return lanes_used(d, unit); };
   for (int64_t d = 4; d <= std::min(n, from); d++)
-    if (n % d == 0 && (best == 1 || lanes_used(d) > lanes_used(best) ||
-                       (lanes_used(d) == lanes_used(best) && std::abs(d - 32) <= std::abs(best - 32))))
+    if (n % d == 0 &&
+        (best == 1 || used(d) > used(best) || (used(d) == used(best) && std::abs(d - two) <= std::abs(best - two))))
       best = d;
   return best;
 }
@@ -179,7 +199,7 @@ llvm::Expected<std::pair<UOp, std::vector<Opt>>> random_opts(const UOp& ast, uin
   return std::pair{cur, applied};
 }
 
-std::vector<Opt> optimize(const UOp& ast, int64_t limit) {
+std::vector<Opt> optimize(const UOp& ast, int64_t limit, const VectorUnit& unit) {
   if (ast->op != Op::SINK || ast->src.size() != 1 || limit < 2) return {};
   if (ast->src[0]->op == Op::STORE) {
     int64_t k = std::min<int64_t>(limit, 16);
@@ -243,8 +263,8 @@ std::vector<Opt> optimize(const UOp& ast, int64_t limit) {
   size_t vector_axis = n;
   int64_t kn = 1;
   for (size_t m = n; m-- > 0;)
-    if (int64_t k = vector_side(size_of(outputs[m]), std::min(limit, budget));
-        k >= 4 && contiguous(outputs[m]) && (kn == 1 || lanes_used(k) > lanes_used(kn)))
+    if (int64_t k = vector_side(size_of(outputs[m]), std::min(limit, budget), unit);
+        k >= 4 && contiguous(outputs[m]) && (kn == 1 || lanes_used(k, unit) > lanes_used(kn, unit)))
       vector_axis = m, kn = k;
   if (vector_axis < n) {
     const UOp& inner = outputs[vector_axis];
@@ -258,11 +278,15 @@ std::vector<Opt> optimize(const UOp& ast, int64_t limit) {
       // An axis that some load reads in order comes last: the vectorizer would make short vectors along it instead
       // (a 6x6 convolution with channels as the vector side: rows by 3 run at 230 GFLOP/s, columns by 2 at 15).
       auto shares_only = [&](const UOp& r) { return shares_vectors(r) && !contiguous(r); };
+      // its copies of the vector side's registers, the accumulators, keep to three quarters of the registers: past
+      // them LLVM spills accumulators to the stack (AVX2's 16 registers: a 32x8 matmul tile ran 40 GFLOP/s, 16x4 83)
+      int64_t pieces = kn / unit.lanes + __builtin_popcountll(uint64_t(kn % unit.lanes));
+      int64_t most = std::bit_floor(uint64_t(std::max<int64_t>(
+          1, std::min<int64_t>({8, budget / kn, 3 * unit.registers / 4 / std::max<int64_t>(pieces, 1)}))));
       for (auto fits : {std::function<bool(const UOp&)>(shares_only), std::function<bool(const UOp&)>(shares_vectors),
                         std::function<bool(const UOp&)>(shared)})
         for (size_t m = n; m-- > 0;)
-          if (int64_t km = factor(size_of(outputs[m]), std::min<int64_t>(8, budget / kn));
-              m != vector_axis && km >= 2 && fits(outputs[m]))
+          if (int64_t km = factor(size_of(outputs[m]), most); m != vector_axis && km >= 2 && fits(outputs[m]))
             return tile({inner, outputs[m]}, {kn, km});
       return tile({inner}, {kn});
     }

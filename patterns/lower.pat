@@ -14,10 +14,26 @@ group lower_divmod {
   [mod_signed]   x<sidx> % y  => WHERE((CMOD(x, y) != 0) & ((CMOD(x, y) < 0) != (y < 0)), CMOD(x, y) + y, CMOD(x, y));
 }
 
-# Conversions to bf16 go through f32, where the renderer converts exactly: from f16 exactly; from f64 rounded to odd
-# (setting the last bit where f32 dropped any), so that rounding again to bf16 is correct: f32 keeps 16 more bits.
-# Where f32 overflowed to infinity the bit must stay clear.
+# Conversions to bf16 go through f32, where the renderer rounds to nearest even. From f16 and small integers f32 is
+# exact. From f64, f32 is rounded to odd: where it is inexact, of the two f32 values around x (t, x truncated toward
+# zero, and the next one away from zero) the one whose last bit is set, so that rounding again to bf16 is correct
+# (f32 keeps 16 more bits); nearest-then-odd would turn 1 + 2^-8 - 2^-30 into the tie 1 + 2^-8, which rounds up. t is
+# the nearest f, or the value below it where f rounded away from zero. Where f32 overflowed to infinity it stays.
+# 32-bit integers go through f64 (exact); 64-bit ones through f64 rounded to odd the same way, over the integers
+# (past 2^63, or 2^64 unsigned, f64 rounded up: it cannot be converted back).
+dtypes ints16 = {i8, i16, u8, u16}; # exact in f32
+dtypes ints32 = {i32, u32};          # exact in f64
 group lower_bf16 {
-  [cast_bf16_f16]  CAST<bf16>(x<f16>) => CAST<bf16>(CAST<f32>(x));
-  [cast_bf16_f64]  CAST<bf16>(x<f64>) => CAST<bf16>(WHERE((CAST<f64>(CAST<f32>(x)) != x) & (CAST<f32>(x) != inf) & (CAST<f32>(x) != -inf), BITCAST<f32>(BITCAST<u32>(CAST<f32>(x)) | 1), CAST<f32>(x)));
+  [cast_bf16_f16]   CAST<bf16>(x<f16>) => CAST<bf16>(CAST<f32>(x));
+  [cast_bf16_small] CAST<bf16>(x<ints16>) => CAST<bf16>(CAST<f32>(x));
+  [cast_bf16_int32] CAST<bf16>(x<ints32>) => CAST<bf16>(CAST<f64>(x));
+  [cast_bf16_f64]   CAST<bf16>(x<f64>) => CAST<bf16>(WHERE(inexact, BITCAST<f32>((BITCAST<u32>(f) - CAST<u32>(up)) | 1), f))
+      where f = CAST<f32>(x), inexact = (CAST<f64>(f) != x) & (f != inf) & (f != -inf),
+            up = WHERE(x > 0.0, CAST<f64>(f) > x, CAST<f64>(f) < x);
+  [cast_bf16_i64]   CAST<bf16>(x<i64>) => CAST<bf16>(WHERE(inexact, BITCAST<f64>((BITCAST<u64>(d) - CAST<u64>(up)) | 1), d))
+      where d = CAST<f64>(x), past = d >= 9223372036854775808.0, back = CAST<i64>(WHERE(past, 0.0, d)),
+            inexact = past | (back != x), up = past | WHERE(x > 0, back > x, back < x);
+  [cast_bf16_u64]   CAST<bf16>(x<u64>) => CAST<bf16>(WHERE(inexact, BITCAST<f64>((BITCAST<u64>(d) - CAST<u64>(up)) | 1), d))
+      where d = CAST<f64>(x), past = d >= 18446744073709551616.0, back = CAST<u64>(WHERE(past, 0.0, d)),
+            inexact = past | (back != x), up = past | (back > x);
 }

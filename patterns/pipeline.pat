@@ -33,9 +33,10 @@ pass reduce = reduce_to_acc (order=post, fixpoint);
 pass merge_ends = native;
 pass ends = split_ends (order=post, fixpoint);
 
-# CPU: each call of a kernel runs a share of its outermost loop; LLVM's terms for gates and bools in memory.
+# CPU: each call of a kernel runs a share of its outermost loop; LLVM's terms for gates, bools in memory and bf16
+# arithmetic (whose conversions from f64 lower_bf16 makes again).
 pass threads = thread_loop (order=post, once, target=CPU);
-pass lower_cpu = lower_llvm (order=post, fixpoint, target=CPU);
+pass lower_cpu = lower_llvm, lower_bf16 (order=post, fixpoint, target=CPU);
 
 # The graph as an ordered list, then as the target's program text (its render group).
 pass linearize = native;

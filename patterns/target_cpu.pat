@@ -15,6 +15,7 @@ group thread_loop {
 }
 
 # What LLVM IR does not say directly, in its terms.
+dtypes halves = {f16, bf16};
 group lower_llvm {
   # a gated load reads element 0 where its gate is false (every buffer holds at least one element) and yields 0 there
   [ll_gate_load]  LOAD<t>(g, i, c)      => WHERE(c, LOAD<t>(g, WHERE(c, i, 0)), 0);
@@ -22,6 +23,20 @@ group lower_llvm {
   [ll_load_bool]  LOAD<bool>(g, i)      => CAST<bool>(LOAD<u8>(g, i));
   [ll_store_bool] STORE(g, i, v<bool>)  => STORE(g, i, CAST<u8>(v));
   [ll_store_bool_gated] STORE(g, i, v<bool>, c) => STORE(g, i, CAST<u8>(v), c);
+  # bf16 arithmetic in f32, rounded back by ll_cast_bf16_f32's integer ops: LLVM would round with a call to
+  # compiler-rt's __truncsfbf2, which the JIT does not link, on CPUs without AVX512-BF16 (Zen 3: "Symbols not found").
+  # f32 has more than twice bf16's precision, so rounding twice rounds once (+, -, *, /, sqrt); negation is exact.
+  # (ll_mulacc_narrow's conversion to bf16 from f64 is lower.pat's lower_bf16, which lower_cpu runs again.)
+  [ll_bf16_unary]  op:{NEG, RECIP, SQRT, EXP2, LOG2, SIN, TRUNC}(a<bf16>) => CAST<bf16>(op<f32>(CAST<f32>(a)));
+  [ll_bf16_binary] op:{ADD, SUB, MUL, FDIV, MAX, MIN, POW}(a<bf16>, b) => CAST<bf16>(op<f32>(CAST<f32>(a), CAST<f32>(b)));
+  # MULACC rounds once. LLVM's fma of f16 or bf16 is an f32 fma rounded again: twice (84.5 * -3 + 2^-112 in bf16 is
+  # -253, not the tie -254). Here the product is exact in f64 (at most 22 bits), the sum is rounded to odd (TwoSum's
+  # error says which way it rounded; where inexact and even, one step back toward the exact sum), and f64 keeps more
+  # than two bits beyond f32, so the conversion's rounding to nearest is the one rounding.
+  [ll_mulacc_narrow] MULACC<t:halves>(a, b, c)
+      => CAST<t>(WHERE(odd, BITCAST<f64>(WHERE(away, BITCAST<u64>(s) + 1, BITCAST<u64>(s) - 1)), s))
+      where p = CAST<f64>(a) * CAST<f64>(b), q = CAST<f64>(c), s = p + q, v = s - p, e = (p - (s - v)) + (q - v),
+            odd = (e != 0.0) & ((BITCAST<u64>(s) & 1) == 0) & (s - s == 0.0), away = (e > 0.0) == (s > 0.0);
 }
 
 

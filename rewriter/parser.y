@@ -187,6 +187,7 @@ primary : INT                                       { $$ = st.file.make(E::INT, 
         | IDENT ':' primary                         { $$ = st.file.make(E::BIND, @1); $$->text = $1; $$->kids = {$3}; }
         | node                                      { $$ = $1; }
         | IDENT '(' args_opt ')'                    { $$ = st.file.make(E::CALL, @1); $$->text = $1; $$->kids = $3; }
+        | IDENT_T tyspec '(' args_opt ')'           { $$ = st.file.make(E::CALL, @1); $$->text = $1; $$->ty = $2; $$->kids = $4; }
         | CPPNAME '(' args_opt ')'                  { $$ = st.file.make(E::CPP, @1); $$->text = $1; $$->kids = $3; }
         | '(' expr ')'                              { $$ = $2; }
         | '(' srcitem ',' srclist ')'               { $$ = st.file.make(E::TUPLE, @1); $$->kids = {$2};

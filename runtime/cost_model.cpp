@@ -25,10 +25,11 @@ using uops::Op;
 using uops::UOp;
 
 // This machine (research/cpu-kernels.md: Zen 5, 2 cores; 453 GFLOP/s of fp32 FMA = 2 cores x 2 pipes x 16 lanes x
-// 2 flop x 3.5 GHz). Only ratios matter for ranking, so these need to be right in proportion, not exactly.
+// 2 flop x 3.5 GHz); the vector width and register count are the unit's (the host's unless a test says: AVX2 has
+// half of AVX-512's lanes and registers). Only ratios matter for ranking, so these need to be right in proportion, not
+// exactly.
 constexpr double clock_hz = 3.5e9;
-constexpr double vector_bytes = 64, line_bytes = 64;
-constexpr int vector_registers = 32;
+constexpr double line_bytes = 64;
 constexpr double fp_pipes = 2, load_ports = 2, store_ports = 1, fp_latency = 4;
 constexpr double cache_bytes[3] = {32 << 10, 1 << 20, 32 << 20}; // L1, L2 (per core), L3 (shared)
 constexpr double bandwidth[3] = {224e9, 112e9, 50e9};            // into L1 and L2 (per core), from memory (shared)
@@ -238,7 +239,8 @@ struct BodyCost {
   int lanes = 1, chains = 0, registers = 0;
 };
 
-BodyCost body_cost(const Program& p, int loop) {
+BodyCost body_cost(const Program& p, int loop, const lowering::VectorUnit& unit) {
+  const double vector_bytes = 4 * double(unit.lanes);
   const Loop& l = p.loops[loop];
   const Block& b = l.block;
   // lanes: the longest run of neighbours a vector holds; or an elementwise innermost loop, stride 1 or invariant in
@@ -284,10 +286,10 @@ BodyCost body_cost(const Program& p, int loop) {
   c.registers = c.chains + live;
   // past the registers, LLVM keeps accumulators on the stack: each chain loads and stores a trip (cpu-kernels.md: an
   // 8x2 tile of 19 registers ran 168 GFLOP/s on one core, a 16x2 of 35 registers 74)
-  if (c.registers > vector_registers) loads += c.chains, stores += c.chains;
+  if (c.registers > unit.registers) loads += c.chains, stores += c.chains;
   double latency = b.accumulators ? fp_latency * b.chain_ops : 0;
   c.cycles = std::max({fp / fp_pipes, loads / load_ports, stores / store_ports, latency}) + 1; // + the loop's step
-  if (loop_vectorized) c.cycles /= 16, lanes = 16;
+  if (loop_vectorized) c.cycles /= double(unit.lanes), lanes = double(unit.lanes);
   c.lanes = int(lanes);
   return c;
 }
@@ -365,14 +367,14 @@ Cost estimate_cost(const std::vector<UOp>& program) {
   return c;
 }
 
-CostFeatures model_cost(const std::vector<UOp>& program) {
+CostFeatures model_cost(const std::vector<UOp>& program, const lowering::VectorUnit& unit) {
   CostFeatures f;
   f.cost = estimate_cost(program);
   f.nodes = int64_t(program.size());
   Program p = read_program(program);
   double cycles = 0, hottest = -1;
   for (size_t i = 0; i < p.loops.size(); i++) {
-    BodyCost c = body_cost(p, int(i));
+    BodyCost c = body_cost(p, int(i), unit);
     double total = c.cycles * p.loops[i].execs;
     cycles += total;
     if (total > hottest) {

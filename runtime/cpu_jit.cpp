@@ -75,6 +75,25 @@ llvm::Expected<llvm::orc::SymbolMap> link_object(llvm::orc::LLJIT& jit, llvm::or
   return error("cannot link the compiled program: " + reason);
 }
 
+// LLVM widens some bf16 operations that the CPU lacks (a select of bf16 values, without AVX512-BF16) to f32 and rounds
+// back with compiler-rt's __truncsfbf2, which the process does not have (GCC 12's libgcc predates it): the JIT gets
+// its own, rounding to nearest even with integer ops as target_cpu.pat's ll_cast_bf16_f32 does, NaN kept a quiet NaN.
+constexpr const char* runtime_helpers = R"(define bfloat @__truncsfbf2(float %a) {
+  %i = bitcast float %a to i32
+  %l = lshr i32 %i, 16
+  %b = and i32 %l, 1
+  %r = add i32 %i, 32767
+  %s = add i32 %r, %b
+  %h = lshr i32 %s, 16
+  %q = or i32 %l, 64
+  %u = fcmp uno float %a, %a
+  %v = select i1 %u, i32 %q, i32 %h
+  %t = trunc i32 %v to i16
+  %f = bitcast i16 %t to bfloat
+  ret bfloat %f
+}
+)";
+
 } // namespace
 
 std::string default_cache_dir() {
@@ -114,6 +133,9 @@ llvm::Expected<std::unique_ptr<CpuCompiler>> CpuCompiler::create(std::string cac
   auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(host).create();
   if (!jit) return jit.takeError();
   (*jit)->getExecutionSession().setErrorReporter(report_session_error);
+  auto helpers = compile_to_object(runtime_helpers, host);
+  if (!helpers) return helpers.takeError();
+  if (auto err = (*jit)->addObjectFile(std::move(*helpers))) return err;
   return std::unique_ptr<CpuCompiler>(
       new CpuCompiler(std::move(host), std::move(*jit), std::move(cache_dir), disk_limit, memory_limit));
 }
@@ -215,6 +237,7 @@ llvm::Expected<std::unique_ptr<CompiledProgram>> CpuCompiler::load(std::unique_p
   }
   auto dylib = jit->createJITDylib("program" + std::to_string(id));
   if (!dylib) return dylib.takeError();
+  dylib->addToLinkOrder(jit->getMainJITDylib()); // runtime_helpers
   auto symbols = link_object(*jit, *dylib, std::move(object), *names);
   if (!symbols) return llvm::joinErrors(symbols.takeError(), jit->getExecutionSession().removeJITDylib(*dylib));
   char prefix = jit->getDataLayout().getGlobalPrefix(); // '_' on Mach-O; none on ELF

@@ -80,7 +80,7 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 std::string db_path(const UOp& ast, const Target& target) {
   std::string dir = default_cache_dir();
   if (dir.empty()) return "";
-  std::string key = fmt::format("{}\n{}\n{}", space_version, target.name, uops::sexpr(ast));
+  std::string key = fmt::format("{}\n{}\n{}", space_version, target.machine(), uops::sexpr(ast));
   llvm::SmallString<256> path(dir);
   llvm::sys::path::append(path, "search", fmt::format("{:016x}.opts", llvm::xxh3_64bits(key)));
   return std::string(path);

@@ -74,6 +74,9 @@ public:
   // Whether compile may run on several threads at once (run.cpp compiles a schedule's new kernels so). Such a compile
   // must not copy or drop a UOp: their reference counts are not atomic.
   virtual bool compiles_in_parallel() const { return false; }
+  // What a kernel's speed here depends on besides its code: the search database's key (a plan measured on one CPU is
+  // not the winner on another). The name where nothing else matters.
+  virtual std::string machine() const { return name; }
 
   const std::string name; // "CPU", "INTERP": DEV's value and the pattern files' `target NAME`
 };

@@ -2,6 +2,7 @@
 // and on disk), then called with its thread loop split across the cores. The kernel function takes the buffers and a
 // [start, end) share of the thread loop (lowering/threads.cpp), so the chunks are independent.
 #include "lowering/lowering.h"
+#include "runtime/cpu_internal.h"
 #include "runtime/cpu_jit.h"
 #include "runtime/target.h"
 #include "runtime/thread_pool.h"
@@ -70,6 +71,10 @@ public:
     return std::make_unique<CpuExecutable>(std::move(*code), reinterpret_cast<KernelFn>(*fn), outer);
   }
   bool compiles_in_parallel() const override { return true; } // CpuCompiler::compile is thread-safe
+  std::string machine() const override {
+    static const std::string id = name + ";" + target_id(host_target());
+    return id;
+  }
 
 private:
   // made on the first compile, so that a process that only interprets never starts a JIT; executables unload their

@@ -52,3 +52,60 @@ TEST_CASE("float to int casts saturate and NaN gives 0, the same on CPU, INTERP 
   Tensor t = Tensor::from_vector(std::vector<float>{-1.0f, 300.0f}).cast(DType::u8);
   CHECK(t.to_vector<uint8_t>() == std::vector<uint8_t>{0, 255});
 }
+
+TEST_CASE("conversions to bf16 round once, to nearest even, from every dtype: CPU, INTERP and the op table agree",
+          "[dtype]") {
+  // values next to a tie of bf16 (8 significant bits), where rounding twice to nearest (through f32) goes wrong
+  const double tie = 1 + std::ldexp(1.0, -8);
+  const std::vector<double> floats = {tie - std::ldexp(1.0, -30),
+                                      tie + std::ldexp(1.0, -30),
+                                      tie,
+                                      -tie + std::ldexp(1.0, -30),
+                                      1 + 3 * std::ldexp(1.0, -8),
+                                      3.4e38,
+                                      -3.4e38,
+                                      1e-40,
+                                      -1e-41,
+                                      0.0,
+                                      1.0 / 3};
+  const int64_t t60 = (int64_t(1) << 60) + (int64_t(1) << 52); // a tie of bf16 at 2^60
+  const std::vector<int64_t> i64s = {t60, t60 + 1, t60 - 1, -t60 - 1, INT64_MAX, INT64_MIN, (int64_t(1) << 53) + 1,
+                                     255, -257};
+  const std::vector<uint64_t> u64s = {UINT64_MAX, (uint64_t(1) << 63) + (uint64_t(1) << 55) + 1, uint64_t(t60) - 1, 0};
+  const std::vector<int32_t> i32s = {(1 << 30) + (1 << 22), (1 << 30) + (1 << 22) + 1, INT32_MAX, INT32_MIN, -383};
+  const std::vector<uint32_t> u32s = {UINT32_MAX, (1u << 31) + (1u << 23), (1u << 31) + (1u << 23) + 1};
+  const std::vector<int16_t> i16s = {32767, -32768, 257, 259};
+  std::vector<Tensor> sources = {Tensor::from_vector(floats),
+                                 Tensor::from_vector(floats).cast(DType::f32),
+                                 Tensor::from_vector(floats).cast(DType::f16),
+                                 Tensor::from_vector(i64s),
+                                 Tensor::from_vector(u64s),
+                                 Tensor::from_vector(i32s),
+                                 Tensor::from_vector(u32s),
+                                 Tensor::from_vector(i16s)};
+  for (Tensor& src : sources) {
+    src = src.realize();
+    DType from = src.dtype();
+    std::vector<double> want;
+    for (int64_t i = 0; i < src.numel(); i++) {
+      // the source value exactly, as the op table holds it
+      Tensor one = src.shrink({{i, i + 1}});
+      uops::Value v =
+          uops::is_float(from)
+              ? uops::Value{0, one.cast(DType::f64).item()}
+              : uops::int_value(from, from == DType::u64 ? __int128(one.to_vector<uint64_t>()[0])
+                                                         : __int128(one.cast(DType::i64).to_vector<int64_t>()[0]));
+      const uops::Value arg[] = {v};
+      want.push_back(uops::eval(uops::Op::CAST, DType::bf16, from, arg)->f);
+    }
+    for (const runtime::Target* dev : runtime::targets()) {
+      INFO(uops::name(from) << " to bf16 on " << dev->name);
+      std::vector<double> got = src.to(dev).cast(DType::bf16).cast(DType::f64).to_vector<double>();
+      REQUIRE(got.size() == want.size());
+      for (size_t i = 0; i < got.size(); i++) {
+        INFO("element " << i << ": " << got[i] << ", the op table says " << want[i]);
+        CHECK(got[i] == want[i]);
+      }
+    }
+  }
+}

@@ -1,8 +1,8 @@
 // The rewrite engine: traversal orders, fixed points, limits, cycles, tracing, statistics, disabling rules, user
 // pattern files, hooks and render templates.
 #include "rewriter/rewriter.h"
-#include "uops/infix.h"
 #include "tests/rewriter/library.h"
+#include "uops/infix.h"
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -118,6 +118,28 @@ TEST_CASE("commutative ops match in both orders from one rule", "[engine]") {
   CHECK(!apply_rule(*add0, UOp::alu(Op::SUB, {zero, v})));
 }
 
+TEST_CASE("a captured op rebuilds with its own dtype, or another one written after it", "[engine]") {
+  auto lib = lib_of("group g {\n"
+                    "  [same]  op:{ADD, MUL}(a<f16>, b) => op(b, a);\n"
+                    "  [wider] op:{ADD, MUL}(a<bf16>, b) => CAST<bf16>(op<f32>(CAST<f32>(a), CAST<f32>(b)));\n"
+                    "}\npass p = g;");
+  using uops::DType;
+  UOp h = UOp::var("h", 0, 10), x = UOp::make(Op::CAST, DType::f16, {h}), y = UOp::make(Op::CAST, DType::bf16, {h});
+  UOp xx = UOp::alu(Op::ADD, {x, x});
+  CHECK(apply_rule(*lib->rule("same"), UOp::alu(Op::MUL, {x, xx})) == UOp::alu(Op::MUL, {xx, x}));
+  std::optional<UOp> wide = apply_rule(*lib->rule("wider"), UOp::alu(Op::MUL, {y, y}));
+  REQUIRE(wide);
+  CHECK((*wide)->op == Op::CAST);
+  CHECK((*wide)->dtype == DType::bf16);
+  CHECK((*wide)->src[0]->op == Op::MUL);
+  CHECK((*wide)->src[0]->dtype == DType::f32);
+  // the dtype after a captured op is checked like any result's
+  auto bad = rewriter::load_text("bad.pat",
+                                 "include \"prelude.pat\";\ngroup g { [r] op:ADD(a, b) => op<nodtype>(a, b); }", false);
+  REQUIRE(!bad);
+  CHECK_THAT(llvm::toString(bad.takeError()), Catch::Contains("not 'nodtype'"));
+}
+
 TEST_CASE("a back-reference matches only the same node", "[engine]") {
   auto lib = lib_of("group g { [sub_self] x<index> - x => 0; }\npass p = g;");
   CHECK(rewrite(*lib, "p", "v-v") == "0");
@@ -125,7 +147,8 @@ TEST_CASE("a back-reference matches only the same node", "[engine]") {
 }
 
 TEST_CASE("a hook folds what the guard language cannot", "[engine]") {
-  auto lib = lib_of("hook fold_unary(root);\ngroup g { [fold] r:{CAST, BITCAST}(CONST) => cpp::fold_unary(r); }\npass p = g;");
+  auto lib =
+      lib_of("hook fold_unary(root);\ngroup g { [fold] r:{CAST, BITCAST}(CONST) => cpp::fold_unary(r); }\npass p = g;");
   UOp c = UOp::constant(uops::DType::f32, uops::float_value(uops::DType::f32, -2.75));
   auto r = graph_rewrite(UOp::make(Op::CAST, uops::DType::i32, {c}), *lib->pass("p"));
   REQUIRE(bool(r));

@@ -39,10 +39,13 @@ Planned plan(const Tensor& t) {
   return {k, expect_ok(lowering::lower_to_optimize(k, "CPU", rewriter::builtin_library()))};
 }
 
-runtime::CostFeatures model(const Planned& p, const std::vector<Opt>& opts) {
+// The model's figures for AVX-512 (16 lanes, 32 registers) unless a test gives another unit, whatever the host.
+constexpr lowering::VectorUnit avx512{16, 32}, avx2{8, 16};
+
+runtime::CostFeatures model(const Planned& p, const std::vector<Opt>& opts, lowering::VectorUnit unit = avx512) {
   INFO(lowering::to_string(opts));
   auto lowered = expect_ok(lowering::lower_with_opts(p.kernel, p.ast, opts, "CPU", rewriter::builtin_library()));
-  return runtime::model_cost(lowered.program);
+  return runtime::model_cost(lowered.program, unit);
 }
 
 // The kernel's output ranges, outermost first, by their upcast actions.
@@ -116,7 +119,8 @@ TEST_CASE("the cost model: partial sums fill lanes; an unroll adds across them, 
   CHECK(four.compute_ms > one.compute_ms);
 }
 
-TEST_CASE("the cost model: a tile past 32 vector registers spills", "[runtime][cost_model]") {
+TEST_CASE("the cost model: a tile past the vector registers spills (32 with AVX-512, 16 with AVX2)",
+          "[runtime][cost_model]") {
   Planned p = plan(input({256, 256}).matmul(input({256, 256})));
   std::vector<int64_t> outputs = output_ranges(p.ast);
   REQUIRE(outputs.size() == 2);
@@ -126,6 +130,13 @@ TEST_CASE("the cost model: a tile past 32 vector registers spills", "[runtime][c
   CHECK(spills.registers == 32 + 2 + 1);
   // per flop (the same kernel: the same flops), the spilling tile is slower
   CHECK(spills.compute_ms > fits.compute_ms);
+  // AVX2 has half the lanes and registers: the tile that fits AVX-512 spills, one of a quarter of its outputs fits
+  runtime::CostFeatures narrow = model(p, {{Opt::UPCAST, outputs[1], 32}, {Opt::UPCAST, outputs[0], 8}}, avx2);
+  runtime::CostFeatures quarter = model(p, {{Opt::UPCAST, outputs[1], 16}, {Opt::UPCAST, outputs[0], 4}}, avx2);
+  CHECK(narrow.lanes == 8);
+  CHECK(narrow.chains == 32);
+  CHECK(quarter.registers == 8 + 2 + 1);
+  CHECK(narrow.compute_ms > quarter.compute_ms); // the same kernel: the same flops
 }
 
 TEST_CASE("the cost model: the thread loop's trips are shared out whole between the cores", "[runtime][cost_model]") {
