@@ -187,10 +187,10 @@ llvm::Error compile_pending(llvm::MutableArrayRef<Pending> pending, const Target
 // BEAM=n: the pending kernels' opts measured (search.cpp), each compiled again with its winner. A winner in the search
 // database is taken as it is. The rest are timed with the heuristic's plan in one run of the whole schedule (in order,
 // so every kernel reads real inputs; a run's outputs are new buffers, so running it twice changes nothing), and share
-// PATGRAD_SEARCH_BUDGET seconds (default 50: with lowering, compiling and a round that overruns, a first step stays
-// near a minute) in proportion to those times, counted once per run in the schedule (R2 of research/search.md), at most
-// PATGRAD_SEARCH_SECONDS a kernel; one with under 1% of the schedule's time keeps the heuristic's plan, stored as its
-// winner so that the next run does not time the schedule again.
+// PATGRAD_SEARCH_BUDGET seconds (default 50: with lowering and compiling, a first step stays under a minute) in
+// proportion to those times, counted once per run in the schedule (R2 of research/search.md), at most
+// PATGRAD_SEARCH_SECONDS a kernel and what the budget has left; one with under 1% of the schedule's time, or none
+// left, keeps the heuristic's plan, stored as its winner so that the next run does not time the schedule again.
 llvm::Error search_pending(const lowering::Schedule& s, std::vector<Pending>& pending, const Target& target, int beam,
                            RunStats* stats) {
   const rewriter::Library& lib = rewriter::builtin_library();
@@ -226,14 +226,19 @@ llvm::Error search_pending(const lowering::Schedule& s, std::vector<Pending>& pe
   const char* b = std::getenv("PATGRAD_SEARCH_BUDGET");
   double budget = b && std::atof(b) > 0 ? std::atof(b) : 50;
   std::vector<Pending> changed;
+  auto share = [&](size_t i) { return total > 0 ? ms.lookup(pending[i].kernel->ast.get()) / total : 0; };
+  // the largest shares first, each within what the budget has left: a search overruns its share by a round in
+  // flight, and later kernels (the smaller ones) give it back
+  llvm::stable_sort(unknown, [&](const auto& a, const auto& b) { return share(a.first) > share(b.first); });
+  auto started = Clock::now();
   for (const auto& [i, heuristic] : unknown) {
     Pending& p = pending[i];
-    double share = total > 0 ? ms.lookup(p.kernel->ast.get()) / total : 0;
-    if (share < 0.01) {
+    double left = budget - ms_since(started) / 1e3;
+    if (share(i) < 0.01 || left <= 0) {
       store_unsearched(heuristic, target, beam);
       continue;
     }
-    auto searched = search_kernel(*p.kernel, target, beam, budget * share);
+    auto searched = search_kernel(*p.kernel, target, beam, std::min(budget * share(i), left));
     if (!searched) return searched.takeError();
     if (debug_level() >= 2 && searched->candidates > 1)
       fmt::print(stderr,

@@ -474,8 +474,35 @@ llvm::Expected<Searched> search_kernel(const lowering::Kernel& k, const Target& 
     beam_plans = std::move(next);
     if (!(best_ms < before * 0.98) || ms_since(start) > 1e3 * seconds) break;
   }
-  if (!beam_plans.empty() && beam_plans[0].ms < out.default_ms) out.opts = beam_plans[0].opts;
-  out.ms = std::min(out.default_ms, beam_plans.empty() ? INFINITY : beam_plans[0].ms);
+  out.ms = out.default_ms;
+  if (!beam_plans.empty() && beam_plans[0].ms < 0.98 * out.default_ms) {
+    // The winner is timed again beside the heuristic's plan, in turns (the best of five each, three past 50 ms):
+    // the incumbent was timed once, at the start, and a machine shared with others drifts (a plan measured 118 ms and
+    // 216 ms minutes apart), so a plan that beat an unlucky first timing must win again side by side, by 2%.
+    std::vector<Candidate> pair(2);
+    pair[0].opts = out.opts, pair[1].opts = beam_plans[0].opts;
+    for (Candidate& c : pair) {
+      auto lowered = lowering::lower_with_opts(k, *ast, c.opts, target.name, lib);
+      if (!lowered) return lowered.takeError();
+      c.executable = target.compile(*lowered, k.name); // from the compile cache: both were compiled before
+      if (!c.executable) return c.executable.takeError();
+    }
+    auto t = Clock::now();
+    int turns = beam_plans[0].ms > 50 ? 3 : 5;
+    for (int turn = 0; turn < turns; turn++)
+      for (int i : {turn % 2, 1 - turn % 2}) {
+        auto t = Clock::now();
+        if (auto e = (*pair[size_t(i)].executable)->run(bufs)) return e;
+        pair[size_t(i)].ms = std::min(pair[size_t(i)].ms, ms_since(t));
+      }
+    run_ms += ms_since(t);
+    out.confirm_ms = {pair[0].ms, pair[1].ms};
+    if (pair[1].ms < 0.98 * pair[0].ms) out.opts = beam_plans[0].opts, out.ms = beam_plans[0].ms;
+    if (debug_level() >= 2)
+      fmt::print(stderr, "search: {}: {} against the heuristic's {}, side by side: {:.3f} ms against {:.3f}{}\n",
+                 k.name, lowering::to_string(pair[1].opts), lowering::to_string(pair[0].opts), pair[1].ms, pair[0].ms,
+                 out.ms == out.default_ms ? "; the heuristic's plan kept" : "");
+  }
   out.search_ms = ms_since(start);
   if (isatty(2)) fmt::print(stderr, "\n");
   db_store(path, *ast, beam, out.opts);

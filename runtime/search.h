@@ -4,6 +4,7 @@
 #include "runtime/target.h"
 #include <cmath>
 #include <llvm/Support/JSON.h>
+#include <optional>
 
 namespace patgrad::runtime {
 
@@ -31,6 +32,9 @@ struct Searched {
   bool model_chose = false;                        // the cost model chose which plans were measured
   std::vector<std::string> failures;               // "plan: why" for each plan that crashed, hung or computed wrong
   std::vector<std::pair<double, double>> progress; // after each timed plan: ms into the search, best ms so far
+  // a winner other than the heuristic's plan timed again beside it, in turns: its best time and the winner's; the
+  // winner is kept only where it is 2% faster there too
+  std::optional<std::pair<double, double>> confirm_ms;
 };
 // The best opts found for kernel k on target with a beam of `beam` plans in about `seconds` (at most
 // PATGRAD_SEARCH_SECONDS, default 10; no new round or timing starts after it), from the database when it holds a
