@@ -64,11 +64,11 @@ int64_t divisor(int64_t n, int64_t from) {
 // ..., one instruction each). With AVX-512, a row of 56 is one vector of 56 (3.5 registers, 4 instructions: 88% of
 // their lanes) rather than 28 (16 + 8 + 4: 58%), which measured 316 against 192 GFLOP/s; among equals, the one nearest
 // two registers; 1 if none.
-// The share of the lanes a vector of d floats uses in the registers LLVM splits it into.
-double lanes_used(int64_t d, const VectorUnit& unit) {
-  int64_t w = unit.lanes;
-  return double(d) / double(w * (d / w + __builtin_popcountll(uint64_t(d % w))));
+// The registers LLVM splits a vector of d floats into, and the share of their lanes it uses.
+int64_t registers_of(int64_t d, const VectorUnit& unit) {
+  return d / unit.lanes + __builtin_popcountll(uint64_t(d % unit.lanes));
 }
+double lanes_used(int64_t d, const VectorUnit& unit) { return double(d) / double(unit.lanes * registers_of(d, unit)); }
 
 int64_t vector_side(int64_t n, int64_t from, const VectorUnit& unit) {
   int64_t best = 1, two = 2 * unit.lanes;
@@ -280,9 +280,8 @@ std::vector<Opt> optimize(const UOp& ast, int64_t limit, const VectorUnit& unit)
       auto shares_only = [&](const UOp& r) { return shares_vectors(r) && !contiguous(r); };
       // its copies of the vector side's registers, the accumulators, keep to three quarters of the registers: past
       // them LLVM spills accumulators to the stack (AVX2's 16 registers: a 32x8 matmul tile ran 40 GFLOP/s, 16x4 83)
-      int64_t pieces = kn / unit.lanes + __builtin_popcountll(uint64_t(kn % unit.lanes));
-      int64_t most = std::bit_floor(uint64_t(std::max<int64_t>(
-          1, std::min<int64_t>({8, budget / kn, 3 * unit.registers / 4 / std::max<int64_t>(pieces, 1)}))));
+      int64_t most = std::bit_floor(uint64_t(
+          std::max<int64_t>(1, std::min<int64_t>({8, budget / kn, 3 * unit.registers / 4 / registers_of(kn, unit)}))));
       for (auto fits : {std::function<bool(const UOp&)>(shares_only), std::function<bool(const UOp&)>(shares_vectors),
                         std::function<bool(const UOp&)>(shared)})
         for (size_t m = n; m-- > 0;)

@@ -23,14 +23,10 @@ Build RuleChecker::result(const AstExpr* e) {
   switch (e->kind) {
   case AstExpr::NAME:
     b.kind = Build::CAPTURE;
-    if ((b.slot = slot_of(e->text, Slot::NODE)) >= 0)
-      uses[b.slot]++;
-    else
-      unbound(e->loc, e->text, fmt::format("capture '{}' is not bound by the pattern", e->text));
+    if ((b.slot = slot_of(e->text, Slot::NODE)) >= 0) uses[b.slot]++;
+    else unbound(e->loc, e->text, fmt::format("capture '{}' is not bound by the pattern", e->text));
     return b;
-  case AstExpr::TYPED:
-    error(e->loc, "a dtype constraint belongs in the pattern; write CAST<dtype>(x) to convert");
-    return b;
+  case AstExpr::TYPED: error(e->loc, "a dtype constraint belongs in the pattern; write CAST<dtype>(x) to convert"); return b;
   case AstExpr::NODE: return node_result(e);
   case AstExpr::BINARY: {
     auto op = infix_op(e->text);
@@ -64,19 +60,16 @@ Build RuleChecker::result(const AstExpr* e) {
       return b;
     }
     if (is_node_list_builtin(e->text)) {
-      error(e->loc,
-            fmt::format("{}() is a list of nodes: splice it into a node's sources with ...{}(...)", e->text, e->text));
+      error(e->loc, fmt::format("{}() is a list of nodes: splice it into a node's sources with ...{}(...)", e->text, e->text));
       return b;
     }
     if (e->text == "all" || e->text == "sum" || e->text == "product" || e->text == "maximum" || e->text == "flatten" ||
-        e->text == "subst" || e->text == "var")
+        e->text == "subst" ||
+        e->text == "var")
       return builtin_result(e);
     if (e->text != "choose") {
-      error(e->loc,
-            fmt::format(
-                "unknown result function '{}': expected choose, all, sum, product, maximum, flatten, subst, var, an op "
-                "or cpp::hook",
-                e->text));
+      error(e->loc, fmt::format("unknown result function '{}': expected choose, all, sum, product, maximum, flatten, subst, var, an op "
+                                "or cpp::hook", e->text));
       return b;
     }
     if (e->kids.size() != 3) {
@@ -100,16 +93,11 @@ Build RuleChecker::result(const AstExpr* e) {
 void RuleChecker::result_dtype(const TySpec& ty, Build& b) {
   b.dtype_of_slot = -1;
   auto d = uops::parse_dtype(ty.cls);
-  if (d && ty.var.empty())
-    b.dtype = *d;
-  else if (auto it = dtype_vars.find(ty.var.empty() ? ty.cls : ty.var); it != dtype_vars.end())
-    b.dtype_var = it->second;
-  else if (int slot = ty.var.empty() ? slot_of(ty.cls, Slot::NODE) : -1; slot >= 0)
-    b.dtype_of_slot = slot, uses[slot]++;
-  else
-    error(ty.loc, fmt::format("a result needs one dtype, a dtype variable of the pattern or a capture (whose "
-                              "dtype it takes), not '{}'",
-                              ty.cls));
+  if (d && ty.var.empty()) b.dtype = *d;
+  else if (auto it = dtype_vars.find(ty.var.empty() ? ty.cls : ty.var); it != dtype_vars.end()) b.dtype_var = it->second;
+  else if (int slot = ty.var.empty() ? slot_of(ty.cls, Slot::NODE) : -1; slot >= 0) b.dtype_of_slot = slot, uses[slot]++;
+  else error(ty.loc, fmt::format("a result needs one dtype, a dtype variable of the pattern or a capture (whose "
+                                 "dtype it takes), not '{}'", ty.cls));
 }
 
 Build RuleChecker::node_result(const AstExpr* e) {
@@ -124,10 +112,8 @@ Build RuleChecker::node_result(const AstExpr* e) {
   if (e->ty) result_dtype(*e->ty, b);
   if (b.op == Op::CONST) {
     b.kind = Build::CONST;
-    if (!e->argb)
-      error(e->loc, "CONST in a result needs its value: CONST[expr]");
-    else
-      b.value_expr = value(e->argb);
+    if (!e->argb) error(e->loc, "CONST in a result needs its value: CONST[expr]");
+    else b.value_expr = value(e->argb);
     return b;
   }
   bool splices = false;
@@ -153,10 +139,8 @@ Build RuleChecker::captured_list(const std::string& name, const Loc& loc) {
   Build s;
   s.kind = Build::SPLICE;
   s.loc = loc;
-  if ((s.slot = slot_of(name, Slot::LIST)) >= 0)
-    uses[s.slot]++;
-  else
-    unbound(loc, name, fmt::format("'...{}' is not a source list bound by the pattern", name));
+  if ((s.slot = slot_of(name, Slot::LIST)) >= 0) uses[s.slot]++;
+  else unbound(loc, name, fmt::format("'...{}' is not a source list bound by the pattern", name));
   return s;
 }
 
@@ -178,18 +162,15 @@ Build RuleChecker::node_list(const AstExpr* e) {
   if (e->kind == AstExpr::TUPLE) {
     s.list = Build::NODES;
     for (const AstExpr* k : e->kids) {
-      if (k->kind == AstExpr::ELLIPSIS)
-        s.src.push_back(k->kids.empty() ? captured_list(k->text, k->loc) : node_list(k->kids[0]));
-      else if (k->kind == AstExpr::NAME && slot_of(k->text, Slot::NODE) >= 0)
-        s.src.push_back(result(k));
-      else
-        error(k->loc, "a list of nodes holds captures and ...lists: (r, ...rs)");
+      if (k->kind == AstExpr::ELLIPSIS) s.src.push_back(k->kids.empty() ? captured_list(k->text, k->loc) : node_list(k->kids[0]));
+      else if (k->kind == AstExpr::NAME && slot_of(k->text, Slot::NODE) >= 0) s.src.push_back(result(k));
+      else error(k->loc, "a list of nodes holds captures and ...lists: (r, ...rs)");
     }
     return s;
   }
   if (e->kind == AstExpr::EACH) return each(e);
-  static const std::map<std::string, size_t> arities = {{"ranges", 1}, {"without", 2}, {"fresh_ranges", 1},
-                                                        {"pick", 2},   {"put", 3},     {"unflatten", 2}};
+  static const std::map<std::string, size_t> arities = {{"ranges", 1}, {"without", 2},  {"fresh_ranges", 1},
+                                                        {"pick", 2},   {"put", 3},      {"unflatten", 2}};
   auto arity_of = e->kind == AstExpr::CALL ? arities.find(e->text) : arities.end();
   if (arity_of == arities.end()) {
     error(e->loc, "expected a list of nodes: a source list's name, (r, ...rs), [x for x in l], ranges(x), "
@@ -234,12 +215,9 @@ Build RuleChecker::node_list(const AstExpr* e) {
   }
   s.list = Build::RANGES;
   const AstExpr* x = e->kids[0];
-  if (x->kind == AstExpr::NAME && (s.slot = slot_of(x->text, Slot::NODE)) >= 0)
-    uses[s.slot]++;
-  else if (x->kind == AstExpr::NAME)
-    unbound(x->loc, x->text, fmt::format("capture '{}' is not bound by the pattern", x->text));
-  else
-    error(x->loc, "ranges takes a capture or a binding: ranges(x)");
+  if (x->kind == AstExpr::NAME && (s.slot = slot_of(x->text, Slot::NODE)) >= 0) uses[s.slot]++;
+  else if (x->kind == AstExpr::NAME) unbound(x->loc, x->text, fmt::format("capture '{}' is not bound by the pattern", x->text));
+  else error(x->loc, "ranges takes a capture or a binding: ranges(x)");
   return s;
 }
 
@@ -378,8 +356,7 @@ Build RuleChecker::hook_result(const AstExpr* e) {
   b.hook = it->second.first;
   int arity = hooks()[b.hook].arity;
   if (int(e->kids.size()) != arity)
-    error(e->loc,
-          fmt::format("hook {} takes {} argument{}, not {}", e->text, arity, arity == 1 ? "" : "s", e->kids.size()));
+    error(e->loc, fmt::format("hook {} takes {} argument{}, not {}", e->text, arity, arity == 1 ? "" : "s", e->kids.size()));
   for (const AstExpr* k : e->kids) b.src.push_back(result(k));
   return b;
 }
@@ -389,11 +366,9 @@ DTypeSet RuleChecker::build_dtypes(const Build& b) {
   case Build::CAPTURE: return b.slot >= 0 ? slot_dtypes[b.slot] : ~DTypeSet(0);
   case Build::CONST: return b.dtype ? uops::bit(*b.dtype) : ~DTypeSet(0);
   case Build::CHOOSE: return build_dtypes(b.src[0]) | build_dtypes(b.src[1]);
-  case Build::HOOK:
-  case Build::SPLICE: return ~DTypeSet(0);
+  case Build::HOOK: case Build::SPLICE: return ~DTypeSet(0);
   case Build::FOLD: return b.dtype ? uops::bit(*b.dtype) : ~DTypeSet(0);
-  case Build::FLATTEN:
-  case Build::VAR: return uops::bit(*b.dtype);
+  case Build::FLATTEN: case Build::VAR: return uops::bit(*b.dtype);
   case Build::SUBST: return build_dtypes(b.src[0]);
   case Build::NODE: {
     if (b.dtype) return uops::bit(*b.dtype);
@@ -429,20 +404,12 @@ void RuleChecker::check_template(const std::string& text, const Loc& loc) {
       size_t paren = name.find('(');
       name = paren == std::string::npos ? "ty" : "ty" + name.substr(paren);
     }
-    if (name.starts_with("ty(") && name.ends_with(")"))
-      name = name.substr(3, name.size() - 4);
-    else if (name.starts_with("label(") && name.ends_with(")"))
-      name = name.substr(6, name.size() - 7);
+    if (name.starts_with("ty(") && name.ends_with(")")) name = name.substr(3, name.size() - 4);
+    else if (name.starts_with("label(") && name.ends_with(")")) name = name.substr(6, name.size() - 7);
     if (name != "self" && name != "ty" && name != "arg") {
       auto it = slots.find(name);
-      if (it == slots.end())
-        error(
-            at,
-            fmt::format(
-                "unknown placeholder '{{{}}}': expected self, ty, ty(x), label(x), arg, tm:map, tm:map(x) or a capture",
-                name));
-      else
-        uses[it->second]++;
+      if (it == slots.end()) error(at, fmt::format("unknown placeholder '{{{}}}': expected self, ty, ty(x), label(x), arg, tm:map, tm:map(x) or a capture", name));
+      else uses[it->second]++;
     }
     i = end;
   }

@@ -16,7 +16,7 @@ struct Scope {
   llvm::StringMap<Group*> groups;
   llvm::StringMap<Rule*> rules;
   llvm::StringMap<std::string> rule_texts; // canonical text of each rule -> its name, for duplicates
-  llvm::StringMap<int> counters;           // fresh(name) -> the counter's number in a PassContext
+  llvm::StringMap<int> counters; // fresh(name) -> the counter's number in a PassContext
 };
 
 // symbolic_hooks.cpp: registers symbolic.pat's hooks; the loader calls it before it reads any file.
@@ -52,7 +52,7 @@ struct RuleChecker {
   bool ok = true;
   bool in_result = false; // checking the bindings or the result, where fresh() may appear
   llvm::StringMap<int> slots;
-  std::vector<int> uses;             // per slot: occurrences in pattern, guard, bindings and result
+  std::vector<int> uses;            // per slot: occurrences in pattern, guard, bindings and result
   std::vector<DTypeSet> slot_dtypes; // per slot: what the pattern allows
   std::vector<Slot> slot_kind;
   std::vector<bool> slot_is_binding;
@@ -123,9 +123,9 @@ const Matcher& matcher_of(const Group& group);
 
 // match.cpp: what a match binds, by slot
 struct Bindings {
-  std::vector<UOp> nodes;                   // by slot: captures and `where` bindings
-  std::vector<std::vector<UOp>> lists;      // `...rest` slots
-  std::vector<uops::Ints> ints;             // `...axes` slots of arg patterns
+  std::vector<UOp> nodes;                 // by slot: captures and `where` bindings
+  std::vector<std::vector<UOp>> lists;    // `...rest` slots
+  std::vector<uops::Ints> ints;           // `...axes` slots of arg patterns
   std::vector<std::optional<DType>> dtypes; // dtype variables
   explicit Bindings(const Rule& r)
       : nodes(r.num_slots), lists(r.num_slots), ints(r.num_slots), dtypes(r.num_dtype_vars) {}
@@ -134,7 +134,7 @@ struct Bindings {
 // pass_context.cpp: what the firings of one graph_rewrite call share: the fresh() counters (so ids are unique within
 // the call and, since the traversal is deterministic, the same in every run) and the memo of ranges(x).
 struct PassContext {
-  PassContext() = default;                // not an aggregate: the engine's Rewriter is brace-initialized without it
+  PassContext() = default; // not an aggregate: the engine's Rewriter is brace-initialized without it
   llvm::SmallVector<int64_t, 4> counters; // by counter number (Scope::counters)
   llvm::DenseMap<const uops::Node*, std::pair<UOp, std::vector<UOp>>> open_ranges; // node (held alive) -> ranges
 
