@@ -7,6 +7,7 @@
 // the winner as % of the fp32 FMA peak measured at the start), and the best so far at checkpoints, by the search's own
 // samples (research/search.md, section 6). Then how well the model ranked the plans, from each search's log.
 // Usage: bench_search [--beam N] [--seconds S] [--repeat R] [--no-numpy]   (N default 4; S per kernel, 20; R 1)
+//        bench_search --time CASE [OPTS...]   (0 matmul, 1 conv2d, 2 sum: the heuristic's plan and each OPTS timed)
 #include "bench/anchors.h"
 #include "frontend/tensor.h"
 #include "runtime/search.h"
@@ -80,6 +81,53 @@ std::pair<double, double> remeasure(const lowering::Kernel& k, const runtime::Ta
     }
   for (auto& t : times) llvm::sort(t);
   return {times[0][times[0].size() / 2], times[1][times[1].size() / 2]};
+}
+
+// --time: the heuristic's plan and the given ones (parse_opts' text) on case i, timed in turns (11 runs each after a
+// warm-up), as rates beside the FMA peak: a plan tried by hand before the search space or the heuristic takes it.
+int time_plans(int i, const std::vector<std::string>& texts) {
+  const runtime::Target& cpu = *llvm::cantFail(runtime::find_target("CPU"));
+  const rewriter::Library& lib = rewriter::builtin_library();
+  lowering::Kernel k = main_kernel(case_tensor(i));
+  uops::UOp ast = llvm::cantFail(lowering::lower_to_optimize(k, "CPU", lib));
+  std::vector<std::vector<lowering::Opt>> plans{lowering::optimize(ast, lowering::upcast_limit())};
+  for (const std::string& text : texts) {
+    auto opts = lowering::parse_opts(text);
+    if (!opts) {
+      fmt::print(stderr, "bench_search: {}\n", llvm::toString(opts.takeError()));
+      return 2;
+    }
+    plans.push_back(*opts);
+  }
+  std::vector<std::unique_ptr<runtime::Executable>> compiled;
+  for (const auto& opts : plans) {
+    auto lowered = lowering::lower_with_opts(k, ast, opts, "CPU", lib);
+    if (!lowered) {
+      fmt::print(stderr, "bench_search: {}: {}\n", lowering::to_string(opts), llvm::toString(lowered.takeError()));
+      return 2;
+    }
+    if (const char* d = std::getenv("DEBUG"); d && std::atoi(d) >= 4) fmt::print(stderr, "{}\n", lowered->source);
+    compiled.push_back(llvm::cantFail(cpu.compile(*lowered, k.name)));
+  }
+  std::vector<runtime::Buffer*> bufs;
+  for (const uops::UOp& b : k.buffers) bufs.push_back(&runtime::buffer(b));
+  double peak = bench::fma_peak_gflops();
+  std::vector<std::vector<double>> times(plans.size());
+  for (int run = 0; run < 12; run++)
+    for (size_t p = 0; p < plans.size(); p++) {
+      auto t = std::chrono::steady_clock::now();
+      llvm::cantFail(compiled[p]->run(bufs));
+      if (run > 0)
+        times[p].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
+    }
+  fmt::print("# {}, fp32 FMA peak {:.1f} GFLOP/s; medians of 11 runs in turns\n", cases[i].name, peak);
+  for (size_t p = 0; p < plans.size(); p++) {
+    llvm::sort(times[p]);
+    double rate = cases[i].work / (times[p][times[p].size() / 2] / 1e3) / 1e9;
+    fmt::print("{:>8.1f} {} {:>4.0f}%  {}{}\n", rate, cases[i].unit, 100 * rate / peak, p == 0 ? "heuristic: " : "",
+               lowering::to_string(plans[p]));
+  }
+  return 0;
 }
 
 // One search in this process (the child's side): a JSON object on stdout.
@@ -191,8 +239,11 @@ int main(int argc, char** argv) {
       one = std::atoi(argv[++i]);
     else if (a == "--no-numpy")
       numpy = false;
+    else if (a == "--time" && i + 1 < argc)
+      return time_plans(std::atoi(argv[i + 1]), std::vector<std::string>(argv + i + 2, argv + argc));
     else {
-      fmt::print(stderr, "usage: bench_search [--beam N] [--seconds S] [--repeat R] [--no-numpy]\n");
+      fmt::print(stderr, "usage: bench_search [--beam N] [--seconds S] [--repeat R] [--no-numpy]\n"
+                         "       bench_search --time CASE [OPTS...]   (CASE: 0 matmul, 1 conv2d, 2 sum)\n");
       return 2;
     }
   }

@@ -6,6 +6,12 @@
 include "prelude.pat";
 
 group reduce_to_acc {
+  # A float sum of products accumulates with MULACC, one rounding a step (the target's fused multiply-add): a sum's
+  # order of additions is the lowering's choice already (partial sums, trees), and this one rounds less. Half the
+  # instructions of a multiply and an add, which is what a matmul's or a convolution's inner loop is made of.
+  [acc_mulacc] red:REDUCE<t:floats>[ADD](MUL(a, b), r, ...rs)
+      => AFTER<t>(acc, END(ASSIGN(acc, MULACC(a, b, AFTER<t>(acc, init, r, ...rs))), r, ...rs))
+      where acc = DEFINE_ACC<t>[fresh(acc)], init = ASSIGN(acc, CONST<t>[0], ...ranges(red));
   [acc_add] red:REDUCE<t>[ADD](x, r, ...rs) => AFTER<t>(acc, END(ASSIGN(acc, AFTER<t>(acc, init, r, ...rs) + x), r, ...rs))
       where acc = DEFINE_ACC<t>[fresh(acc)], init = ASSIGN(acc, CONST<t>[0], ...ranges(red));
   [acc_mul] red:REDUCE<t>[MUL](x, r, ...rs) => AFTER<t>(acc, END(ASSIGN(acc, AFTER<t>(acc, init, r, ...rs) * x), r, ...rs))

@@ -200,7 +200,7 @@ std::string format_value(const z3::model& m, const Val& v);
 
 // proof.cpp: one rule, every instance.
 struct ProofOptions {
-  unsigned timeout_ms = 4000; // per query; three times that for the narrowest width of each instance
+  unsigned timeout_ms = 4000; // per query; eight times that for the narrowest width of each instance
   bool verbose = false;       // every instance into Report::log
   bool smt2 = false;          // every query into Report::log
 };

@@ -26,7 +26,7 @@ constexpr const char* usage =
   --rule NAME      prove only this rule (repeatable)
   --patterns DIR   also load every .pat file in DIR, and prove only those files' rules (repeatable);
                    PATGRAD_PATTERNS is ignored, so that a plain run proves the built-in library alone
-  --timeout MS     per Z3 query (default 4000; the narrowest width of an instance, which decides, gets 3x)
+  --timeout MS     per Z3 query (default 4000; the narrowest width of an instance, which decides, gets 8x)
   --jobs N         rules proved at once (default 2)
   --verbose        every instance with its verdict and time
   --smt2           every query in SMT-LIB 2 (with --rule: to rerun one in z3 or another solver)
