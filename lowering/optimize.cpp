@@ -292,7 +292,8 @@ std::vector<Opt> optimize(const UOp& ast, int64_t limit, const VectorUnit& unit)
       auto shares_only = [&](const UOp& r) { return shares_vectors(r) && !contiguous(r); };
       // its copies of the vector side's registers, the accumulators, keep to three quarters of the registers: past
       // them LLVM spills accumulators to the stack (AVX2's 16 registers: a 32x8 matmul tile ran 40 GFLOP/s, 16x4 83)
-      int64_t most = std::max<int64_t>(1, std::min<int64_t>({8, budget / kn, 3 * unit.registers / 4 / registers_of(kn, unit)}));
+      int64_t most =
+          std::max<int64_t>(1, std::min<int64_t>({8, budget / kn, 3 * unit.registers / 4 / registers_of(kn, unit)}));
       for (auto fits : {std::function<bool(const UOp&)>(shares_only), std::function<bool(const UOp&)>(shares_vectors),
                         std::function<bool(const UOp&)>(shared)})
         for (size_t m = n; m-- > 0;) {

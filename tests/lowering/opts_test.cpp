@@ -226,10 +226,8 @@ TEST_CASE("optimize: a packed matmul's tile on AVX2 is 6 rows of 2 registers, pa
   REQUIRE(trips_of(outs) == std::vector<int64_t>{100, 32, 32, 1});
   int64_t rows = number(outs[0]), panels = number(outs[1]), cols = number(outs[2]);
   std::vector<Opt> opts = heuristic(k, 64, avx2);
-  CHECK(opts == std::vector<Opt>{{Opt::SWAP, rows, panels},
-                                 {Opt::PAD, rows, 6},
-                                 {Opt::UPCAST, cols, 16},
-                                 {Opt::UPCAST, rows, 6}});
+  CHECK(opts == std::vector<Opt>{
+                    {Opt::SWAP, rows, panels}, {Opt::PAD, rows, 6}, {Opt::UPCAST, cols, 16}, {Opt::UPCAST, rows, 6}});
   // and it computes the product (the packing kernel first), against float64
   const runtime::Target& cpu = *expect_ok(runtime::find_target("CPU"));
   auto run = [&](const lowering::Kernel& kernel, const lowering::Lowered& lowered) {
