@@ -7,7 +7,7 @@
 // the winner as % of the fp32 FMA peak measured at the start), and the best so far at checkpoints, by the search's own
 // samples (research/search.md, section 6). Then how well the model ranked the plans, from each search's log.
 // Usage: bench_search [--beam N] [--seconds S] [--repeat R] [--no-numpy]   (N default 4; S per kernel, 20; R 1)
-//        bench_search --time CASE [OPTS...]   (0 matmul, 1 conv2d, 2 sum: the heuristic's plan and each OPTS timed)
+//        bench_search --time CASE [OPTS...]   (0 matmul, 1 conv2d, 2 sum, 3-4 small convolutions)
 #include "bench/anchors.h"
 #include "frontend/tensor.h"
 #include "runtime/search.h"
@@ -52,11 +52,17 @@ struct Case {
 };
 const Case cases[] = {{"matmul 1024", "GFLOP/s", 2.0 * 1024 * 1024 * 1024},
                       {"conv2d 8", "GFLOP/s", 2.0 * 8 * 64 * 56 * 56 * 64 * 9},
-                      {"sum 16777216", "GB/s", 4.0 * (1 << 24)}};
+                      {"sum 16777216", "GB/s", 4.0 * (1 << 24)},
+                      // --time only: bench_mnist_step's slowest kernels, convolutions of small images (a forward one
+                      // and an input gradient's)
+                      {"conv2d 512x64x8x8", "GFLOP/s", 2.0 * 512 * 64 * 6 * 6 * 64 * 9},
+                      {"conv2d 512x64x12x12 to 32", "GFLOP/s", 2.0 * 512 * 32 * 10 * 10 * 64 * 9}};
 
 Tensor case_tensor(int i) {
   if (i == 0) return random({1024, 1024}).matmul(random({1024, 1024}));
   if (i == 1) return random({8, 64, 56, 56}).conv2d(random({64, 64, 3, 3}), std::nullopt, {1}, {1});
+  if (i == 3) return random({512, 64, 8, 8}).conv2d(random({64, 64, 3, 3}));
+  if (i == 4) return random({512, 64, 12, 12}).conv2d(random({32, 64, 3, 3}));
   return random({1 << 24}).sum();
 }
 
@@ -86,6 +92,10 @@ std::pair<double, double> remeasure(const lowering::Kernel& k, const runtime::Ta
 // --time: the heuristic's plan and the given ones (parse_opts' text) on case i, timed in turns (11 runs each after a
 // warm-up), as rates beside the FMA peak: a plan tried by hand before the search space or the heuristic takes it.
 int time_plans(int i, const std::vector<std::string>& texts) {
+  if (i < 0 || i >= int(std::size(cases))) {
+    fmt::print(stderr, "bench_search: --time takes a case from 0 to {}\n", std::size(cases) - 1);
+    return 2;
+  }
   const runtime::Target& cpu = *llvm::cantFail(runtime::find_target("CPU"));
   const rewriter::Library& lib = rewriter::builtin_library();
   lowering::Kernel k = main_kernel(case_tensor(i));
@@ -243,7 +253,7 @@ int main(int argc, char** argv) {
       return time_plans(std::atoi(argv[i + 1]), std::vector<std::string>(argv + i + 2, argv + argc));
     else {
       fmt::print(stderr, "usage: bench_search [--beam N] [--seconds S] [--repeat R] [--no-numpy]\n"
-                         "       bench_search --time CASE [OPTS...]   (CASE: 0 matmul, 1 conv2d, 2 sum)\n");
+                         "       bench_search --time CASE [OPTS...]   (CASE: 0 matmul, 1 conv2d, 2 sum, 3-4 small convolutions)\n");
       return 2;
     }
   }

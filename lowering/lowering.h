@@ -68,10 +68,12 @@ llvm::Expected<UOp> apply_opts(const UOp& ast, llvm::ArrayRef<Opt> opts, const r
 // kernel's innermost range that index arithmetic divides; nothing where nothing fits.
 // upcast_limit(): PATGRAD_UPCAST (1 turns upcasting off), default 64.
 // The host's vector registers: fp32 lanes in one, and how many there are (AVX-512: 16 and 32; AVX2: 8 and 16; NEON:
-// 4 and 32; SSE: 4 and 16), from LLVM's reading of the CPU's features, once. A register tile is sized by them.
+// 4 and 32; SSE: 4 and 16; only AVX-512 scatters), from LLVM's reading of the CPU's features, once. A register tile is
+// sized by them.
 struct VectorUnit {
   int64_t lanes = 16;
   int64_t registers = 32;
+  bool scatter = true; // stores to lanes apart in memory (AVX-512): else a tile's vector side must be stored in order
 };
 VectorUnit host_vector_unit();
 std::vector<Opt> optimize(const UOp& ast, int64_t limit, const VectorUnit& unit = host_vector_unit());

@@ -31,10 +31,10 @@ VectorUnit host_vector_unit() {
   static const VectorUnit unit = [] {
     llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
     auto has = [&](llvm::StringRef f) { return features.lookup(f); };
-    if (has("avx512f")) return VectorUnit{16, 32};
-    if (has("avx")) return VectorUnit{8, 16};
-    if (has("neon")) return VectorUnit{4, 32};
-    return VectorUnit{4, 16}; // SSE
+    if (has("avx512f")) return VectorUnit{16, 32, true};
+    if (has("avx")) return VectorUnit{8, 16, false};
+    if (has("neon")) return VectorUnit{4, 32, false};
+    return VectorUnit{4, 16, false}; // SSE
   }();
   return unit;
 }
@@ -268,6 +268,10 @@ std::vector<Opt> optimize(const UOp& ast, int64_t limit, const VectorUnit& unit)
     return out;
   };
   auto contiguous = [&](const UOp& r) { return !vector_loads(r).empty(); };
+  // LLVM's SLP vectorizer makes a tile's vectors from its stores: where they are not next to each other and the unit
+  // cannot scatter, it makes none, and the whole tile runs in scalars (AVX2, a 6x6 convolution with 16 output channels
+  // as the vector side: 5-6 GFLOP/s; its 6 columns: 41)
+  auto stored_in_order = [&](const UOp& r) { return unit.scatter || coefficient(end->src[0]->src[1], r) == 1; };
   // The vector side: the innermost output axis, unless another that loads also read in order fills more lanes (a
   // small image's row of 6 pixels against a convolution's 64 output channels, with the weight stored channels last)
   size_t n = outputs.size();
@@ -276,7 +280,8 @@ std::vector<Opt> optimize(const UOp& ast, int64_t limit, const VectorUnit& unit)
   int64_t kn = 1;
   for (size_t m = n; m-- > 0;)
     if (int64_t k = vector_side(size_of(outputs[m]), std::min(limit, budget), unit);
-        k >= 4 && contiguous(outputs[m]) && (kn == 1 || lanes_used(k, unit) > lanes_used(kn, unit)))
+        k >= 4 && contiguous(outputs[m]) && stored_in_order(outputs[m]) &&
+        (kn == 1 || lanes_used(k, unit) > lanes_used(kn, unit)))
       vector_axis = m, kn = k;
   if (vector_axis < n) {
     const UOp& inner = outputs[vector_axis];

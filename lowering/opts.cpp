@@ -173,7 +173,7 @@ std::vector<Opt> opt_actions(const UOp& ast) {
   };
   for (size_t i = 0; i < k->outputs.size(); i++) {
     int64_t r = std::get<int64_t>(k->outputs[i]->arg);
-    for (int64_t f : {2, 3, 4, 8, 16, 32}) legal({Opt::UPCAST, r, f});
+    for (int64_t f : {2, 3, 4, 5, 6, 7, 8, 16, 32}) legal({Opt::UPCAST, r, f}); // 5-7: rows of small images
     legal({Opt::THREAD, r});
     if (i + 1 < k->outputs.size()) legal({Opt::SWAP, r, std::get<int64_t>(k->outputs[i + 1]->arg)});
   }

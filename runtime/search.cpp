@@ -43,7 +43,7 @@ namespace {
 using lowering::Opt;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* space_version = "opts-2"; // bump when the actions or what an opt builds change
+constexpr const char* space_version = "opts-3"; // bump when the actions or what an opt builds change
 constexpr int max_rounds = 6;
 constexpr int64_t max_copies = 256;  // of a candidate's body: past that, lowering and compiling cost more than they win
 constexpr size_t max_program = 3000; // nodes of a candidate's linear program: larger ones are not compiled (LLVM's

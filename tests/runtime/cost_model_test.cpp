@@ -40,7 +40,7 @@ Planned plan(const Tensor& t) {
 }
 
 // The model's figures for AVX-512 (16 lanes, 32 registers) unless a test gives another unit, whatever the host.
-constexpr lowering::VectorUnit avx512{16, 32}, avx2{8, 16};
+constexpr lowering::VectorUnit avx512{16, 32, true}, avx2{8, 16, false};
 
 runtime::CostFeatures model(const Planned& p, const std::vector<Opt>& opts, lowering::VectorUnit unit = avx512) {
   INFO(lowering::to_string(opts));
