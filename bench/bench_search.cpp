@@ -252,8 +252,10 @@ int main(int argc, char** argv) {
     else if (a == "--time" && i + 1 < argc)
       return time_plans(std::atoi(argv[i + 1]), std::vector<std::string>(argv + i + 2, argv + argc));
     else {
-      fmt::print(stderr, "usage: bench_search [--beam N] [--seconds S] [--repeat R] [--no-numpy]\n"
-                         "       bench_search --time CASE [OPTS...]   (CASE: 0 matmul, 1 conv2d, 2 sum, 3-4 small convolutions)\n");
+      fmt::print(
+          stderr,
+          "usage: bench_search [--beam N] [--seconds S] [--repeat R] [--no-numpy]\n"
+          "       bench_search --time CASE [OPTS...]   (CASE: 0 matmul, 1 conv2d, 2 sum, 3-4 small convolutions)\n");
       return 2;
     }
   }

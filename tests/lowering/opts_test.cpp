@@ -284,7 +284,8 @@ TEST_CASE("optimize: a small image's convolution makes vectors of output channel
   // them at all; the 6 columns, stored in order, are the vector side there
   std::vector<Opt> avx2_opts = heuristic(k, 32, avx2);
   CHECK(llvm::is_contained(avx2_opts, Opt{Opt::UPCAST, number(outs[4]), 6}));
-  CHECK(!llvm::any_of(avx2_opts, [&](const Opt& o) { return o.kind == Opt::UPCAST && o.range == number(outs[2]) && o.amount > 8; }));
+  CHECK(!llvm::any_of(
+      avx2_opts, [&](const Opt& o) { return o.kind == Opt::UPCAST && o.range == number(outs[2]) && o.amount > 8; }));
   // and the values are the convolution's (the channels-last copy is read right)
   Tensor small = input({1, 16, 4, 4}), w = input({16, 16, 3, 3});
   std::vector<float> got = small.conv2d(w).to_vector<float>(), xs = small.to_vector<float>(), ws = w.to_vector<float>();
