@@ -89,6 +89,9 @@ struct IndexForms {
     case Op::ADD: form[n] = combine(src(0), src(1), 1); return;
     case Op::SUB: form[n] = combine(src(0), src(1), -1); return;
     case Op::WHERE: form[n] = src(1); return; // a gated load's index: where the gate holds
+    case Op::MIN: // a padded range's index, clamped to its last trip: the range (the extra trips read that row again)
+      if (src(1).terms.empty()) form[n] = src(0);
+      return;
     case Op::MUL: {
       Affine a = src(0), b = src(1);
       if (a.terms.empty()) std::swap(a, b);
