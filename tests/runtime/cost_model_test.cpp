@@ -82,7 +82,8 @@ TEST_CASE("the cost model counts a matmul's flops and its compulsory traffic", "
   CHECK(f.ms > 0);
   // rows padded to a multiple of 6 (258) read the last row again: the same matrices, not fewer bytes (a clamped index
   // taken for an unknown one counted 8% fewer)
-  runtime::CostFeatures padded = model(p, {{Opt::PAD, outs[0], 6}, {Opt::UPCAST, outs[1], 16}, {Opt::UPCAST, outs[0], 6}});
+  runtime::CostFeatures padded =
+      model(p, {{Opt::PAD, outs[0], 6}, {Opt::UPCAST, outs[1], 16}, {Opt::UPCAST, outs[0], 6}});
   CHECK(padded.l2_miss_bytes == Approx(matrices).epsilon(0.05));
 }
 
