@@ -7,7 +7,6 @@
 // constant. Expects the kernel after `index` and `sym`: SINK(END(STORE, output ranges...)) or SINK(STORE).
 #include "lowering/lowering.h"
 #include <algorithm>
-#include <bit>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <functional>
@@ -308,9 +307,8 @@ std::vector<Opt> optimize(const UOp& ast, int64_t limit, const VectorUnit& unit)
           // The tile's rows run inside the loops of the vectors' other axes (a matmul's column panels of b): the
           // vectors' data, read again by each row tile, stays in cache (AVX2, 6 by 16: 144-158 GFLOP/s, rows
           // outside 138-146). The outermost loop is the threads': it keeps enough trips to share.
-          for (size_t p = n; p-- > m + 1;)
-            if (p != vector_axis && shares_vectors(outputs[m]) && !shares_vectors(outputs[p]) &&
-                size_of(outputs[p]) >= (m == 0 ? 8 : 2)) {
+          for (size_t p = n; shares_vectors(outputs[m]) && p-- > m + 1;)
+            if (p != vector_axis && !shares_vectors(outputs[p]) && size_of(outputs[p]) >= (m == 0 ? 8 : 2)) {
               out.push_back({Opt::SWAP, number(outputs[m]), number(outputs[p])});
               break;
             }
