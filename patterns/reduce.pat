@@ -5,11 +5,15 @@
 # only sorts.
 include "prelude.pat";
 
+# f16 and bf16 keep a multiply and an add: their MULACC is rounded once by f64 arithmetic (target_cpu.pat), which
+# costs more than it saves here
+dtypes fma_floats = {f32, f64};
+
 group reduce_to_acc {
   # A float sum of products accumulates with MULACC, one rounding a step (the target's fused multiply-add): a sum's
   # order of additions is the lowering's choice already (partial sums, trees), and this one rounds less. Half the
   # instructions of a multiply and an add, which is what a matmul's or a convolution's inner loop is made of.
-  [acc_mulacc] red:REDUCE<t:floats>[ADD](MUL(a, b), r, ...rs)
+  [acc_mulacc] red:REDUCE<t:fma_floats>[ADD](MUL(a, b), r, ...rs)
       => AFTER<t>(acc, END(ASSIGN(acc, MULACC(a, b, AFTER<t>(acc, init, r, ...rs))), r, ...rs))
       where acc = DEFINE_ACC<t>[fresh(acc)], init = ASSIGN(acc, CONST<t>[0], ...ranges(red));
   [acc_add] red:REDUCE<t>[ADD](x, r, ...rs) => AFTER<t>(acc, END(ASSIGN(acc, AFTER<t>(acc, init, r, ...rs) + x), r, ...rs))
