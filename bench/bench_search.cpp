@@ -66,8 +66,29 @@ Tensor case_tensor(int i) {
   return random({1 << 24}).sum();
 }
 
-// The median times of the heuristic's plan and the winner, run in turns (11 each, after a warm-up): the search's own
-// times are single samples taken minutes apart on a shared host, these a paired comparison.
+// The median time of each compiled plan of kernel k, run in turns (11 each, after a warm-up): a paired comparison on a
+// shared host, where single samples minutes apart are not.
+std::vector<double> medians_in_turns(const lowering::Kernel& k,
+                                     llvm::ArrayRef<std::unique_ptr<runtime::Executable>> plans) {
+  std::vector<runtime::Buffer*> bufs;
+  for (const uops::UOp& b : k.buffers) bufs.push_back(&runtime::buffer(b));
+  std::vector<std::vector<double>> times(plans.size());
+  for (int run = 0; run < 12; run++)
+    for (size_t p = 0; p < plans.size(); p++) {
+      auto t = std::chrono::steady_clock::now();
+      llvm::cantFail(plans[p]->run(bufs));
+      if (run > 0)
+        times[p].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
+    }
+  std::vector<double> out;
+  for (auto& t : times) {
+    llvm::sort(t);
+    out.push_back(t[t.size() / 2]);
+  }
+  return out;
+}
+
+// The heuristic's plan and the search's winner, re-measured in turns after the search.
 std::pair<double, double> remeasure(const lowering::Kernel& k, const runtime::Target& cpu, const runtime::Searched& s) {
   const rewriter::Library& lib = rewriter::builtin_library();
   std::vector<std::unique_ptr<runtime::Executable>> plans;
@@ -75,18 +96,8 @@ std::pair<double, double> remeasure(const lowering::Kernel& k, const runtime::Ta
     auto lowered = llvm::cantFail(lowering::lower_with_opts(k, s.ast, opts, "CPU", lib));
     plans.push_back(llvm::cantFail(cpu.compile(lowered, k.name)));
   }
-  std::vector<runtime::Buffer*> bufs;
-  for (const uops::UOp& b : k.buffers) bufs.push_back(&runtime::buffer(b));
-  std::vector<double> times[2];
-  for (int run = 0; run < 12; run++)
-    for (int p = 0; p < 2; p++) {
-      auto t = std::chrono::steady_clock::now();
-      llvm::cantFail(plans[p]->run(bufs));
-      if (run > 0)
-        times[p].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
-    }
-  for (auto& t : times) llvm::sort(t);
-  return {times[0][times[0].size() / 2], times[1][times[1].size() / 2]};
+  std::vector<double> ms = medians_in_turns(k, plans);
+  return {ms[0], ms[1]};
 }
 
 // --time: the heuristic's plan and the given ones (parse_opts' text) on case i, timed in turns (11 runs each after a
@@ -119,21 +130,11 @@ int time_plans(int i, const std::vector<std::string>& texts) {
     if (const char* d = std::getenv("DEBUG"); d && std::atoi(d) >= 4) fmt::print(stderr, "{}\n", lowered->source);
     compiled.push_back(llvm::cantFail(cpu.compile(*lowered, k.name)));
   }
-  std::vector<runtime::Buffer*> bufs;
-  for (const uops::UOp& b : k.buffers) bufs.push_back(&runtime::buffer(b));
   double peak = bench::fma_peak_gflops();
-  std::vector<std::vector<double>> times(plans.size());
-  for (int run = 0; run < 12; run++)
-    for (size_t p = 0; p < plans.size(); p++) {
-      auto t = std::chrono::steady_clock::now();
-      llvm::cantFail(compiled[p]->run(bufs));
-      if (run > 0)
-        times[p].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
-    }
+  std::vector<double> ms = medians_in_turns(k, compiled);
   fmt::print("# {}, fp32 FMA peak {:.1f} GFLOP/s; medians of 11 runs in turns\n", cases[i].name, peak);
   for (size_t p = 0; p < plans.size(); p++) {
-    llvm::sort(times[p]);
-    double rate = cases[i].work / (times[p][times[p].size() / 2] / 1e3) / 1e9;
+    double rate = cases[i].work / (ms[p] / 1e3) / 1e9;
     fmt::print("{:>8.1f} {} {:>4.0f}%  {}{}\n", rate, cases[i].unit, 100 * rate / peak, p == 0 ? "heuristic: " : "",
                lowering::to_string(plans[p]));
   }

@@ -294,6 +294,11 @@ std::vector<Opt> optimize(const UOp& ast, int64_t limit, const VectorUnit& unit)
       // An axis that some load reads in order comes last: the vectorizer would make short vectors along it instead
       // (a 6x6 convolution with channels as the vector side: rows by 3 run at 230 GFLOP/s, columns by 2 at 15).
       auto shares_only = [&](const UOp& r) { return shares_vectors(r) && !contiguous(r); };
+      auto scalars_use = [&](const UOp& r) { // a load other than the vectors' uses r
+        for (size_t l = 0; l < indices.size(); l++)
+          if (!llvm::is_contained(vectors, l) && load_ranges[l].count(r.get())) return true;
+        return false;
+      };
       // its copies of the vector side's registers, the accumulators, keep to three quarters of the registers: past
       // them LLVM spills accumulators to the stack (AVX2's 16 registers: a 32x8 matmul tile ran 40 GFLOP/s, 16x4 83)
       int64_t most =
@@ -317,11 +322,6 @@ std::vector<Opt> optimize(const UOp& ast, int64_t limit, const VectorUnit& unit)
           // do not use (a convolution's output rows) share the scalars twice, for half the rows (AVX2, 8 pixels by 8
           // channels: 107-138 GFLOP/s; by 4 channels by 2 rows: 160).
           int64_t km2 = tile_rows(size_of(outputs[m]), most / 2, m == 0 ? 2 : 1);
-          auto scalars_use = [&](const UOp& r) {
-            for (size_t l = 0; l < indices.size(); l++)
-              if (!llvm::is_contained(vectors, l) && load_ranges[l].count(r.get())) return true;
-            return false;
-          };
           std::optional<size_t> q;
           if (registers_of(kn, unit) == 1 && km2 >= 2)
             for (size_t i = n; i-- > 0 && !q;)
