@@ -15,6 +15,9 @@ group index_tensors {
   # the kernel: x at every index of its shape, in loops that close after the store (a scalar has none)
   [index_output]  OUTPUT(p:PARAM<t>, x) if len(x.shape) > 0 => END(STORE(DEFINE_GLOBAL<t>[at(p.arg, 0)], flatten(rs, x.shape), INDEX<x>(x, true, ...rs)), ...rs)
       where rs = fresh_ranges(x.shape);
+  # an output axis of one element is index 0, not a loop: the outermost loop is the threads' (target_cpu.pat), and a
+  # batch norm's (1, C, 1, 1) statistics would otherwise run on one core
+  [output_unit_range] END(x, r:RANGE(n:CONST), s:RANGE, ...rs) if n.val == 1 => END(subst(x, r, CONST<index>[0]), s, ...rs);
   [index_output_scalar] OUTPUT(p:PARAM<t>, x) => STORE(DEFINE_GLOBAL<t>[at(p.arg, 0)], CONST<index>[0], INDEX<x>(x, true));
 
   # memory: a load, gated unless the gate is true; a realized node's index flattens straight into its buffer

@@ -29,6 +29,14 @@ group lower_llvm {
   # (ll_mulacc_narrow's conversion to bf16 from f64 is lower.pat's lower_bf16, which lower_cpu runs again.)
   [ll_bf16_unary]  op:{NEG, RECIP, SQRT, EXP2, LOG2, SIN, TRUNC}(a<bf16>) => CAST<bf16>(op<f32>(CAST<f32>(a)));
   [ll_bf16_binary] op:{ADD, SUB, MUL, FDIV, MAX, MIN, POW}(a<bf16>, b) => CAST<bf16>(op<f32>(CAST<f32>(a), CAST<f32>(b)));
+  # max and min of floats without branches: x86 has no scalar float select, so LLVM's llvm.maximum (which orders -0
+  # below +0 by testing a sign bit) becomes a branch per op where it is not vectorized: a 2x2 max pooling's four
+  # loads took 3 GB/s on random data. Here each select is of one float compare (a compare and a blend); equal values
+  # differ at most in the sign of zero, which their bits' AND (max) or OR (min) settles; unordered ones give NaN.
+  [ll_max_f32] MAX<f32>(a, b) => WHERE(b < a, a, WHERE(a < b, b, WHERE(a == b, BITCAST<f32>(BITCAST<u32>(a) & BITCAST<u32>(b)), a + b)));
+  [ll_max_f64] MAX<f64>(a, b) => WHERE(b < a, a, WHERE(a < b, b, WHERE(a == b, BITCAST<f64>(BITCAST<u64>(a) & BITCAST<u64>(b)), a + b)));
+  [ll_min_f32] MIN<f32>(a, b) => WHERE(a < b, a, WHERE(b < a, b, WHERE(a == b, BITCAST<f32>(BITCAST<u32>(a) | BITCAST<u32>(b)), a + b)));
+  [ll_min_f64] MIN<f64>(a, b) => WHERE(a < b, a, WHERE(b < a, b, WHERE(a == b, BITCAST<f64>(BITCAST<u64>(a) | BITCAST<u64>(b)), a + b)));
   # MULACC rounds once. LLVM's fma of f16 or bf16 is an f32 fma rounded again: twice (84.5 * -3 + 2^-112 in bf16 is
   # -253, not the tie -254). Here the product is exact in f64 (at most 22 bits), the sum is rounded to odd (TwoSum's
   # error says which way it rounded; where inexact and even, one step back toward the exact sum), and f64 keeps more
@@ -79,7 +87,8 @@ render llvm {
   [ll_shr_u]     SHR(a, b)               => "{self} = lshr {ty} {a}, {b}";
   [ll_recip]     RECIP(a)                => "{self} = fdiv {ty} 1.0, {a}";
 
-  # max and min: llvm.maximum/minimum propagate NaN and order -0 below +0, as the op table says
+  # max and min (of f16; lower_llvm writes f32's and f64's as selects): llvm.maximum/minimum propagate NaN and order -0
+  # below +0, as the op table says
   [ll_max_f]     MAX<floats>(a, b)       => "{self} = call {ty} @llvm.maximum.{tm:llvm_sfx}({ty} {a}, {ty} {b})";
   [ll_max_s]     MAX<sidx>(a, b)         => "{self} = call {ty} @llvm.smax.{ty}({ty} {a}, {ty} {b})";
   [ll_max_b]     MAX<bool>(a, b)         => "{self} = or i1 {a}, {b}";

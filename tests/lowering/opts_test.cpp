@@ -247,6 +247,12 @@ TEST_CASE("optimize: a packed matmul's tile on AVX2 is 6 rows of 2 registers, pa
     }
 }
 
+TEST_CASE("index: an output axis of one element is no loop, so that threads share the next", "[lowering][opts]") {
+  // a batch norm's (1, C, 1, 1) statistics: the outermost loop is the one the CPU splits across its cores
+  CHECK(trips_of(outputs(kernel(input({8, 32, 4, 4}).sum({0, 2, 3}, true)))) == std::vector<int64_t>{32, 1, 1});
+  CHECK(trips_of(outputs(kernel(input({1, 1, 4, 4}).sum({}, true)))) == std::vector<int64_t>{1}); // one is kept
+}
+
 TEST_CASE("optimize: a convolution's tile is a row of pixels (vectors) by output channels", "[lowering][opts]") {
   // out[n, co, y, x] = sum x[n, ci, y + ky, x + kx] * w[co, ci, ky, kx]: the image's loads are the vectors (along x,
   // 16 lanes); output channels share them, rows would share only the weight's scalars
@@ -261,8 +267,10 @@ TEST_CASE("optimize: a convolution's tile is a row of pixels (vectors) by output
                                              {Opt::UPCAST, number(outs[3]), 2}});
   // a row of 56: one vector of 56 lanes (3.5 registers of 16), not 28 (16 + 8 + 4)
   UOp wide = kernel(input({1, 8, 58, 58}).conv2d(input({16, 8, 3, 3})));
+  std::vector<UOp> wide_outs = outputs(wide);
+  REQUIRE(trips_of(wide_outs) == std::vector<int64_t>{16, 56, 56, 1, 1, 1}); // one image: no loop of one trip
   std::vector<Opt> wide_opts = heuristic(wide, 64);
-  CHECK(llvm::is_contained(wide_opts, Opt{Opt::UPCAST, number(outputs(wide)[4]), 56}));
+  CHECK(llvm::is_contained(wide_opts, Opt{Opt::UPCAST, number(wide_outs[2]), 56}));
 }
 
 TEST_CASE("optimize: a small image's convolution makes vectors of output channels, stored channels last",
