@@ -5,6 +5,7 @@
 // same executables with the same roles in every slot; then the second is the capture.
 #include "frontend/jit.h"
 #include "frontend/tensor_internal.h"
+#include "runtime/profile.h"
 #include <chrono>
 #include <fmt/format.h>
 #include <llvm/ADT/DenseMap.h>
@@ -218,7 +219,10 @@ std::vector<Tensor> Jit::replay(const std::vector<Tensor>& args) {
       auto it = bind.find(b.get());
       buffers.push_back(&runtime::buffer(it == bind.end() ? b : it->second));
     }
+    auto t = runtime::profiling() ? Clock::now() : Clock::time_point();
     if (auto e = l.executable->run(buffers)) throw TensorError(llvm::toString(std::move(e)));
+    if (runtime::profiling())
+      runtime::profile_span("kernel", l.name, t, Clock::now(), llvm::json::Object{{"replayed", true}});
   }
   runtime::RunStats& stats = detail::run_totals();
   stats.run_ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();

@@ -4,6 +4,7 @@
 #include "frontend/jit.h"
 #include "frontend/tensor_internal.h"
 #include "lowering/lowering.h"
+#include "runtime/profile.h"
 #include <chrono>
 #include <fmt/format.h>
 #include <llvm/ADT/DenseMap.h>
@@ -52,7 +53,9 @@ void Tensor::realize_group(const runtime::Target* dev, llvm::ArrayRef<std::share
     return detail::new_buffer(dtype, size, runtime::Fill::any, "realize"); // each kernel writes all of its output
   };
   lowering::Schedule s = lowering::schedule(roots, new_buffer, known);
-  totals.schedule_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  auto scheduled = std::chrono::steady_clock::now();
+  totals.schedule_ms += std::chrono::duration<double, std::milli>(scheduled - start).count();
+  runtime::profile_span("schedule", fmt::format("{} kernels", s.kernels.size()), start, scheduled);
   if (auto e = runtime::run(s, *dev, &totals)) throw TensorError(llvm::toString(std::move(e)));
   // A kernel without inputs computes a constant (zeros, arange): its node lives on in the kernel cache's AST, so
   // remembering it would hand its buffer to every later tensor of that constant (a parameter's zeros to a running

@@ -1,13 +1,14 @@
 // Running a schedule: each kernel is lowered for the target by the pipeline's driver (lowering::lower_kernel), then
 // compiled by the target and run by it. Both are cached by the kernel's AST (interned, so equal kernels share one
 // entry) and the target, since the passes and so the program may differ per target.
-// Observability, on stderr: DEBUG=1 each schedule's kernels and buffers; 2 each kernel's time, GFLOP/s and GB/s;
-// 4 the program text of each kernel compiled (CPU: LLVM IR); 5 the linear program of each kernel lowered.
-// PATGRAD_RULE_STATS=1: at exit, attempts, hits and time of every rule the kernel passes tried.
+// Observability, on stderr: DEBUG=1 each schedule's kernels and buffers; 2 then its kernels by time, slowest first,
+// with their share, GFLOP/s and GB/s; 4 the program text of each kernel compiled (CPU: LLVM IR); 5 the linear program
+// of each kernel lowered. PATGRAD_RULE_STATS=1: at exit, attempts, hits and time of every rule the kernel passes tried.
 #include "lowering/lowering.h"
 #include "runtime/cost_model.h"
 #include "runtime/cpu_jit.h" // memory_cache_limit
 #include "runtime/lru_cache.h"
+#include "runtime/profile.h"
 #include "runtime/search.h"
 #include "runtime/target.h"
 #include "runtime/thread_pool.h"
@@ -148,6 +149,7 @@ llvm::Expected<lowering::Lowered> lower(const lowering::Kernel& k, const Target&
   if (debug_level() >= 5) print_program(lowered->program);
   if (debug_level() >= 4 && !lowered->source.empty()) fmt::print(stderr, "{}\n", lowered->source);
   if (stats) stats->schedule_ms += ms_since(t);
+  if (profiling()) profile_span("lower", k.name, t, Clock::now(), llvm::json::Object{{"opts", lowered->opts}});
   return lowered;
 }
 
@@ -156,7 +158,11 @@ llvm::Expected<lowering::Lowered> lower(const lowering::Kernel& k, const Target&
 llvm::Error compile_pending(llvm::MutableArrayRef<Pending> pending, const Target& target, RunStats* stats) {
   auto t = Clock::now();
   auto compile = [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; i++) pending[i].executable = target.compile(pending[i].lowered, pending[i].kernel->name);
+    for (int64_t i = b; i < e; i++) {
+      auto start = Clock::now();
+      pending[i].executable = target.compile(pending[i].lowered, pending[i].kernel->name);
+      profile_span("compile", pending[i].kernel->name, start, Clock::now());
+    }
   };
   if (target.compiles_in_parallel())
     parallel_for(int64_t(pending.size()), 1, compile);
@@ -238,8 +244,15 @@ llvm::Error search_pending(const lowering::Schedule& s, std::vector<Pending>& pe
       store_unsearched(heuristic, target, beam);
       continue;
     }
+    auto start = Clock::now();
     auto searched = search_kernel(*p.kernel, target, beam, std::min(budget * share(i), left));
     if (!searched) return searched.takeError();
+    if (profiling())
+      profile_span("search", p.kernel->name, start, Clock::now(),
+                   llvm::json::Object{{"plans", searched->candidates},
+                                      {"default_ms", searched->default_ms},
+                                      {"ms", searched->ms},
+                                      {"opts", lowering::to_string(searched->opts)}});
     if (debug_level() >= 2 && searched->candidates > 1)
       fmt::print(stderr,
                  "  {:<24} searched: {:.3f} -> {:.3f} ms in {:.0f} ms (lower {:.0f}, compile {:.0f}, time {:.0f}), {} "
@@ -300,6 +313,13 @@ llvm::Expected<const Target*> default_target() {
 llvm::Error run(const lowering::Schedule& s, const Target& target, RunStats* stats) {
   if (debug_level() >= 1) print_schedule(s, target);
   if (auto e = prepare(s, target, stats)) return e;
+  struct Ran {
+    const lowering::Kernel* kernel;
+    double ms;
+    Cost cost;
+    std::string opts;
+  };
+  std::vector<Ran> ran; // for DEBUG=2's table
   for (const lowering::Kernel& k : s.kernels) {
     // an empty output: its loops would run no trip, and index arithmetic over an empty range means nothing
     if (buffer(k.buffers[0]).size == 0) continue;
@@ -312,17 +332,29 @@ llvm::Error run(const lowering::Schedule& s, const Target& target, RunStats* sta
     for (const UOp& b : k.buffers) bufs.push_back(&buffer(b));
     auto t = Clock::now();
     if (auto e = c->executable->run(bufs)) return e;
-    double ms = ms_since(t);
+    auto end = Clock::now();
+    double ms = std::chrono::duration<double, std::milli>(end - t).count();
     if (recorded) recorded->push_back({c->executable, k.buffers, k.name});
     if (stats) stats->run_ms += ms, stats->kernels++;
-    if (debug_level() >= 2) {
-      double seconds = std::max(ms, 1e-6) / 1e3;
-      const Cost& cost = c->cost;
-      fmt::print(stderr,
-                 "  {:<24} {:>9.3f} ms {:>10.0f} flop {:>10.0f} B {:>8.3f} GFLOP/s {:>8.3f} GB/s (estimates){}{}\n",
-                 k.name, ms, cost.flops, cost.bytes, cost.flops / seconds / 1e9, cost.bytes / seconds / 1e9,
-                 c->opts.empty() ? "" : "  ", c->opts);
-    }
+    if (profiling()) // the arguments cost allocations: not on every run
+      profile_span("kernel", k.name, t, end,
+                   llvm::json::Object{
+                       {"opts", c->opts}, {"flops", c->cost.flops}, {"bytes", c->cost.bytes}, {"target", target.name}});
+    if (debug_level() >= 2) ran.push_back({&k, ms, c->cost, c->opts});
+  }
+  if (ran.empty()) return llvm::Error::success();
+  // DEBUG=2: the schedule's kernels, the slowest first, each with its share of their time
+  double total = 0;
+  for (const Ran& r : ran) total += r.ms;
+  llvm::stable_sort(ran, [](const Ran& a, const Ran& b) { return a.ms > b.ms; });
+  fmt::print(stderr, "ran {} kernels on {} in {:.3f} ms, by time:\n", ran.size(), target.name, total);
+  for (const Ran& r : ran) {
+    double seconds = std::max(r.ms, 1e-6) / 1e3;
+    fmt::print(stderr,
+               "  {:<24} {:>9.3f} ms {:>5.1f}% {:>10.0f} flop {:>10.0f} B {:>8.3f} GFLOP/s {:>8.3f} GB/s "
+               "(estimates){}{}\n",
+               r.kernel->name, r.ms, total > 0 ? 100 * r.ms / total : 100.0, r.cost.flops, r.cost.bytes,
+               r.cost.flops / seconds / 1e9, r.cost.bytes / seconds / 1e9, r.opts.empty() ? "" : "  ", r.opts);
   }
   return llvm::Error::success();
 }

@@ -3,13 +3,19 @@
 // the process exits, come from a child: this binary running the hidden test case at the end.
 // Lowered and compiled kernels are cached per process, so each test builds a kernel no other test builds (its own
 // constant) to see it lowered and compiled.
+#include "examples/models.h"
+#include "frontend/optim.h"
 #include "frontend/tensor.h"
+#include "runtime/profile.h"
 #include "tests/shell.h"
 #include <array>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fmt/format.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <sstream>
 #include <unistd.h>
 
 using namespace patgrad;
@@ -115,6 +121,35 @@ TEST_CASE("DEBUG=2 prints each kernel's time, estimated flops, bytes, GFLOP/s an
   }
 }
 
+TEST_CASE("DEBUG=2 lists a schedule's kernels by time, slowest first, with their shares", "[observability]") {
+  CapturedStderr err("DEBUG", "2");
+  Tensor a = Tensor::from_vector<float>(std::vector<float>(96 * 96, 0.25f), {96, 96}).realize();
+  // a column sum, a matrix product that reads it, the product's sum: the slowest runs second
+  Tensor b = a + a.sum({0}, true);
+  CHECK(b.matmul(a).sum().item() == Approx(96.0 * 96 * 96 * 24.25 * 0.25));
+  std::string text = err.text();
+  INFO(text);
+  size_t header = text.find("ran 3 kernels on CPU in ");
+  REQUIRE(header != std::string::npos);
+  std::vector<std::string> names;
+  std::vector<double> ms, shares;
+  std::istringstream rows(text.substr(text.find('\n', header) + 1));
+  for (std::string line; std::getline(rows, line) && line.rfind("  ", 0) == 0;) {
+    std::istringstream row(line);
+    std::string name, unit, share;
+    double t = 0;
+    row >> name >> t >> unit >> share;
+    names.push_back(name);
+    ms.push_back(t);
+    shares.push_back(std::stod(share));
+  }
+  REQUIRE(ms.size() == 3);
+  CHECK(names[0] == "R_96_96_1"); // the product, run second, listed first
+  CHECK((ms[0] >= ms[1] && ms[1] >= ms[2]));
+  CHECK((shares[0] >= shares[1] && shares[1] >= shares[2]));
+  CHECK(shares[0] + shares[1] + shares[2] == Approx(100).margin(0.2)); // each rounded to 0.1
+}
+
 TEST_CASE("DEBUG=4 prints the LLVM IR of each kernel compiled", "[observability]") {
   CapturedStderr err("DEBUG", "4");
   CHECK(scaled_sum(5.5f, "CPU") == std::vector<float>{33, 82.5});
@@ -162,6 +197,81 @@ TEST_CASE("PATGRAD_RULE_STATS=1 prints each rule's attempts, hits and time at ex
   CHECK(with.find("rule statistics of the kernel passes") != std::string::npos);
   CHECK(with.find("patterns/") != std::string::npos); // where each rule is
   CHECK(without.find("rule statistics") == std::string::npos);
+}
+
+TEST_CASE("PROFILE: a training step's timeline in the trace-event format; its kernels' spans are its kernel time",
+          "[observability]") {
+  runtime::start_profiling();
+  Tensor::manual_seed(3);
+  examples::MnistNet model;
+  optim::Adam opt(nn::get_parameters(model), 1e-3);
+  Tensor x = Tensor::randn({2, 1, 28, 28}).realize(), y = Tensor::randint({2}, 0, 10, DType::i64).realize();
+  auto spans_of = [](const llvm::json::Array& events, llvm::StringRef cat) {
+    size_t n = 0;
+    for (const llvm::json::Value& e : events) n += e.getAsObject()->getString("cat") == cat;
+    return n;
+  };
+  auto kernel_us = [](const llvm::json::Array& events) {
+    double us = 0;
+    for (const llvm::json::Value& e : events)
+      if (e.getAsObject()->getString("cat") == "kernel") us += *e.getAsObject()->getNumber("dur");
+    return us;
+  };
+  double before_us = kernel_us(*runtime::profile_trace().getAsObject()->getArray("traceEvents"));
+  runtime::RunStats start = Tensor::run_stats();
+  Tensor loss = nn::functional::cross_entropy(model(x), y);
+  opt.zero_grad();
+  loss.backward();
+  opt.step();
+  CHECK(std::isfinite(loss.item()));
+  double run_ms = Tensor::run_stats().run_ms - start.run_ms;
+
+  llvm::json::Value trace = runtime::profile_trace();
+  // what the viewers read: an object with traceEvents; complete events ("X") with a name, a category, a start and a
+  // duration in microseconds, a process and a thread; metadata ("M") naming the threads
+  const llvm::json::Object* doc = trace.getAsObject();
+  REQUIRE(doc);
+  const llvm::json::Array* events = doc->getArray("traceEvents");
+  REQUIRE(events);
+  for (const llvm::json::Value& event : *events) {
+    const llvm::json::Object* e = event.getAsObject();
+    REQUIRE(e);
+    auto ph = e->getString("ph");
+    REQUIRE(ph);
+    CHECK((*ph == "X" || *ph == "M"));
+    CHECK(e->getString("name"));
+    CHECK(e->getInteger("pid"));
+    CHECK(e->getInteger("tid") >= 0);
+    if (*ph != "X") continue;
+    CHECK(e->getString("cat"));
+    CHECK(e->getNumber("ts") >= 0);
+    CHECK(e->getNumber("dur") >= 0);
+    CHECK(e->getObject("args"));
+  }
+  CHECK(spans_of(*events, "kernel") > 20);
+  CHECK(spans_of(*events, "schedule") > 0);
+  CHECK((kernel_us(*events) - before_us) / 1e3 == Approx(run_ms).epsilon(1e-9)); // the same measurements
+}
+
+TEST_CASE("PROFILE=FILE writes the run's trace at exit", "[observability]") {
+  std::string path = fmt::format("/tmp/patgrad_profile_test_{}.json", getpid());
+  std::string out = output_of(fmt::format("PROFILE={} '{}' '[observability_child]'", path, self_path()));
+  INFO(out);
+  CHECK(out.find("profile: ") != std::string::npos);
+  auto file = llvm::MemoryBuffer::getFile(path);
+  REQUIRE(file);
+  auto trace = llvm::json::parse((*file)->getBuffer());
+  REQUIRE(bool(trace));
+  const llvm::json::Array* events = trace->getAsObject()->getArray("traceEvents");
+  REQUIRE(events);
+  bool lowered = false, ran = false;
+  for (const llvm::json::Value& e : *events) {
+    lowered |= e.getAsObject()->getString("cat") == "lower";
+    ran |= e.getAsObject()->getString("cat") == "kernel";
+  }
+  CHECK(lowered);
+  CHECK(ran);
+  std::remove(path.c_str());
 }
 
 // The child of the test above: lowers a kernel, then exits.
