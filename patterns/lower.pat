@@ -37,3 +37,21 @@ group lower_bf16 {
       where d = CAST<f64>(x), past = d >= 18446744073709551616.0, back = CAST<u64>(WHERE(past, 0.0, d)),
             inexact = past | (back != x), up = past | (back > x);
 }
+
+# A gated load reads element 0 where its gate is false (every buffer holds at least one element) and yields 0 there:
+# for targets whose loads take no gate (CPU, RDNA3).
+group gated_loads {
+  [gate_load] LOAD<t>(g, i, c) => WHERE(c, LOAD<t>(g, WHERE(c, i, 0)), 0);
+}
+
+# Max and min of floats as selects of one compare each, for targets whose own instructions differ from the op table
+# (NaN propagates, -0 is below +0). x86 has no scalar float select, so LLVM's llvm.maximum (which orders -0 below +0
+# by testing a sign bit) becomes a branch per op where it is not vectorized: a 2x2 max pooling's four loads ran at
+# 3 GB/s on random data, 11 as selects. RDNA3's v_max_f32 returns the other operand of a NaN. Equal values differ at
+# most in the sign of zero, which their bits' AND (max) or OR (min) settles; unordered ones give NaN.
+group min_max_selects {
+  [max_select_f32] MAX<f32>(a, b) => WHERE(b < a, a, WHERE(a < b, b, WHERE(a == b, BITCAST<f32>(BITCAST<u32>(a) & BITCAST<u32>(b)), a + b)));
+  [max_select_f64] MAX<f64>(a, b) => WHERE(b < a, a, WHERE(a < b, b, WHERE(a == b, BITCAST<f64>(BITCAST<u64>(a) & BITCAST<u64>(b)), a + b)));
+  [min_select_f32] MIN<f32>(a, b) => WHERE(a < b, a, WHERE(b < a, b, WHERE(a == b, BITCAST<f32>(BITCAST<u32>(a) | BITCAST<u32>(b)), a + b)));
+  [min_select_f64] MIN<f64>(a, b) => WHERE(a < b, a, WHERE(b < a, b, WHERE(a == b, BITCAST<f64>(BITCAST<u64>(a) | BITCAST<u64>(b)), a + b)));
+}

@@ -33,10 +33,14 @@ pass reduce = reduce_to_acc (order=post, fixpoint);
 pass merge_ends = native;
 pass ends = split_ends (order=post, fixpoint);
 
-# CPU: each call of a kernel runs a share of its outermost loop; LLVM's terms for gates, bools in memory and bf16
-# arithmetic (whose conversions from f64 lower_bf16 makes again).
+# CPU: each call of a kernel runs a share of its outermost loop; LLVM's terms for gates, max and min, bools in memory
+# and bf16 arithmetic (whose conversions from f64 lower_bf16 makes again).
 pass threads = thread_loop (order=post, once, target=CPU);
-pass lower_cpu = lower_llvm, lower_bf16 (order=post, fixpoint, target=CPU);
+pass lower_cpu = lower_llvm, gated_loads, min_max_selects, lower_bf16 (order=post, fixpoint, target=CPU);
+
+# RDNA3: each lane computes a trip of the outermost output loop; what the instruction set lacks (target_rdna3.pat).
+pass gpu_dims = gpu_dims (order=post, once, target=RDNA3);
+pass lower_rdna3 = gated_loads, min_max_selects (order=post, fixpoint, target=RDNA3);
 
 # The graph as an ordered list, then as the target's program text (its render group).
 pass linearize = native;

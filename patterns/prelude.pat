@@ -13,3 +13,9 @@ opset UNARY  = {NEG, RECIP, SQRT, EXP2, LOG2, SIN, TRUNC};
 opset CMP    = {CMPLT, CMPLE, CMPEQ, CMPNE};
 opset BINARY = {ADD, SUB, MUL, FDIV, IDIV, MOD, CDIV, CMOD, MAX, MIN, POW, CMP, AND, OR, XOR, SHL, SHR};
 opset ALU    = {UNARY, BINARY, WHERE, MULACC};
+
+# What every target's render group renders alike (render GROUP extends render_common): a GROUP only joins effects,
+# whose own rules give their text.
+render render_common {
+  [group_text] GROUP(...) => "";
+}

@@ -17,8 +17,6 @@ group thread_loop {
 # What LLVM IR does not say directly, in its terms.
 dtypes halves = {f16, bf16};
 group lower_llvm {
-  # a gated load reads element 0 where its gate is false (every buffer holds at least one element) and yields 0 there
-  [ll_gate_load]  LOAD<t>(g, i, c)      => WHERE(c, LOAD<t>(g, WHERE(c, i, 0)), 0);
   # a bool is i1 in registers and one byte in memory
   [ll_load_bool]  LOAD<bool>(g, i)      => CAST<bool>(LOAD<u8>(g, i));
   [ll_store_bool] STORE(g, i, v<bool>)  => STORE(g, i, CAST<u8>(v));
@@ -29,14 +27,6 @@ group lower_llvm {
   # (ll_mulacc_narrow's conversion to bf16 from f64 is lower.pat's lower_bf16, which lower_cpu runs again.)
   [ll_bf16_unary]  op:{NEG, RECIP, SQRT, EXP2, LOG2, SIN, TRUNC}(a<bf16>) => CAST<bf16>(op<f32>(CAST<f32>(a)));
   [ll_bf16_binary] op:{ADD, SUB, MUL, FDIV, MAX, MIN, POW}(a<bf16>, b) => CAST<bf16>(op<f32>(CAST<f32>(a), CAST<f32>(b)));
-  # max and min of floats without branches: x86 has no scalar float select, so LLVM's llvm.maximum (which orders -0
-  # below +0 by testing a sign bit) becomes a branch per op where it is not vectorized: a 2x2 max pooling's four
-  # loads took 3 GB/s on random data. Here each select is of one float compare (a compare and a blend); equal values
-  # differ at most in the sign of zero, which their bits' AND (max) or OR (min) settles; unordered ones give NaN.
-  [ll_max_f32] MAX<f32>(a, b) => WHERE(b < a, a, WHERE(a < b, b, WHERE(a == b, BITCAST<f32>(BITCAST<u32>(a) & BITCAST<u32>(b)), a + b)));
-  [ll_max_f64] MAX<f64>(a, b) => WHERE(b < a, a, WHERE(a < b, b, WHERE(a == b, BITCAST<f64>(BITCAST<u64>(a) & BITCAST<u64>(b)), a + b)));
-  [ll_min_f32] MIN<f32>(a, b) => WHERE(a < b, a, WHERE(b < a, b, WHERE(a == b, BITCAST<f32>(BITCAST<u32>(a) | BITCAST<u32>(b)), a + b)));
-  [ll_min_f64] MIN<f64>(a, b) => WHERE(a < b, a, WHERE(b < a, b, WHERE(a == b, BITCAST<f64>(BITCAST<u64>(a) | BITCAST<u64>(b)), a + b)));
   # MULACC rounds once. LLVM's fma of f16 or bf16 is an f32 fma rounded again: twice (84.5 * -3 + 2^-112 in bf16 is
   # -253, not the tie -254). Here the product is exact in f64 (at most 22 bits), the sum is rounded to odd (TwoSum's
   # error says which way it rounded; where inexact and even, one step back toward the exact sum), and f64 keeps more
@@ -48,7 +38,7 @@ group lower_llvm {
 }
 
 
-render llvm {
+render llvm extends render_common {
   # structure. A loop is a preheader (so the index's phi knows where it came from), a head that tests the index, the
   # body, and a latch that steps it; a thread loop runs over the share [start, end) its call was given. Accumulators
   # are allocas, which linearize puts in the entry block and mem2reg turns into registers.
@@ -56,7 +46,6 @@ render llvm {
   [ll_range]     RANGE(n)                => "br label {self}.pre\n{label(self)}.pre:\n  br label {self}.head\n{label(self)}.head:\n  {self} = phi i64 [0, {self}.pre], [{self}.next, {self}.latch]\n  {self}.c = icmp slt i64 {self}, {n}\n  br i1 {self}.c, label {self}.body, label {self}.exit\n{label(self)}.body:";
   [ll_range_thread] RANGE(_n, lo, hi)    => "br label {self}.pre\n{label(self)}.pre:\n  br label {self}.head\n{label(self)}.head:\n  {self} = phi i64 [{lo}, {self}.pre], [{self}.next, {self}.latch]\n  {self}.c = icmp slt i64 {self}, {hi}\n  br i1 {self}.c, label {self}.body, label {self}.exit\n{label(self)}.body:";
   [ll_end]       END(_x, r)              => "br label {r}.latch\n{label(r)}.latch:\n  {r}.next = add i64 {r}, 1\n  br label {r}.head\n{label(r)}.exit:";
-  [ll_group]     GROUP(...)              => "";
   [ll_acc]       DEFINE_ACC              => "{self} = alloca {ty}";
   [ll_assign]    ASSIGN(a, v, ...)       => "store {ty(v)} {v}, ptr {a}";
   [ll_after]     AFTER(a, ...)           => "{self} = load {ty}, ptr {a}";
@@ -87,7 +76,7 @@ render llvm {
   [ll_shr_u]     SHR(a, b)               => "{self} = lshr {ty} {a}, {b}";
   [ll_recip]     RECIP(a)                => "{self} = fdiv {ty} 1.0, {a}";
 
-  # max and min (of f16; lower_llvm writes f32's and f64's as selects): llvm.maximum/minimum propagate NaN and order -0
+  # max and min (of f16; lower.pat's min_max_selects writes f32's and f64's as selects): llvm.maximum/minimum propagate NaN and order -0
   # below +0, as the op table says
   [ll_max_f]     MAX<floats>(a, b)       => "{self} = call {ty} @llvm.maximum.{tm:llvm_sfx}({ty} {a}, {ty} {b})";
   [ll_max_s]     MAX<sidx>(a, b)         => "{self} = call {ty} @llvm.smax.{ty}({ty} {a}, {ty} {b})";

@@ -1,6 +1,7 @@
 // The LLVM IR frame and names: values are %v0, %v1, ... (a template derives its helper names and block labels from
 // them with a suffix), constants are written inline as literals, the thread loop's bounds are the parameters %start
 // and %end. Everything else, loops and memory included, is a `render llvm` rule of patterns/target_cpu.pat.
+#include "renderers/rdna3.h"
 #include "renderers/renderers.h"
 #include <bit>
 #include <fmt/format.h>
@@ -52,6 +53,7 @@ llvm::Expected<std::string> render_llvm(const std::vector<UOp>& program, const s
 llvm::Expected<std::string> render(const std::vector<UOp>& program, const std::string& name,
                                    const rewriter::Library& lib, const rewriter::Group& group) {
   if (group.name == "llvm") return render_llvm(program, name, lib, group);
+  if (group.name == "rdna3") return rdna3::render(program, name, lib, group);
   return llvm::createStringError(llvm::inconvertibleErrorCode(), "no renderer frames the render group '%s'",
                                  group.name.c_str());
 }

@@ -121,8 +121,8 @@ std::optional<UOp> fold_divmod(llvm::ArrayRef<UOp> args) {
   return UOp::alu(Op::MOD, {rest, d});
 }
 
-// A gated load's index matters only where its gate holds: the targets read element 0 elsewhere (target_cpu.pat's
-// ll_gate_load). A gate that bounds ranges (c < r, r < c, and conjunctions of them: a padded input's window) narrows
+// A gated load's index matters only where its gate holds: the targets read element 0 elsewhere (lower.pat's
+// gated_loads). A gate that bounds ranges (c < r, r < c, and conjunctions of them: a padded input's window) narrows
 // them for the index, which then simplifies as if the ranges ran over the bounds only (tinygrad's uop_given_valid):
 // each such range becomes a variable over its bounds, the index is simplified, and the ranges come back. A padded
 // input's index loses the division and modulo that wrapping past its edges needed.

@@ -49,6 +49,7 @@ struct Targets {
   Targets() {
     owned.push_back(make_cpu_target());
     owned.push_back(make_interp_target());
+    owned.push_back(make_rdna3_target());
     for (const auto& t : owned) list.push_back(t.get());
   }
 };

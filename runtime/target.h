@@ -77,13 +77,17 @@ public:
   // What a kernel's speed here depends on besides its code: the search database's key (a plan measured on one CPU is
   // not the winner on another). The name where nothing else matters.
   virtual std::string machine() const { return name; }
+  // Whether every op of every dtype runs here. A backend in progress (RDNA3) reports what it lacks as an error naming
+  // the op; the tensor tests that run on every target take the complete ones, and its own tests cover it.
+  virtual bool complete() const { return true; }
 
   const std::string name; // "CPU", "INTERP": DEV's value and the pattern files' `target NAME`
 };
 
-// target_cpu.cpp, target_interp.cpp
+// target_cpu.cpp, target_interp.cpp, target_rdna3.cpp
 std::unique_ptr<Target> make_cpu_target();
 std::unique_ptr<Target> make_interp_target();
+std::unique_ptr<Target> make_rdna3_target();
 
 // run.cpp: every target this build has, made once per process; one by name; DEV's (CPU when DEV is unset or empty).
 // Errors: no target has that name (the message lists those there are).

@@ -99,7 +99,8 @@ std::pair<Wide, Wide> compute_range(Op op, DType d, llvm::ArrayRef<UOp> src, con
   case Op::SHR:
     if (r(0).first >= 0 && r(1).first >= 0 && r(1).second < bits(d)) return {r(0).first >> int(r(1).second), r(0).second >> int(r(1).first)};
     return full(d);
-  case Op::RANGE: return {0, std::max<Wide>(0, src[0]->vmax - 1)};
+  case Op::RANGE:
+  case Op::SPECIAL: return {0, std::max<Wide>(0, src[0]->vmax - 1)};
   case Op::WHERE:
     if (src[0]->vmin == 1) return r(1);
     if (src[0]->vmax == 0) return r(2);

@@ -114,6 +114,7 @@ std::string shape_error(Op op, llvm::ArrayRef<UOp> src, const Arg& arg) {
   if (op == Op::RANGE && (src.empty() || src.size() == 2 || src.size() > 3 ||
                           llvm::any_of(src, [](const UOp& s) { return s->dtype != DType::index; })))
     return "RANGE takes an index end, or an end and the [start, stop) of a thread's share";
+  if (op == Op::SPECIAL && src[0]->dtype != DType::index) return "SPECIAL takes an index end";
   if ((op == Op::LOAD || op == Op::STORE) && (src.size() < 2 || src[0]->op != Op::DEFINE_GLOBAL || src[1]->dtype != DType::index))
     return fmt::format("{} needs a DEFINE_GLOBAL and an index", op_info(op).name);
   if (op == Op::LOAD && src.size() == 3 && src[2]->dtype != DType::bool_) return "a LOAD's gate is bool";

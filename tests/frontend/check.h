@@ -10,6 +10,14 @@
 
 namespace patgrad::testing {
 
+// The targets that run every op of every dtype (runtime::Target::complete), which the tensor tests run on.
+inline std::vector<const runtime::Target*> complete_targets() {
+  std::vector<const runtime::Target*> out;
+  for (const runtime::Target* t : runtime::targets())
+    if (t->complete()) out.push_back(t);
+  return out;
+}
+
 // Uniform values in [lo, hi), as doubles (convert to the dtype under test yourself).
 inline std::vector<double> random_values(std::mt19937_64& rng, int64_t n, double lo = -2, double hi = 2) {
   std::uniform_real_distribution<double> dist(lo, hi);

@@ -23,7 +23,7 @@ std::vector<double> through(const Tensor& t, const runtime::Target* dev) {
 } // namespace
 
 TEST_CASE("from_vector and from_data hold every dtype exactly, f16 and bf16 given as raw bits", "[create]") {
-  for (const runtime::Target* dev : runtime::targets()) {
+  for (const runtime::Target* dev : testing::complete_targets()) {
     CHECK(through(Tensor::from_vector<bool>({true, false, true}), dev) == std::vector<double>{1, 0, 1});
     CHECK(through(Tensor::from_vector<int8_t>({-128, 0, 127}), dev) == std::vector<double>{-128, 0, 127});
     CHECK(through(Tensor::from_vector<int16_t>({-32768, 1, 32767}), dev) == std::vector<double>{-32768, 1, 32767});
@@ -69,7 +69,7 @@ TEST_CASE("linspace steps from both ends like PyTorch, in every float dtype and 
       {DType::f64, 0x1p-53}, {DType::f32, 0x1p-24}, {DType::f16, 0x1p-11}, {DType::bf16, 0x1p-8}, {DType::i32, 0}};
   for (const Case& c : cases)
     for (auto [d, rtol] : dtypes)
-      for (const runtime::Target* dev : runtime::targets()) {
+      for (const runtime::Target* dev : testing::complete_targets()) {
         INFO("linspace(" << c.start << ", " << c.stop << ", " << c.steps << ") in " << uops::name(d) << " on "
                          << dev->name);
         std::vector<double> expected;
@@ -88,7 +88,7 @@ TEST_CASE("linspace steps from both ends like PyTorch, in every float dtype and 
 }
 
 TEST_CASE("linspace of one step is start and of none is empty, as numpy", "[create]") {
-  for (const runtime::Target* dev : runtime::targets()) { // numpy.linspace's values
+  for (const runtime::Target* dev : testing::complete_targets()) { // numpy.linspace's values
     check_close(Tensor::linspace(5, 10, 1).to(dev), {1}, {5}, 0);
     check_close(Tensor::linspace(10, 5, 1).to(dev), {1}, {10}, 0);
     check_close(Tensor::linspace(-2.5, 10, 1, DType::i32).to(dev), {1}, {-2}, 0);
@@ -101,7 +101,7 @@ TEST_CASE("linspace of one step is start and of none is empty, as numpy", "[crea
 TEST_CASE("eye has ones on the diagonal of any n x m, in every dtype", "[create]") {
   const std::pair<int64_t, int64_t> sizes[] = {{0, 0}, {1, 1}, {3, -1}, {2, 5}, {5, 2}, {4, 0}, {0, 3}};
   auto check = [](int64_t n, int64_t m, DType d) {
-    for (const runtime::Target* dev : runtime::targets()) {
+    for (const runtime::Target* dev : testing::complete_targets()) {
       INFO("eye(" << n << ", " << m << ") of " << uops::name(d) << " on " << dev->name);
       int64_t cols = m < 0 ? n : m;
       std::vector<double> expected;
@@ -120,7 +120,7 @@ TEST_CASE("eye has ones on the diagonal of any n x m, in every dtype", "[create]
 }
 
 TEST_CASE("full_like, zeros_like and ones_like take the shape and device, and the dtype unless given", "[create]") {
-  for (const runtime::Target* dev : runtime::targets()) {
+  for (const runtime::Target* dev : testing::complete_targets()) {
     Tensor t = Tensor::from_vector<int16_t>({1, 2, 3, 4, 5, 6}, {2, 3}).to(dev).permute({1, 0}); // not contiguous
     Tensor f = Tensor::full_like(t, -7);
     CHECK(f.dtype() == DType::i16);

@@ -6,7 +6,7 @@
 using namespace patgrad;
 
 TEST_CASE("integer and bool sums and products accumulate in i64 and do not wrap at 32 bits", "[dtype]") {
-  for (const runtime::Target* dev : runtime::targets()) {
+  for (const runtime::Target* dev : testing::complete_targets()) {
     // from memory, not a constant the kernel could fold
     Tensor big = Tensor::full({3}, 2e9, DType::i32).contiguous().realize().to(dev).sum();
     CHECK(big.dtype() == DType::i64);
@@ -38,7 +38,7 @@ TEST_CASE("float to int casts saturate and NaN gives 0, the same on CPU, INTERP 
         const uops::Value arg[] = {uops::Value{0, h}};
         want.push_back(uops::as_wide(to, *uops::eval(uops::Op::CAST, to, from, arg)));
       }
-      for (const runtime::Target* dev : runtime::targets()) {
+      for (const runtime::Target* dev : testing::complete_targets()) {
         INFO(uops::name(from) << " to " << uops::name(to) << " on " << dev->name);
         std::vector<double> got = src.to(dev).cast(to).cast(DType::f64).to_vector<double>();
         REQUIRE(got.size() == want.size());
@@ -98,7 +98,7 @@ TEST_CASE("conversions to bf16 round once, to nearest even, from every dtype: CP
       const uops::Value arg[] = {v};
       want.push_back(uops::eval(uops::Op::CAST, DType::bf16, from, arg)->f);
     }
-    for (const runtime::Target* dev : runtime::targets()) {
+    for (const runtime::Target* dev : testing::complete_targets()) {
       INFO(uops::name(from) << " to bf16 on " << dev->name);
       std::vector<double> got = src.to(dev).cast(DType::bf16).cast(DType::f64).to_vector<double>();
       REQUIRE(got.size() == want.size());

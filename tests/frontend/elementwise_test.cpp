@@ -162,7 +162,7 @@ void check_unary(const Unary& u, std::mt19937_64& rng) {
     DType d = u.dtypes[i], out = out_dtype(u.out, d);
     // floats take shapes that hold the special values; the others cycle through every kind of shape
     const Shape& shape = is_fp(d) ? float_shapes[i % float_shapes.size()] : shapes[(i + 3) % shapes.size()];
-    for (const runtime::Target* dev : runtime::targets()) {
+    for (const runtime::Target* dev : testing::complete_targets()) {
       INFO(u.name << " of " << uops::name(d) << " on " << dev->name << ", view " << i % 4);
       std::vector<double> x = sample(rng, d, count(shape), u.lo, u.hi), expected;
       const double special[] = {NAN, INFINITY, -INFINITY, -0.0, 0.5, -2.5};
@@ -194,7 +194,7 @@ void check_binary(const Binary& b, std::mt19937_64& rng) {
     Shape pa(so.size() - sa.size(), 1), pb(so.size() - sb.size(), 1);
     pa.insert(pa.end(), sa.begin(), sa.end()), pb.insert(pb.end(), sb.begin(), sb.end());
     for (size_t k = 0; k < so.size(); k++) so[k] = pa[k] == 1 ? pb[k] : pa[k];
-    for (const runtime::Target* dev : runtime::targets()) {
+    for (const runtime::Target* dev : testing::complete_targets()) {
       INFO(b.name << " of " << uops::name(d) << " on " << dev->name);
       std::vector<double> x = sample(rng, d, count(sa), b.alo, b.ahi, b.grid),
                           y = sample(rng, d, count(sb), b.blo, b.bhi, b.grid);
@@ -359,7 +359,7 @@ TEST_CASE("float pow is C's pow: NaN for a negative base and a fractional expone
                 [](DType, double x, double y) { return std::pow(x, y); }, float_dtypes, -2, 2, -2, 3,
                 Out::floating}, // (1/64) ** -2 still fits f16
                rng);
-  for (const runtime::Target* dev : runtime::targets()) {
+  for (const runtime::Target* dev : testing::complete_targets()) {
     Tensor x = Tensor::from_vector<float>({-2, -8, 0, 3, 1.5f}).to(dev);
     check_close(x.pow(2), {5}, {4, 64, 0, 9, 2.25}, 1e-6, 1e-6);
     check_close(x.pow(-1), {5}, {-0.5, -0.125, INFINITY, 1 / 3., 1 / 1.5}, 1e-6, 1e-6);
@@ -372,7 +372,7 @@ TEST_CASE("float pow is C's pow: NaN for a negative base and a fractional expone
 }
 
 TEST_CASE("a float exponent makes an integer or bool base float, whole values too, as a Python float", "[math]") {
-  for (const runtime::Target* dev : runtime::targets()) {
+  for (const runtime::Target* dev : testing::complete_targets()) {
     for (DType d : {DType::i8, DType::i32, DType::i64, DType::u8}) {
       Tensor i = Tensor::from_vector<int32_t>({1, 2, 3, 4}).cast(d).to(dev);
       INFO(uops::name(d));
@@ -397,7 +397,7 @@ TEST_CASE("a float exponent makes an integer or bool base float, whole values to
 }
 
 TEST_CASE("division edge cases: by zero and MIN // -1 are defined, not traps", "[math]") {
-  for (const runtime::Target* dev : runtime::targets()) {
+  for (const runtime::Target* dev : testing::complete_targets()) {
     // i8: every pair of these, including -128 // -1, which overflows and wraps to -128
     std::vector<double> a = {-128, -127, -7, -1, 0, 1, 7, 127}, b = {-128, -3, -1, 0, 1, 3, 127};
     Tensor x = tensor_of(a, {8, 1}, DType::i8, dev), y = tensor_of(b, {1, 7}, DType::i8, dev);
@@ -419,7 +419,7 @@ TEST_CASE("division edge cases: by zero and MIN // -1 are defined, not traps", "
 TEST_CASE("comparisons with NaN are false except ne; maximum propagates NaN; signs of zero from abs and round",
           "[math]") {
   for (DType d : float_dtypes)
-    for (const runtime::Target* dev : runtime::targets()) {
+    for (const runtime::Target* dev : testing::complete_targets()) {
       INFO(uops::name(d) << " on " << dev->name);
       Tensor x = tensor_of({NAN, NAN, 1, -0.0}, {4}, d, dev), y = tensor_of({NAN, 1, NAN, 0}, {4}, d, dev);
       check_close(x < y, {4}, {0, 0, 0, 0}, 0);
@@ -447,7 +447,7 @@ TEST_CASE("mixed dtypes promote: bool < integers < floats; a scalar takes the te
                         {DType::f16, DType::bf16, DType::f32}, {DType::bool_, DType::i32, DType::i32},
                         {DType::u64, DType::i8, DType::f64},   {DType::u16, DType::u32, DType::u32}};
   for (const Case& c : cases)
-    for (const runtime::Target* dev : runtime::targets()) {
+    for (const runtime::Target* dev : testing::complete_targets()) {
       INFO(uops::name(c.a) << " with " << uops::name(c.b) << " on " << dev->name);
       Tensor x = tensor_of({0, 1, 1}, {3}, c.a, dev), y = tensor_of({1, 0, 1}, {3}, c.b, dev);
       CHECK(x.maximum(y).dtype() == c.out);
@@ -455,7 +455,7 @@ TEST_CASE("mixed dtypes promote: bool < integers < floats; a scalar takes the te
       check_close(x < y, {3}, {1, 0, 0}, 0);
       check_close(y >= x, {3}, {1, 0, 1}, 0);
     }
-  for (const runtime::Target* dev : runtime::targets()) {
+  for (const runtime::Target* dev : testing::complete_targets()) {
     Tensor i = Tensor::from_vector<int32_t>({1, 2, 3}).to(dev);
     CHECK((i < 2).dtype() == DType::bool_);
     check_close(i < 2, {3}, {1, 0, 0}, 0);
@@ -471,7 +471,7 @@ TEST_CASE("mixed dtypes promote: bool < integers < floats; a scalar takes the te
 
 TEST_CASE("where broadcasts its three operands, promotes the two values and tests a non-bool condition != 0",
           "[math]") {
-  for (const runtime::Target* dev : runtime::targets()) {
+  for (const runtime::Target* dev : testing::complete_targets()) {
     Tensor c = tensor_of({0, -3, 2}, {3, 1}, DType::i32, dev).flip({0}); // 2, -3, 0
     Tensor a = tensor_of({0.5, 1.5, 2.5, 3.5}, {1, 4}, DType::f16, dev);
     Tensor b = tensor_of({-7}, {}, DType::i8, dev);
@@ -483,7 +483,7 @@ TEST_CASE("where broadcasts its three operands, promotes the two values and test
 
 TEST_CASE("cast converts values as C does; bitcast keeps the bits", "[math]") {
   for (DType d : all_dtypes)
-    for (const runtime::Target* dev : runtime::targets()) {
+    for (const runtime::Target* dev : testing::complete_targets()) {
       INFO(uops::name(d) << " on " << dev->name);
       // from f32 (see tensor_of) to d: floats keep these exactly, integers truncate toward zero, bool is != 0
       std::vector<double> v = is_uint(d) || d == DType::bool_ ? std::vector<double>{0, 0.5, 1, 3.25}
@@ -495,7 +495,7 @@ TEST_CASE("cast converts values as C does; bitcast keeps the bits", "[math]") {
       check_close(t, {int64_t(v.size())}, expected, 0);
       check_close(t.cast(DType::f64), {int64_t(v.size())}, expected, 0); // and back, exactly
     }
-  for (const runtime::Target* dev : runtime::targets()) {
+  for (const runtime::Target* dev : testing::complete_targets()) {
     Tensor f = Tensor::from_vector<float>({1, -2, 0.5f}).to(dev).flip({0});
     std::vector<double> bits;
     for (float x : {0.5f, -2.0f, 1.0f}) bits.push_back(double(std::bit_cast<uint32_t>(x)));

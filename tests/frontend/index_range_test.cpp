@@ -76,7 +76,7 @@ TEST_CASE("an out-of-range index in host data is an error naming the op and the 
 
 TEST_CASE("indices in range, and ignore_index, pass the check and select as before", "[index]") {
   ScopedEnv off("PATGRAD_CHECK", nullptr);
-  for (const runtime::Target* dev : runtime::targets()) {
+  for (const runtime::Target* dev : testing::complete_targets()) {
     Tensor x = Tensor::from_vector<float>({1, 2, 3, 4, 5, 6, 7, 8}, {2, 4}).to(dev);
     check_close(x.gather(1, Tensor::from_vector<int64_t>({3, 0}, {2, 1}).to(dev)), {2, 1}, {4, 5}, 0);
     nn::Embedding emb(4, 2);
@@ -93,7 +93,7 @@ TEST_CASE("indices in range, and ignore_index, pass the check and select as befo
 
 TEST_CASE("a lazy out-of-range index is not computed for a check and gives the documented result", "[index]") {
   ScopedEnv off("PATGRAD_CHECK", nullptr);
-  for (const runtime::Target* dev : runtime::targets()) {
+  for (const runtime::Target* dev : testing::complete_targets()) {
     Tensor seven = Tensor::from_vector<int32_t>({0}).to(dev) + 7; // lazy: known only when a kernel runs
     Tensor x = Tensor::from_vector<float>({1, 2, 3, 4}, {1, 4}).to(dev);
     nn::Embedding emb(4, 3);

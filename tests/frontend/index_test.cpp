@@ -126,13 +126,13 @@ TEST_CASE("slice takes the positions Python takes", "[shape]") {
       {10, -10, -3, {4, 1}},         {-2, {}, 1, {3, 4}},     {{}, -7, 1, {}},        {4, {}, -1, {4, 3, 2, 1, 0}},
       {{}, {}, -1, {4, 3, 2, 1, 0}}, {-1, -6, -2, {4, 2, 0}}, {2, 2, 1, {}},          {0, 5, 7, {0}},
   };
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (const Case& c : cases) {
       INFO(dev->name << " [" << c.start.value_or(999) << ":" << c.stop.value_or(999) << ":" << c.step << "]");
       Tensor t = input({0, 1, 2, 3, 4}, {5}, DType::i32, dev);
       check_close(t.slice({Slice(c.start, c.stop, c.step)}), {int64_t(c.expected.size())}, c.expected, 0);
     }
-  for (auto dev : runtime::targets()) {
+  for (auto dev : testing::complete_targets()) {
     Tensor t = input({0, 1, 2, 3, 4, 5}, {2, 3}, DType::f32, dev);
     check_close(t.slice({Slice::index(-1)}), {3}, {3, 4, 5}, 0);
     check_close(t.slice({Slice(), Slice::index(0)}), {2}, {0, 3}, 0);
@@ -146,7 +146,7 @@ TEST_CASE("slice takes the positions Python takes", "[shape]") {
 TEST_CASE("slice matches Python on random slices of every dtype, including empty and non-contiguous inputs",
           "[shape]") {
   std::mt19937_64 rng(11);
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (DType d : all_dtypes)
       for (int rep = 0; rep < 3; rep++) {
         Shape s{int64_t(rng() % 5), int64_t(1 + rng() % 4), int64_t(rng() % 7)};
@@ -188,7 +188,7 @@ TEST_CASE("slice matches Python on random slices of every dtype, including empty
 
 TEST_CASE("gather picks along an axis as PyTorch does; a lazy index out of range gives 0", "[shape]") {
   std::mt19937_64 rng(12);
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (DType d : all_dtypes)
       for (int64_t axis : {0, -1}) {
         Shape s{int64_t(1 + rng() % 3), int64_t(rng() % 4), int64_t(1 + rng() % 4)};
@@ -217,7 +217,8 @@ TEST_CASE("gather picks along an axis as PyTorch does; a lazy index out of range
         CHECK(out.dtype() == d);
         check_close(out, is, expected.v, 0);
       }
-  for (auto dev : runtime::targets()) { // bits are moved, not added: -0 and NaN survive; a u8 index and a scalar work
+  for (auto dev :
+       testing::complete_targets()) { // bits are moved, not added: -0 and NaN survive; a u8 index and a scalar work
     Tensor t = Tensor::from_vector<float>({-0.0f, NAN, 2}).to(dev);
     std::vector<float> got = t.gather(0, Tensor::from_vector<uint8_t>({0, 1, 2, 0})).to_vector<float>();
     CHECK((std::signbit(got[0]) && std::isnan(got[1]) && got[2] == 2 && std::signbit(got[3])));

@@ -102,7 +102,7 @@ void check_error(F&& f, const std::string& fragment) {
 
 TEST_CASE("reshape, permute, expand, pad, shrink and flip move values as index maps do", "[shape]") {
   std::mt19937_64 rng(1);
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (DType d : all_dtypes) {
       INFO(dev->name << " " << uops::name(d));
       Shape s = random_shape(rng, 3);
@@ -153,7 +153,7 @@ TEST_CASE("reshape, permute, expand, pad, shrink and flip move values as index m
 
 TEST_CASE("transpose, flatten, squeeze and unsqueeze rearrange axes as index maps do", "[shape]") {
   std::mt19937_64 rng(2);
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (DType d : all_dtypes) {
       INFO(dev->name << " " << uops::name(d));
       Shape s = random_shape(rng, 4);
@@ -190,7 +190,7 @@ TEST_CASE("transpose, flatten, squeeze and unsqueeze rearrange axes as index map
 
 TEST_CASE("repeat tiles each axis and adds leading axes", "[shape]") {
   std::mt19937_64 rng(3);
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (DType d : all_dtypes) {
       INFO(dev->name << " " << uops::name(d));
       Shape s = random_shape(rng, 2);
@@ -205,7 +205,7 @@ TEST_CASE("repeat tiles each axis and adds leading axes", "[shape]") {
 
 TEST_CASE("cat and stack join along an axis, bit-exactly for every dtype, in one kernel", "[shape]") {
   std::mt19937_64 rng(4);
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (DType d : all_dtypes)
       for (int64_t axis : {1, -1}) {
         INFO(dev->name << " " << uops::name(d) << " axis " << axis);
@@ -248,7 +248,7 @@ TEST_CASE("cat and stack join along an axis, bit-exactly for every dtype, in one
                     0);
       }
   // negative zero and NaN survive (an add of values would turn -0 into +0); dtypes promote as add does
-  for (auto dev : runtime::targets()) {
+  for (auto dev : testing::complete_targets()) {
     Tensor z = Tensor::from_vector<float>({-0.0f, NAN}).to(dev);
     std::vector<float> got = Tensor::cat({z, z}).to_vector<float>();
     CHECK((std::signbit(got[0]) && std::signbit(got[2]) && std::isnan(got[1]) && std::isnan(got[3])));
@@ -261,7 +261,7 @@ TEST_CASE("cat and stack join along an axis, bit-exactly for every dtype, in one
 
 TEST_CASE("split and chunk cut an axis into pieces as PyTorch does", "[shape]") {
   std::mt19937_64 rng(5);
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (DType d : {DType::bool_, DType::u8, DType::i64, DType::bf16, DType::f32}) {
       INFO(dev->name << " " << uops::name(d));
       Shape s{3, 7};

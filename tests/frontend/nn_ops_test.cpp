@@ -228,7 +228,7 @@ TEST_CASE("matmul matches naive loops: 2-D, batched, broadcast batches, vectors,
     cases.push_back({{b, 1, m, k}, {rng() % 2 ? b : 1, 2, k, n}});
   }
   const DType d = DType::f32; // the other dtypes: the every-dtype tests
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (const auto& [as, bs] : cases) {
       INFO(dev->name << " " << uops::name(d) << " case " << as.size() << "-d by " << bs.size() << "-d");
       Values a = grid_values(rng, numel(as)), b = grid_values(rng, numel(bs));
@@ -240,7 +240,7 @@ TEST_CASE("matmul matches naive loops: 2-D, batched, broadcast batches, vectors,
 TEST_CASE("matmul on every dtype: integers wrap, bool is any of ands, f16/bf16 round once", "[nn]") {
   std::mt19937_64 rng(2);
   Shape as{2, 3, 9}, bs{9, 4};
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (DType d : all_dtypes) {
       INFO(dev->name << " " << uops::name(d));
       Values a = values_for(rng, numel(as), d), b = values_for(rng, numel(bs), d);
@@ -255,7 +255,7 @@ TEST_CASE("matmul on every dtype: integers wrap, bool is any of ands, f16/bf16 r
 
 TEST_CASE("matmul of mixed dtypes promotes; uniform f32 values agree with f64 loops to 2e-5", "[nn]") {
   std::mt19937_64 rng(3);
-  for (auto dev : runtime::targets()) {
+  for (auto dev : testing::complete_targets()) {
     Values a = testing::random_values(rng, 16 * 24), b = testing::random_values(rng, 24 * 8);
     for (double& x : a) x = float(x); // the reference gets the inputs the kernel sees
     for (double& x : b) x = float(x);
@@ -278,7 +278,7 @@ TEST_CASE("a large matmul packs its right operand: two kernels, values of f64 lo
   std::mt19937_64 rng(9);
   Values a = grid_values(rng, 64 * 512), b = grid_values(rng, 512 * 544);
   { // CPU only: the packing is the frontend's, the same for every target, and INTERP would take seconds here
-    const runtime::Target* dev = runtime::targets()[0];
+    const runtime::Target* dev = testing::complete_targets()[0];
     Tensor r = tensor_of(a, {64, 512}, DType::f32, dev).matmul(tensor_of(b, {512, 544}, DType::f32, dev));
     CHECK(lowering::schedule({r.uop()}, runtime::new_buffer).kernels.size() == 2);
     auto [ref, os] = matmul_ref(a, {64, 512}, b, {512, 544});
@@ -300,7 +300,7 @@ TEST_CASE("a large matmul packs its right operand: two kernels, values of f64 lo
 
 TEST_CASE("matmul, bias add and relu schedule to one kernel", "[nn]") {
   std::mt19937_64 rng(4);
-  for (auto dev : runtime::targets()) {
+  for (auto dev : testing::complete_targets()) {
     Values a = grid_values(rng, 5 * 7), w = grid_values(rng, 7 * 3), bias = grid_values(rng, 3);
     Tensor x = tensor_of(a, {5, 7}, DType::f32, dev), y = tensor_of(w, {7, 3}, DType::f32, dev);
     Tensor t = x.matmul(y).add(tensor_of(bias, {3}, DType::f32, dev)).maximum(Tensor::scalar(0).to(dev));
@@ -337,7 +337,7 @@ TEST_CASE("conv2d's gradients are convolutions: no buffer holds the input's wind
 
 TEST_CASE("dot is matmul, as in tinygrad and PyTorch: batch axes pair up instead of numpy's outer product", "[nn]") {
   std::mt19937_64 rng(5);
-  for (auto dev : runtime::targets()) {
+  for (auto dev : testing::complete_targets()) {
     Values a = grid_values(rng, 2 * 4 * 6), b = grid_values(rng, 2 * 6 * 5), v = grid_values(rng, 6);
     Tensor ta = tensor_of(a, {2, 4, 6}, DType::f64, dev), tb = tensor_of(b, {2, 6, 5}, DType::f64, dev);
     Values ref(2 * 4 * 5); // dot(a, b)[i, j, m] = sum_l a[i, j, l] * b[i, l, m]; numpy's dot gives (2, 4, 2, 5)
@@ -414,7 +414,7 @@ TEST_CASE("einsum of two operands matches brute force, implicit output is numpy'
                              {"abc,cd->db", {2, 1, 3}, {3, 2}},
                              {"ik,jk->", {2, 0}, {3, 0}},
                              {",ij->ji", {}, {2, 3}}};
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (const Case& c : cases) {
       INFO(dev->name << " " << c.spec);
       Values a = grid_values(rng, numel(c.as)), b = grid_values(rng, numel(c.bs));
@@ -427,11 +427,11 @@ TEST_CASE("einsum of two operands matches brute force, implicit output is numpy'
   // implicit: "ij,jk" is "ij,jk->ik"; "ba,ca" sums a and orders b, c alphabetically
   Values a = grid_values(rng, 6), b = grid_values(rng, 12);
   Shape os;
-  check_close(Tensor::einsum("ij,jk", tensor_of(a, {2, 3}, DType::f64, runtime::targets()[0]),
-                             tensor_of(b, {3, 4}, DType::f64, runtime::targets()[0])),
+  check_close(Tensor::einsum("ij,jk", tensor_of(a, {2, 3}, DType::f64, testing::complete_targets()[0]),
+                             tensor_of(b, {3, 4}, DType::f64, testing::complete_targets()[0])),
               {2, 4}, einsum_ref("ij,jk->ik", a, {2, 3}, b, {3, 4}, os), 0);
-  check_close(Tensor::einsum("ba,ca", tensor_of(a, {2, 3}, DType::f64, runtime::targets()[0]),
-                             tensor_of(b, {4, 3}, DType::f64, runtime::targets()[0])),
+  check_close(Tensor::einsum("ba,ca", tensor_of(a, {2, 3}, DType::f64, testing::complete_targets()[0]),
+                             tensor_of(b, {4, 3}, DType::f64, testing::complete_targets()[0])),
               {2, 4}, einsum_ref("ba,ca->bc", a, {2, 3}, b, {4, 3}, os), 0);
 }
 
@@ -457,7 +457,7 @@ TEST_CASE("conv2d matches direct loops: stride, padding, dilation, groups, bias,
     cases.push_back({{n, g * cin, h, h + 1}, {co, cin, k, k}, s, s, p, p, d, d, g, bias});
   }
   const DType d = DType::f32; // the other dtypes: the every-dtype tests
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (const Conv& c : cases) {
       INFO(dev->name << " " << uops::name(d) << " input (" << c.x[0] << "," << c.x[1] << "," << c.x[2] << "," << c.x[3]
                      << ") weight (" << c.w[0] << "," << c.w[1] << "," << c.w[2] << "," << c.w[3] << ") groups "
@@ -480,14 +480,15 @@ TEST_CASE("conv2d and conv_transpose2d take an unbatched (C,H,W) input and one v
   Values x = grid_values(rng, numel(c.x)), w = grid_values(rng, numel(c.w));
   Shape os;
   Values ref = conv_ref(c, x, w, {}, os);
-  Tensor r = tensor_of(x, {2, 5, 5}, DType::f32, runtime::targets()[0])
-                 .conv2d(tensor_of(w, c.w, DType::f32, runtime::targets()[0]), std::nullopt, {2}, {1});
+  Tensor r = tensor_of(x, {2, 5, 5}, DType::f32, testing::complete_targets()[0])
+                 .conv2d(tensor_of(w, c.w, DType::f32, testing::complete_targets()[0]), std::nullopt, {2}, {1});
   check_close(r, {os[1], os[2], os[3]}, ref, 0);
   Conv t{{1, 2, 3, 3}, {2, 2, 2, 2}, 2, 2, 1, 1, 1, 1, 1, false, 1, 1};
   ref = conv_transpose_ref(t, x, w, {}, os);
-  r = tensor_of(Values(x.begin(), x.begin() + 18), {2, 3, 3}, DType::f32, runtime::targets()[0])
-          .conv_transpose2d(tensor_of(Values(w.begin(), w.begin() + 16), t.w, DType::f32, runtime::targets()[0]),
-                            std::nullopt, {2}, {1}, {1});
+  r = tensor_of(Values(x.begin(), x.begin() + 18), {2, 3, 3}, DType::f32, testing::complete_targets()[0])
+          .conv_transpose2d(
+              tensor_of(Values(w.begin(), w.begin() + 16), t.w, DType::f32, testing::complete_targets()[0]),
+              std::nullopt, {2}, {1}, {1});
   check_close(r, {os[1], os[2], os[3]}, ref, 0);
 }
 
@@ -503,7 +504,7 @@ TEST_CASE("conv_transpose2d matches a scatter loop: stride, padding, output_padd
                              {{1, 1, 1, 1}, {1, 1, 1, 1}, 5, 5, 2, 2, 1, 1, 1, true, 4, 4},
                              {{1, 3, 3, 2}, {3, 2, 2, 2}, 2, 1, 1, 0, 3, 2, 3, true, 2, 1}};
   const DType d = DType::f32; // the other dtypes: the every-dtype tests
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (const Conv& c : cases) {
       INFO(dev->name << " " << uops::name(d) << " input (" << c.x[0] << "," << c.x[1] << "," << c.x[2] << "," << c.x[3]
                      << ") stride " << c.s0 << "," << c.s1 << " groups " << c.groups);
@@ -531,7 +532,7 @@ TEST_CASE("max_pool2d and avg_pool2d match window loops", "[nn]") {
       {{0, 2, 4, 4}, {2, 2}, {2, 2}, {0, 0}, {1, 1}}, {{1, 1, 1, 1}, {1, 1}, {1, 1}, {0, 0}, {1, 1}},
       {{1, 2, 6, 6}, {4, 4}, {3, 2}, {2, 1}, {1, 1}}};
   const DType d = DType::f32; // the other dtypes: the every-dtype tests
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (const Case& c : cases) {
       INFO(dev->name << " " << uops::name(d) << " kernel " << c.k[0] << "x" << c.k[1]);
       Values x = values_for(rng, numel(c.x), d);
@@ -554,7 +555,7 @@ TEST_CASE("max_pool2d and avg_pool2d match window loops", "[nn]") {
   Values x = values_for(rng, 16, DType::bool_);
   Shape os;
   Values ref = pool_ref(Pool::max, {1, 1, 4, 4}, x, {2, 2}, {2, 2}, {0, 0}, {1, 1}, os);
-  check_close(tensor_of(x, {1, 1, 4, 4}, DType::bool_, runtime::targets()[0]).max_pool2d({2}), os, ref, 0);
+  check_close(tensor_of(x, {1, 1, 4, 4}, DType::bool_, testing::complete_targets()[0]).max_pool2d({2}), os, ref, 0);
 }
 
 TEST_CASE("conv2d, conv_transpose2d and the pools on every dtype: integers wrap, avg_pool2d of integers is f32",
@@ -563,7 +564,7 @@ TEST_CASE("conv2d, conv_transpose2d and the pools on every dtype: integers wrap,
   Conv c{{1, 2, 4, 5}, {2, 2, 3, 2}, 2, 1, 1, 0, 1, 2, 1, false},
       t{{1, 2, 3, 2}, {2, 2, 2, 2}, 2, 1, 1, 0, 1, 1, 1, false};
   Shape k{3, 2}, s{1, 2}, p{1, 1}, one{1, 1};
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (DType d : all_dtypes) {
       INFO(dev->name << " " << uops::name(d));
       Values x = values_for(rng, numel(c.x), d), w = values_for(rng, numel(c.w), d),

@@ -50,7 +50,7 @@ TEST_CASE("rand equals the host model of the generator, bit for bit, on both dev
   for (uint64_t i = 0; i < 15; i++) ea.push_back(double(bits(key(42, 0), i) >> 40) * 0x1p-24);
   for (uint64_t i = 0; i < 7; i++) eb.push_back(double(bits(key(42, 1), i) >> 11) * 0x1p-53);
   for (uint64_t i = 0; i < 16; i++) ec.push_back(-10 + double(bits(key(42, 2), i) % 1010));
-  for (const runtime::Target* dev : runtime::targets()) {
+  for (const runtime::Target* dev : testing::complete_targets()) {
     testing::check_close(a.to(dev), {3, 5}, ea, 0);
     testing::check_close(b.to(dev), {7}, eb, 0);
     testing::check_close(c.to(dev), {4, 4}, ec, 0);

@@ -141,7 +141,7 @@ void check_error(F&& f, const std::string& fragment) {
 
 TEST_CASE("sum, prod, max and min fold any axes, with keepdim and negative axes, on every dtype", "[shape]") {
   std::mt19937_64 rng(21);
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (DType d : all_dtypes) {
       Shape s{int64_t(1 + rng() % 3), int64_t(rng() % 4), int64_t(1 + rng() % 3)};
       Host h{s, random_values(rng, numel(s), d)};
@@ -172,7 +172,7 @@ TEST_CASE("sum, prod, max and min fold any axes, with keepdim and negative axes,
 }
 
 TEST_CASE("empty sums are 0 and products 1; max and min propagate NaN and are exact at the limits", "[shape]") {
-  for (auto dev : runtime::targets()) {
+  for (auto dev : testing::complete_targets()) {
     Tensor e = input({}, {2, 0, 3}, DType::f32, dev);
     check_close(e.sum(), {}, {0}, 0);
     check_close(e.sum({1}), {2, 3}, Values(6, 0), 0);
@@ -202,7 +202,7 @@ TEST_CASE("mean, var and std match double references; integers give f32", "[shap
   // f32: relative 1e-5 (a sum, a division and a square root, each rounding by 2^-24) plus 1e-6 absolute for
   // variances near 0; f64: relative 1e-12; f16, bf16: the f32 result rounded once, so half an ulp more.
   std::mt19937_64 rng(22);
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (DType d : {DType::bool_, DType::i16, DType::f16, DType::bf16, DType::f32, DType::f64}) {
       Shape s{int64_t(1 + rng() % 3), int64_t(rng() % 4), int64_t(1 + rng() % 4)};
       Host h{s, random_values(rng, numel(s), d)};
@@ -239,7 +239,7 @@ TEST_CASE("mean, var and std match double references; integers give f32", "[shap
 
 TEST_CASE("argmax and argmin give the first extreme, NaN counting as extreme, as i64", "[shape]") {
   std::mt19937_64 rng(23);
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (DType d : all_dtypes) {
       int64_t axis = int64_t(d) % 2 - 1; // -1 or 0, in turn
       Shape s{int64_t(1 + rng() % 3), int64_t(1 + rng() % 4), int64_t(rng() % 4)};
@@ -269,7 +269,7 @@ TEST_CASE("argmax and argmin give the first extreme, NaN counting as extreme, as
         check_close(got, kept, arg, 0);
       }
     }
-  for (auto dev : runtime::targets()) {
+  for (auto dev : testing::complete_targets()) {
     Tensor t = input({3, 9, 1, 9, 1}, {5}, DType::i32, dev);
     check_close(t.argmax(), {}, {1}, 0);
     check_close(t.reshape({1, 5}).argmax(1), {1}, {1}, 0);
@@ -283,7 +283,7 @@ TEST_CASE("argmax and argmin give the first extreme, NaN counting as extreme, as
 
 TEST_CASE("any and all are bool folds with false and true for zero elements", "[shape]") {
   std::mt19937_64 rng(24);
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (DType d : all_dtypes) {
       Shape s{int64_t(1 + rng() % 3), int64_t(rng() % 4), 2};
       Host h{s, random_values(rng, numel(s), d)};
@@ -309,7 +309,7 @@ TEST_CASE("any and all are bool folds with false and true for zero elements", "[
 
 TEST_CASE("cumsum runs a prefix sum along an axis in one kernel after its padded input, in sum's dtype", "[shape]") {
   std::mt19937_64 rng(25);
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (DType d : all_dtypes)
       for (int64_t axis : {1, -1}) {
         Shape s{int64_t(1 + rng() % 3), int64_t(rng() % 6), int64_t(1 + rng() % 5)};
@@ -331,7 +331,7 @@ TEST_CASE("cumsum runs a prefix sum along an axis in one kernel after its padded
         CHECK((s[a] < 2 ? kernels(c) == 1 : padded_then_fused(c)));
         check_close(c, s, expected, 0, half_ulp(d));
       }
-  for (auto dev : runtime::targets()) check_close(input({2}, {}, DType::i8, dev).cumsum(0), {}, {2}, 0);
+  for (auto dev : testing::complete_targets()) check_close(input({2}, {}, DType::i8, dev).cumsum(0), {}, {2}, 0);
 }
 
 TEST_CASE("softmax, log_softmax and logsumexp are stable and match double references", "[shape]") {
@@ -339,7 +339,7 @@ TEST_CASE("softmax, log_softmax and logsumexp are stable and match double refere
   // 1e-12; f16, bf16 round the f32 result once: half an ulp more, and 1e-4 / 1e-3 absolute for values that flush
   // toward zero; integers and bool compute in f32.
   std::mt19937_64 rng(26);
-  for (auto dev : runtime::targets())
+  for (auto dev : testing::complete_targets())
     for (DType d : {DType::f16, DType::bf16, DType::f32, DType::f64, DType::i32, DType::bool_}) {
       Shape s{int64_t(1 + rng() % 3), int64_t(rng() % 5), int64_t(1 + rng() % 4)};
       for (double scale : {1.0, 300.0}) { // 300: exp(x) alone overflows, the max must be subtracted first
@@ -378,7 +378,7 @@ TEST_CASE("softmax, log_softmax and logsumexp are stable and match double refere
       }
     }
   for (auto dev :
-       runtime::targets()) { // over a zero-size axis logsumexp is log(0) = -inf; all -inf gives -inf, not NaN
+       testing::complete_targets()) { // over a zero-size axis logsumexp is log(0) = -inf; all -inf gives -inf, not NaN
     check_close(input({}, {2, 0}, DType::f32, dev).logsumexp({1}), {2}, {-INFINITY, -INFINITY}, 0);
     check_close(input({-INFINITY, -INFINITY}, {2}, DType::f32, dev).logsumexp(), {}, {-INFINITY}, 0);
     check_close(input({INFINITY, 1}, {2}, DType::f32, dev).logsumexp(), {}, {INFINITY}, 0);
@@ -424,7 +424,7 @@ TEST_CASE("two reductions of the same values over different ranges in one kernel
           "[reduce]") {
   // t1 and its reshaped copy become two REDUCEs of one loaded value, each over its own loop: each must read its own
   // accumulator (found by fuzz_tensors --seed 4072: INTERP read the other one)
-  for (const runtime::Target* dev : runtime::targets()) {
+  for (const runtime::Target* dev : testing::complete_targets()) {
     Tensor t0 = Tensor::from_vector<int16_t>({-13267, 8, 7, 6, -1010}, {1, 1, 5}).to(dev);
     Tensor t1 = t0.sum({0});
     Tensor same = t1.eq(t1.flip({}).reshape({5}));

@@ -5,6 +5,7 @@ using namespace patgrad;
 
 TEST_CASE("smoke: elementwise, broadcast, reduce on CPU and INTERP", "[smoke]") {
   for (const runtime::Target* dev : runtime::targets()) {
+    if (!dev->complete()) continue; // RDNA3 has its own tests (tests/runtime/target_rdna3_test.cpp)
     Tensor a = Tensor::from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3}).to(dev);
     Tensor b = Tensor::from_vector<float>({10, 20, 30}, {3}).to(dev);
     CHECK((a + b).to_vector<float>() == std::vector<float>{11, 22, 33, 14, 25, 36});

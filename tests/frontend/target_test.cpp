@@ -10,9 +10,9 @@ TEST_CASE("every target is found by its name; an unknown name is an error listin
   for (const runtime::Target* t : runtime::targets()) CHECK(*runtime::find_target(t->name) == t);
   auto missing = runtime::find_target("TPU");
   REQUIRE(!missing);
-  CHECK(llvm::toString(missing.takeError()) == "unknown target 'TPU': expected one of CPU, INTERP");
+  CHECK(llvm::toString(missing.takeError()) == "unknown target 'TPU': expected one of CPU, INTERP, RDNA3");
   Tensor x = Tensor::from_vector<float>({1, 2});
-  CHECK_THROWS_WITH(x.to("TPU"), "to: unknown target 'TPU': expected one of CPU, INTERP");
+  CHECK_THROWS_WITH(x.to("TPU"), "to: unknown target 'TPU': expected one of CPU, INTERP, RDNA3");
 }
 
 TEST_CASE("DEV picks the target of new tensors; an unknown DEV is a TensorError listing the known targets",
@@ -26,7 +26,8 @@ TEST_CASE("DEV picks the target of new tensors; an unknown DEV is a TensorError 
     CHECK(Tensor::from_vector<float>({1, 2}).device()->name == "CPU");
   }
   testing::ScopedEnv dev("DEV", "NOPE");
-  CHECK_THROWS_WITH(Tensor::from_vector<float>({1, 2}), "DEV: unknown target 'NOPE': expected one of CPU, INTERP");
+  CHECK_THROWS_WITH(Tensor::from_vector<float>({1, 2}),
+                    "DEV: unknown target 'NOPE': expected one of CPU, INTERP, RDNA3");
 }
 
 TEST_CASE("a tensor moves between targets and each computes the same values", "[target]") {

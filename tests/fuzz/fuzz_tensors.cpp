@@ -169,6 +169,7 @@ int main(int argc, char** argv) {
     g_listing = listing(p, seed);
     if (opts->verbose) fmt::print("{}", g_listing);
     for (const runtime::Target* dev : runtime::targets()) {
+      if (!dev->complete()) continue; // a backend in progress has its own tests until it runs every op
       std::string why = run_on(p, dev);
       if (why.empty()) continue;
       fmt::print("fuzz_tensors: FAIL on {}: {}\n{}", dev->name, why, g_listing);

@@ -1,0 +1,112 @@
+# The RDNA3 target (AMD gfx1100, wave32): kernels as assembly over virtual registers, which renderers/rdna3.cpp
+# allocates, waits for and frames into a code object (its descriptor and metadata); runtime/target_rdna3.cpp assembles
+# it with LLVM's MC layer and runs it in the emulator (runtime/rdna3_emulator.h). What is rules: which lane computes
+# what (gpu_dims), what the instruction set lacks (the pipeline's lower_rdna3 pass: lower.pat's gated loads and max and min as
+# selects), and the instructions of every op (render rdna3).
+#
+# This first version: each lane computes one trip of the kernel's outermost output loop; the other loops are scalar
+# loops that every lane runs alike; a workgroup is one wave of 32 lanes. Values are 32 bits: f32, i32, u32, index
+# (as i32: buffers of at most 2^31 elements) and bool (0 or 1 in a VGPR); other dtypes and integer division have no
+# rule yet, which the renderer reports.
+include "prelude.pat";
+
+target RDNA3 (render=rdna3);
+
+group gpu_dims {
+  # lane i of the grid computes trip i of the outermost output loop; the SPECIAL masks off the lanes past its end
+  [gpu_range] SINK(END(x, r:RANGE(n:CONST))) => SINK(subst(x, r, SPECIAL<index>(n)));
+}
+
+dtypes r3_ints = {i32, u32, index};
+dtypes r3_unsigned = {u32, bool};
+dtypes r3_words = {i32, u32, index, bool};
+dtypes r3_signed = {i32, index};
+dtypes r3_bits = {f32, i32, u32};
+
+# The instructions of each op. {self} and the sources are virtual registers (%vN a VGPR, %sN an SGPR, %SN an aligned
+# SGPR pair; a DEFINE_GLOBAL is a pair, a RANGE an SGPR, every other value a VGPR, a constant its literal); a suffix
+# makes a temporary of the node whose class is the suffix's first letter ({self}.vo: a VGPR). The kernel argument
+# pointer is s[0:1], the workgroup id s15 (the user SGPRs padded to 15: gfx1100's UserSGPRInit16Bug), the lane's id
+# v0; the allocator leaves those alone.
+render rdna3 extends render_common {
+  # kernel arguments: one 64-bit buffer address each
+  [r3_global]  DEFINE_GLOBAL           => "s_load_b64 {self}, s[0:1], {arg}*8\n  s_waitcnt lgkmcnt(0)";
+  [r3_special] SPECIAL(n)              => "v_lshl_add_u32 {self}, s15, 5, v0\n  v_cmpx_gt_u32 {n}, {self}";
+
+  # loops run at least once (an empty output or reduction never reaches a kernel): the test is at the bottom
+  [r3_range]   RANGE(_n)               => "s_mov_b32 {self}, 0\nL{label(self)}:";
+  [r3_end]     END(_x, r:RANGE(n))     => "s_add_i32 {r}, {r}, 1\n  s_cmp_lt_i32 {r}, {n}\n  s_cbranch_scc1 L{label(r)}";
+  # an accumulator is a VGPR; AFTER reads it (the renderer names it as its accumulator)
+  [r3_acc]     DEFINE_ACC              => "";
+  [r3_assign]  ASSIGN(a, v, ...)       => "v_mov_b32 {a}, {v}";
+  [r3_after]   AFTER(_a, ...)          => "";
+
+  # memory: byte offsets of 32 bits from the buffer's address in an SGPR pair
+  [r3_load]    LOAD(g, i)              => "v_lshlrev_b32 {self}.vo, {tm:r3_shift}, {i}\n  global_load_{tm:r3_load} {self}, {self}.vo, {g}";
+  [r3_store]   STORE(g, i, v)          => "v_lshlrev_b32 {self}.vo, {tm:r3_shift(v)}, {i}\n  global_store_{tm:r3_store(v)} {self}.vo, {v}, {g}";
+  # a gated store runs in the lanes whose gate holds: exec is saved, narrowed and restored
+  [r3_store_gated] STORE(g, i, v, c)   => "v_cmp_ne_u32 vcc_lo, 0, {c}\n  s_and_saveexec_b32 {self}.se, vcc_lo\n  v_lshlrev_b32 {self}.vo, {tm:r3_shift(v)}, {i}\n  global_store_{tm:r3_store(v)} {self}.vo, {v}, {g}\n  s_or_b32 exec_lo, exec_lo, {self}.se";
+
+  # f32 arithmetic
+  [r3_add_f]   ADD<f32>(a, b)          => "v_add_f32 {self}, {a}, {b}";
+  [r3_sub_f]   SUB<f32>(a, b)          => "v_add_f32 {self}, {a}, {b}";
+  [r3_mul_f]   MUL<f32>(a, b)          => "v_mul_f32 {self}, {a}, {b}";
+  [r3_fma]     MULACC<f32>(a, b, c)    => "v_fma_f32 {self}, {a}, {b}, {c}";
+  [r3_neg_f]   NEG<f32>(a)             => "v_xor_b32 {self}, 0x80000000, {a}";
+  # a / b: the reciprocal (1 ulp) refined by two Newton steps on the quotient; v_div_fixup settles zeros, infinities
+  # and NaN, which the refinement would turn into NaN
+  [r3_fdiv]    FDIV<f32>(a, b)         => "v_rcp_f32 {self}.vr, {b}\n  s_waitcnt_depctr 0xfff\n  v_xor_b32 {self}.vn, 0x80000000, {b}\n  v_fma_f32 {self}.ve, {self}.vn, {self}.vr, 1.0\n  v_fma_f32 {self}.vr, {self}.ve, {self}.vr, {self}.vr\n  v_mul_f32 {self}.vq, {a}, {self}.vr\n  v_fma_f32 {self}.ve, {self}.vn, {self}.vq, {a}\n  v_fma_f32 {self}.vq, {self}.ve, {self}.vr, {self}.vq\n  v_div_fixup_f32 {self}, {self}.vq, {b}, {a}";
+  # the transcendental unit: a VALU that reads its result within a few instructions must wait (s_waitcnt_depctr)
+  [r3_recip]   RECIP<f32>(a)           => "v_rcp_f32 {self}, {a}\n  s_waitcnt_depctr 0xfff";
+  [r3_sqrt]    SQRT<f32>(a)            => "v_sqrt_f32 {self}, {a}\n  s_waitcnt_depctr 0xfff";
+  [r3_exp2]    EXP2<f32>(a)            => "v_exp_f32 {self}, {a}\n  s_waitcnt_depctr 0xfff";
+  [r3_log2]    LOG2<f32>(a)            => "v_log_f32 {self}, {a}\n  s_waitcnt_depctr 0xfff";
+  # v_sin_f32 takes revolutions: x / 2pi
+  [r3_sin]     SIN<f32>(a)             => "v_mul_f32 {self}.vt, 0x3e22f983, {a}\n  v_sin_f32 {self}, {self}.vt\n  s_waitcnt_depctr 0xfff";
+  [r3_trunc]   TRUNC<f32>(a)           => "v_trunc_f32 {self}, {a}";
+
+  # 32-bit integers (index included); bools are 0 or 1, so the bitwise ops serve them too
+  [r3_add_i]   ADD<r3_ints>(a, b)      => "v_add_nc_u32 {self}, {a}, {b}";
+  [r3_sub_i]   SUB<r3_ints>(a, b)      => "v_sub_nc_u32 {self}, {a}, {b}";
+  [r3_mul_i]   MUL<r3_ints>(a, b)      => "v_mul_lo_u32 {self}, {a}, {b}";
+  [r3_mulacc_i] MULACC<r3_ints>(a, b, c) => "v_mul_lo_u32 {self}.vm, {a}, {b}\n  v_add_nc_u32 {self}, {self}.vm, {c}";
+  [r3_neg_i]   NEG<r3_ints>(a)         => "v_sub_nc_u32 {self}, 0, {a}";
+  [r3_and]     AND(a, b)               => "v_and_b32 {self}, {a}, {b}";
+  [r3_or]      OR(a, b)                => "v_or_b32 {self}, {a}, {b}";
+  [r3_xor]     XOR(a, b)               => "v_xor_b32 {self}, {a}, {b}";
+  [r3_shl]     SHL(a, b)               => "v_lshlrev_b32 {self}, {b}, {a}";
+  [r3_shr_u]   SHR<u32>(a, b)          => "v_lshrrev_b32 {self}, {b}, {a}";
+  [r3_shr_s]   SHR(a, b)               => "v_ashrrev_i32 {self}, {b}, {a}";
+  [r3_max_u]   MAX<r3_unsigned>(a, b)  => "v_max_u32 {self}, {a}, {b}";
+  [r3_max_s]   MAX<r3_ints>(a, b)      => "v_max_i32 {self}, {a}, {b}";
+  [r3_min_u]   MIN<r3_unsigned>(a, b)  => "v_min_u32 {self}, {a}, {b}";
+  [r3_min_s]   MIN<r3_ints>(a, b)      => "v_min_i32 {self}, {a}, {b}";
+
+  # comparisons into vcc, then 0 or 1; floats ordered, except != (true on NaN)
+  [r3_lt_f]    CMPLT(a<f32>, b)        => "v_cmp_lt_f32 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_le_f]    CMPLE(a<f32>, b)        => "v_cmp_le_f32 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_eq_f]    CMPEQ(a<f32>, b)        => "v_cmp_eq_f32 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_ne_f]    CMPNE(a<f32>, b)        => "v_cmp_neq_f32 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_lt_u]    CMPLT(a<r3_unsigned>, b) => "v_cmp_lt_u32 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_le_u]    CMPLE(a<r3_unsigned>, b) => "v_cmp_le_u32 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_lt_s]    CMPLT(a<r3_ints>, b)    => "v_cmp_lt_i32 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_le_s]    CMPLE(a<r3_ints>, b)    => "v_cmp_le_i32 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_eq_i]    CMPEQ(a<r3_words>, b) => "v_cmp_eq_u32 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_ne_i]    CMPNE(a<r3_words>, b) => "v_cmp_ne_u32 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  # v_cndmask takes its second source where vcc is set
+  [r3_where]   WHERE(c, a, b)          => "v_cmp_ne_u32 vcc_lo, 0, {c}\n  v_cndmask_b32 {self}, {b}, {a}, vcc_lo";
+
+  # conversions; float to int truncates and saturates, NaN to 0, as the op table's CAST
+  [r3_cast_f_s]  CAST<f32>(a<r3_signed>) => "v_cvt_f32_i32 {self}, {a}";
+  [r3_cast_f_u]  CAST<f32>(a<r3_unsigned>)  => "v_cvt_f32_u32 {self}, {a}";
+  [r3_cast_s_f]  CAST<r3_signed>(a<f32>) => "v_cvt_i32_f32 {self}, {a}";
+  [r3_cast_u_f]  CAST<u32>(a<f32>)          => "v_cvt_u32_f32 {self}, {a}";
+  [r3_cast_b_f]  CAST<bool>(a<f32>)         => "v_cmp_neq_f32 vcc_lo, 0, {a}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_cast_b_i]  CAST<bool>(a<r3_ints>)     => "v_cmp_ne_u32 vcc_lo, 0, {a}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_cast_i_i]  CAST<r3_ints>(a<r3_words>) => "v_mov_b32 {self}, {a}";
+  [r3_bitcast]   BITCAST<r3_bits>(a<r3_bits>) => "v_mov_b32 {self}, {a}";
+}
+
+typemap r3_shift { bool = "0"; i32 = "2"; u32 = "2"; index = "2"; f32 = "2"; }
+typemap r3_load { bool = "u8"; i32 = "b32"; u32 = "b32"; index = "b32"; f32 = "b32"; }
+typemap r3_store { bool = "b8"; i32 = "b32"; u32 = "b32"; index = "b32"; f32 = "b32"; }
