@@ -40,7 +40,7 @@ pass lower_cpu = lower_llvm, gated_loads, min_max_selects, lower_bf16 (order=pos
 
 # RDNA3: each lane computes a trip of the outermost output loop; what the instruction set lacks (target_rdna3.pat).
 pass gpu_dims = gpu_dims (order=post, once, target=RDNA3);
-pass lower_rdna3 = gated_loads, min_max_selects (order=post, fixpoint, target=RDNA3);
+pass lower_rdna3 = gated_loads, min_max_selects, divide_rdna3 (order=post, fixpoint, target=RDNA3);
 
 # The graph as an ordered list, then as the target's program text (its render group).
 pass linearize = native;

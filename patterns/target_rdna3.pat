@@ -6,8 +6,8 @@
 #
 # This first version: each lane computes one trip of the kernel's outermost output loop; the other loops are scalar
 # loops that every lane runs alike; a workgroup is one wave of 32 lanes. Values are 32 bits: f32, i32, u32, index
-# (as i32: buffers of at most 2^31 elements) and bool (0 or 1 in a VGPR); other dtypes and integer division have no
-# rule yet, which the renderer reports.
+# (as i32: buffers of at most 2^31 elements) and bool (0 or 1 in a VGPR); integer division by constants of values
+# under 2^21. Other dtypes and divisions have no rule yet, which the renderer reports, naming the op.
 include "prelude.pat";
 
 target RDNA3 (render=rdna3);
@@ -22,6 +22,18 @@ dtypes r3_unsigned = {u32, bool};
 dtypes r3_words = {i32, u32, index, bool};
 dtypes r3_signed = {i32, index};
 dtypes r3_bits = {f32, i32, u32};
+
+# RDNA3 has no integer division. An index divided by a constant, both under 2^21: the quotient of x + 1/2, which
+# is at least 1/(2c) from an integer, through f32, whose two roundings (the sum is exact) move it by under
+# (x + 1) * 2^-23 / c: less than that distance. Larger values, or a divisor that is not a constant, have no rule yet.
+group divide_rdna3 {
+  [r3_cdiv_const] CDIV<index>(x, c:CONST) if x.vmin >= 0 && x.vmax < 2097152 && c.val > 0 && c.val < 2097152
+      => CAST<index>(TRUNC((CAST<f32>(x) + 0.5) * (CONST<f32>[1] / CONST<f32>[c.val])));
+  [r3_cmod_const] CMOD<index>(x, c:CONST) if x.vmin >= 0 && x.vmax < 2097152 && c.val > 0 && c.val < 2097152
+      => x - CDIV(x, c) * c;
+  # 1 / c, correctly rounded, at compile time
+  [r3_fold_fdiv] FDIV<f32>(a:CONST, b:CONST) => CONST<f32>[a.val / b.val];
+}
 
 # The instructions of each op. {self} and the sources are virtual registers (%vN a VGPR, %sN an SGPR, %SN an aligned
 # SGPR pair; a DEFINE_GLOBAL is a pair, a RANGE an SGPR, every other value a VGPR, a constant its literal); a suffix

@@ -57,6 +57,17 @@ TEST_CASE("RDNA3: elementwise, reductions and matrix products equal INTERP", "[r
   same("max of rows", [](auto& t) { return t[0].max({1}); }, {x});
   same("matmul", [](auto& t) { return t[0].matmul(t[1]); }, {x, y});
   same("transposed", [](auto& t) { return t[0].transpose(0, 1) + 1.0; }, {x});
+  // the (6, 5) transpose read as (10, 3): its index divided by 5, which RDNA3 does through f32 (divide_rdna3)
+  same("a reshape that divides",
+       [](auto& t) {
+         return t[0].transpose(0, 1).reshape({10, 3}) + 0.0;
+       },
+       {random({5, 6}, 5)});
+  same("pooling and a padded convolution",
+       [](auto& t) {
+         return t[0].max_pool2d({2, 2}).conv2d(t[1], std::nullopt, {1}, {1});
+       },
+       {random({2, 3, 7, 15}, 6), random({4, 3, 3, 3}, 7)});
   same("integers", [](auto& t) { return ((t[0] * 10.0).cast(DType::i32) * 3 + 7).cast(DType::f32); }, {x});
 }
 
