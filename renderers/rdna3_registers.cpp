@@ -65,10 +65,12 @@ std::vector<std::string> registers_in(const std::string& line) {
 llvm::Expected<Allocated> allocate(const std::vector<std::string>& lines) {
   // each virtual register's span of lines: from its first mention to its last
   std::map<std::string, Virtual> virtuals;
+  std::vector<Virtual*> order; // by first mention: the linear scan's order
   for (size_t i = 0; i < lines.size(); i++)
     for (auto it = std::sregex_iterator(lines[i].begin(), lines[i].end(), virtual_token());
          it != std::sregex_iterator(); ++it) {
       auto [v, fresh] = virtuals.try_emplace(it->str(), Virtual{class_of(*it), i, i});
+      if (fresh) order.push_back(&v->second); // std::map's nodes stay where they are
       if (!fresh && v->second.cls != class_of(*it)) return error("register class mismatch for " + it->str());
       v->second.last = i;
     }
@@ -87,9 +89,6 @@ llvm::Expected<Allocated> allocate(const std::vector<std::string>& lines) {
         if (v.first < head && v.last >= head && v.last < back) v.last = back, grew = true;
   }
   // linear scan, in order of first mention; a register is free again after its last mention's line
-  std::vector<Virtual*> order;
-  for (auto& [name, v] : virtuals) order.push_back(&v);
-  llvm::stable_sort(order, [](const Virtual* a, const Virtual* b) { return a->first < b->first; });
   std::vector<size_t> vgpr_busy(vgpr_end, 0), sgpr_busy(sgpr_end, 0); // the first line each is free on
   Allocated out;
   for (Virtual* v : order) {
