@@ -4,6 +4,7 @@
 #include "renderers/rdna3.h"
 #include <bit>
 #include <fmt/format.h>
+#include <functional>
 #include <llvm/ADT/DenseMap.h>
 
 namespace patgrad::renderers::rdna3 {

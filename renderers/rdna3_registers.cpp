@@ -3,8 +3,10 @@
 // the waits for memory that the hardware does not interlock. Not a local rewrite: liveness spans the whole kernel.
 #include "renderers/rdna3.h"
 #include <fmt/format.h>
-#include <llvm/ADT/DenseMap.h>
+#include <llvm/ADT/STLExtras.h>
 #include <llvm/ADT/StringMap.h>
+#include <map>
+#include <optional>
 #include <regex>
 
 namespace patgrad::renderers::rdna3 {
