@@ -261,6 +261,9 @@ const llvm::StringMap<ValuOp>& valu_ops() {
          {S::Plain, T::B32, 3, false, [](u64 a, u64 b, u64 c) { return u64(u32(sext(a, 24) * sext(b, 24) + c)); }}},
         {"V_LSHLREV_B32", {S::Plain, T::B32, 2, false, [](u64 a, u64 b, u64) { return u64(u32(b << (a & 31))); }}},
         {"V_LSHRREV_B32", {S::Plain, T::B32, 2, false, [](u64 a, u64 b, u64) { return u64(u32(b) >> (a & 31)); }}},
+        // 16-bit shifts (LLVM uses them on values it knows fit): the low half, the high half cleared
+        {"V_LSHLREV_B16", {S::Plain, T::B32, 2, false, [](u64 a, u64 b, u64) { return u64(uint16_t(b << (a & 15))); }}},
+        {"V_LSHRREV_B16", {S::Plain, T::B32, 2, false, [](u64 a, u64 b, u64) { return u64(uint16_t(b) >> (a & 15)); }}},
         {"V_ASHRREV_I32", {S::Plain, T::B32, 2, false, [](u64 a, u64 b, u64) { return u64(u32(i32(b) >> (a & 31))); }}},
         {"V_LSHLREV_B64", {S::Plain, T::B32, 2, false, [](u64 a, u64 b, u64) { return b << (a & 63); }}},
         {"V_LSHRREV_B64", {S::Plain, T::B32, 2, false, [](u64 a, u64 b, u64) { return b >> (a & 63); }}},
