@@ -6,7 +6,8 @@
 #
 # This first version: each lane computes one trip of the kernel's outermost output loop; the other loops are scalar
 # loops that every lane runs alike; a workgroup is one wave of 32 lanes. Values are 32 bits: f32, i32, u32, index
-# (as i32: buffers of at most 2^31 elements) and bool (0 or 1 in a VGPR); integer division by constants of values
+# (as i32: buffers of at most 2^31 elements), bool (0 or 1 in a VGPR), and i64 and u64 (VGPR pairs: arithmetic,
+# bitwise ops, shifts, compares, u64 to f32); integer division by constants of values
 # under 2^21. Other dtypes and divisions have no rule yet, which the renderer reports, naming the op.
 include "prelude.pat";
 
@@ -22,6 +23,7 @@ dtypes r3_unsigned = {u32, bool};
 dtypes r3_words = {i32, u32, index, bool};
 dtypes r3_signed = {i32, index};
 dtypes r3_bits = {f32, i32, u32};
+dtypes r3_wide = {i64, u64};
 
 # RDNA3 has no integer division. An index divided by a constant, both under 2^21: the quotient of x + 1/2, which
 # is at least 1/(2c) from an integer, through f32, whose two roundings (the sum is exact) move it by under
@@ -50,6 +52,7 @@ render rdna3 extends render_common {
   [r3_end]     END(_x, r:RANGE(n))     => "s_add_i32 {r}, {r}, 1\n  s_cmp_lt_i32 {r}, {n}\n  s_cbranch_scc1 L{label(r)}";
   # an accumulator is a VGPR; AFTER reads it (the renderer names it as its accumulator)
   [r3_acc]     DEFINE_ACC              => "";
+  [r3_assign_w] ASSIGN(a<r3_wide>, v, ...) => "v_mov_b32 {a}.lo, {v}.lo\n  v_mov_b32 {a}.hi, {v}.hi";
   [r3_assign]  ASSIGN(a, v, ...)       => "v_mov_b32 {a}, {v}";
   [r3_after]   AFTER(_a, ...)          => "";
 
@@ -59,9 +62,34 @@ render rdna3 extends render_common {
   # a gated store runs in the lanes whose gate holds: exec is saved, narrowed and restored
   [r3_store_gated] STORE(g, i, v, c)   => "v_cmp_ne_u32 vcc_lo, 0, {c}\n  s_and_saveexec_b32 {self}.se, vcc_lo\n  v_lshlrev_b32 {self}.vo, {tm:r3_shift(v)}, {i}\n  global_store_{tm:r3_store(v)} {self}.vo, {v}, {g}\n  s_or_b32 exec_lo, exec_lo, {self}.se";
 
+  # 64-bit integers: VGPR pairs (%VN), {x}.lo and {x}.hi their halves (a constant's too)
+  [r3_add_w]   ADD<r3_wide>(a, b)      => "v_add_co_u32 {self}.lo, vcc_lo, {a}.lo, {b}.lo\n  v_add_co_ci_u32 {self}.hi, vcc_lo, {a}.hi, {b}.hi, vcc_lo";
+  [r3_sub_w]   SUB<r3_wide>(a, b)      => "v_sub_co_u32 {self}.lo, vcc_lo, {a}.lo, {b}.lo\n  v_sub_co_ci_u32 {self}.hi, vcc_lo, {a}.hi, {b}.hi, vcc_lo";
+  # the low halves' full product, plus the cross products into the high half
+  [r3_mul_w]   MUL<r3_wide>(a, b)      => "v_mad_u64_u32 {self}, null, {a}.lo, {b}.lo, 0\n  v_mul_lo_u32 {self}.vt, {a}.lo, {b}.hi\n  v_mul_lo_u32 {self}.vu, {a}.hi, {b}.lo\n  v_add3_u32 {self}.hi, {self}.hi, {self}.vt, {self}.vu";
+  [r3_and_w]   AND<r3_wide>(a, b)      => "v_and_b32 {self}.lo, {a}.lo, {b}.lo\n  v_and_b32 {self}.hi, {a}.hi, {b}.hi";
+  [r3_or_w]    OR<r3_wide>(a, b)       => "v_or_b32 {self}.lo, {a}.lo, {b}.lo\n  v_or_b32 {self}.hi, {a}.hi, {b}.hi";
+  [r3_xor_w]   XOR<r3_wide>(a, b)      => "v_xor_b32 {self}.lo, {a}.lo, {b}.lo\n  v_xor_b32 {self}.hi, {a}.hi, {b}.hi";
+  [r3_shl_w]   SHL<r3_wide>(a, b)      => "v_lshlrev_b64 {self}, {b}.lo, {a}";
+  [r3_shr_uw]  SHR<u64>(a, b)          => "v_lshrrev_b64 {self}, {b}.lo, {a}";
+  [r3_shr_sw]  SHR<i64>(a, b)          => "v_ashrrev_i64 {self}, {b}.lo, {a}";
+  [r3_cast_w_s] CAST<r3_wide>(a<r3_signed>)   => "v_mov_b32 {self}.lo, {a}\n  v_ashrrev_i32 {self}.hi, 31, {self}.lo";
+  [r3_cast_w_u] CAST<r3_wide>(a<r3_unsigned>) => "v_mov_b32 {self}.lo, {a}\n  v_mov_b32 {self}.hi, 0";
+  [r3_cast_w_w] CAST<r3_wide>(a<r3_wide>)     => "v_mov_b32 {self}.lo, {a}.lo\n  v_mov_b32 {self}.hi, {a}.hi";
+  [r3_cast_b_w] CAST<bool>(a<r3_wide>)        => "v_or_b32 {self}.vt, {a}.lo, {a}.hi\n  v_cmp_ne_u32 vcc_lo, 0, {self}.vt\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_cast_n_w] CAST<r3_ints>(a<r3_wide>)     => "v_mov_b32 {self}, {a}.lo";
+  # u64 to f32, rounded once: shifted left until its top bit is set, the high half with a sticky bit for anything
+  # below it converted, then scaled back
+  [r3_cast_f_uw] CAST<f32>(a<u64>)  => "v_clz_i32_u32 {self}.vn, {a}.hi\n  v_min_u32 {self}.vn, 32, {self}.vn\n  v_lshlrev_b64 {self}.Vs, {self}.vn, {a}\n  v_cmp_ne_u32 vcc_lo, 0, {self}.Vs.lo\n  v_cndmask_b32 {self}.vt, 0, 1, vcc_lo\n  v_or_b32 {self}.vt, {self}.Vs.hi, {self}.vt\n  v_cvt_f32_u32 {self}.vf, {self}.vt\n  v_sub_nc_u32 {self}.vn, 32, {self}.vn\n  v_ldexp_f32 {self}, {self}.vf, {self}.vn";
+  [r3_lt_w]    CMPLT(a<i64>, b)        => "v_cmp_lt_i64 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_lt_uw]   CMPLT(a<u64>, b)        => "v_cmp_lt_u64 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_eq_w]    CMPEQ(a<r3_wide>, b)    => "v_cmp_eq_u64 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_ne_w]    CMPNE(a<r3_wide>, b)    => "v_cmp_ne_u64 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_where_w] WHERE<r3_wide>(c, a, b) => "v_cmp_ne_u32 vcc_lo, 0, {c}\n  v_cndmask_b32 {self}.lo, {b}.lo, {a}.lo, vcc_lo\n  v_cndmask_b32 {self}.hi, {b}.hi, {a}.hi, vcc_lo";
+
   # f32 arithmetic
   [r3_add_f]   ADD<f32>(a, b)          => "v_add_f32 {self}, {a}, {b}";
-  [r3_sub_f]   SUB<f32>(a, b)          => "v_add_f32 {self}, {a}, {b}";
+  [r3_sub_f]   SUB<f32>(a, b)          => "v_sub_f32 {self}, {a}, {b}";
   [r3_mul_f]   MUL<f32>(a, b)          => "v_mul_f32 {self}, {a}, {b}";
   [r3_fma]     MULACC<f32>(a, b, c)    => "v_fma_f32 {self}, {a}, {b}, {c}";
   [r3_neg_f]   NEG<f32>(a)             => "v_xor_b32 {self}, 0x80000000, {a}";
@@ -119,6 +147,6 @@ render rdna3 extends render_common {
   [r3_bitcast]   BITCAST<r3_bits>(a<r3_bits>) => "v_mov_b32 {self}, {a}";
 }
 
-typemap r3_shift { bool = "0"; i32 = "2"; u32 = "2"; index = "2"; f32 = "2"; }
-typemap r3_load { bool = "u8"; i32 = "b32"; u32 = "b32"; index = "b32"; f32 = "b32"; }
-typemap r3_store { bool = "b8"; i32 = "b32"; u32 = "b32"; index = "b32"; f32 = "b32"; }
+typemap r3_shift { bool = "0"; i32 = "2"; u32 = "2"; index = "2"; f32 = "2"; i64 = "3"; u64 = "3"; }
+typemap r3_load { bool = "u8"; i32 = "b32"; u32 = "b32"; index = "b32"; f32 = "b32"; i64 = "b64"; u64 = "b64"; }
+typemap r3_store { bool = "b8"; i32 = "b32"; u32 = "b32"; index = "b32"; f32 = "b32"; i64 = "b64"; u64 = "b64"; }

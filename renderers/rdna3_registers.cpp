@@ -1,6 +1,7 @@
-// RDNA3 registers: the virtual registers of a rendered kernel (patterns/target_rdna3.pat: %vN, %sN, %SN, with an
-// optional .tag whose first letter gives a temporary's class) to physical ones, by a linear scan over the lines; then
-// the waits for memory that the hardware does not interlock. Not a local rewrite: liveness spans the whole kernel.
+// RDNA3 registers: the virtual registers of a rendered kernel (patterns/target_rdna3.pat: %vN, %sN, %SN, %VN, with
+// an optional .tag whose first letter gives a temporary's class, and .lo or .hi naming a pair's half) to physical ones,
+// by a linear scan over the lines; then the waits for memory that the hardware does not interlock. Not a local rewrite:
+// liveness spans the whole kernel.
 #include "renderers/rdna3.h"
 #include <fmt/format.h>
 #include <llvm/ADT/STLExtras.h>
@@ -19,7 +20,7 @@ llvm::Error error(const std::string& message) {
 // Registers the kernel's entry state holds: s[0:1] the kernel argument pointer, s15 the workgroup id, v0 the lane id.
 constexpr int first_sgpr = 16, sgpr_end = 106, first_vgpr = 1, vgpr_end = 256;
 
-enum Class : char { VGPR = 'v', SGPR = 's', PAIR = 'S' };
+enum Class : char { VGPR = 'v', SGPR = 's', PAIR = 'S', VPAIR = 'V' };
 
 struct Virtual {
   Class cls;
@@ -28,13 +29,16 @@ struct Virtual {
 };
 
 const std::regex& virtual_token() {
-  static const std::regex re(R"(%([vsS])(\d+)(\.([A-Za-z0-9_]+))?)");
+  static const std::regex re(R"(%([vsSV])(\d+)(\.(?!lo\b|hi\b)([A-Za-z0-9_]+))?(\.(lo|hi)\b)?)");
   return re;
 }
 
+// A token's register: the virtual without the half it names
+std::string register_of(const std::smatch& m) { return m[1].str() + m[2].str() + m[3].str(); }
+
 Class class_of(const std::smatch& m) {
   std::string tag = m[4].str();
-  char c = !tag.empty() && (tag[0] == 'v' || tag[0] == 's' || tag[0] == 'S') ? tag[0] : m[1].str()[0];
+  char c = !tag.empty() && std::string_view("vsSV").find(tag[0]) != std::string_view::npos ? tag[0] : m[1].str()[0];
   return Class(c);
 }
 
@@ -47,18 +51,45 @@ std::optional<std::string> branch_target(llvm::StringRef line) {
   return t.rsplit(' ').second.str();
 }
 
-std::string physical(Class c, int reg) {
+std::string physical(Class c, int reg, const std::string& half) {
+  if (!half.empty()) return fmt::format("{}{}", c == VPAIR ? 'v' : 's', reg + (half == "hi"));
   if (c == VGPR) return fmt::format("v{}", reg);
   if (c == SGPR) return fmt::format("s{}", reg);
-  return fmt::format("s[{}:{}]", reg, reg + 1);
+  return fmt::format("{}[{}:{}]", c == VPAIR ? 'v' : 's', reg, reg + 1);
+}
+
+// A 64-bit constant's half, as a template writes it (12345.lo): its low or high 32 bits.
+std::string split_constants(const std::string& line) {
+  static const std::regex re(R"((-?(?:0x[0-9a-fA-F]+|\d+))\.(lo|hi)\b)");
+  std::string out;
+  auto rest = line.cbegin();
+  for (auto it = std::sregex_iterator(line.begin(), line.end(), re); it != std::sregex_iterator(); ++it) {
+    out.append(rest, (*it)[0].first);
+    std::string digits = (*it)[1].str();
+    llvm::StringRef text(digits);
+    uint64_t v = 0; // a u64 past INT64_MAX, or a negative i64
+    int64_t negative = 0;
+    if (text.starts_with("-") ? text.getAsInteger(0, negative) : text.getAsInteger(0, v)) return line;
+    if (negative) v = uint64_t(negative);
+    out += std::to_string((*it)[2].str() == "lo" ? uint32_t(v) : uint32_t(v >> 32));
+    rest = (*it)[0].second;
+  }
+  out.append(rest, line.cend());
+  return out;
 }
 
 // The registers a line names: its virtual ones' physical names after allocation.
-std::vector<std::string> registers_in(const std::string& line) {
-  static const std::regex re(R"(\b(v\d+|s\d+|s\[\d+:\d+\])\b)");
-  std::vector<std::string> out;
-  for (auto it = std::sregex_iterator(line.begin(), line.end(), re); it != std::sregex_iterator(); ++it)
-    out.push_back((*it)[1].str());
+// The registers a line names, an operand a list each (a pair: both of its registers), in order.
+std::vector<std::vector<std::string>> registers_in(const std::string& line) {
+  static const std::regex re(R"(\b([vs])(?:(\d+)|\[(\d+):(\d+)\]))");
+  std::vector<std::vector<std::string>> out;
+  for (auto it = std::sregex_iterator(line.begin(), line.end(), re); it != std::sregex_iterator(); ++it) {
+    std::string file = (*it)[1].str();
+    int first = std::stoi((*it)[2].matched ? (*it)[2].str() : (*it)[3].str());
+    int last = (*it)[2].matched ? first : std::stoi((*it)[4].str());
+    out.emplace_back();
+    for (int r = first; r <= last; r++) out.back().push_back(file + std::to_string(r));
+  }
   return out;
 }
 
@@ -71,9 +102,9 @@ llvm::Expected<Allocated> allocate(const std::vector<std::string>& lines) {
   for (size_t i = 0; i < lines.size(); i++)
     for (auto it = std::sregex_iterator(lines[i].begin(), lines[i].end(), virtual_token());
          it != std::sregex_iterator(); ++it) {
-      auto [v, fresh] = virtuals.try_emplace(it->str(), Virtual{class_of(*it), i, i});
+      auto [v, fresh] = virtuals.try_emplace(register_of(*it), Virtual{class_of(*it), i, i});
       if (fresh) order.push_back(&v->second); // std::map's nodes stay where they are
-      if (!fresh && v->second.cls != class_of(*it)) return error("register class mismatch for " + it->str());
+      if (!fresh && v->second.cls != class_of(*it)) return error("register class mismatch for " + register_of(*it));
       v->second.last = i;
     }
   // A loop (a label and the branch back to it) keeps alive through its last line every register that is live into
@@ -95,11 +126,12 @@ llvm::Expected<Allocated> allocate(const std::vector<std::string>& lines) {
   Allocated out;
   for (Virtual* v : order) {
     auto free = [&](std::vector<size_t>& busy, int r) { return busy[size_t(r)] <= v->first; };
-    if (v->cls == VGPR) {
-      int r = first_vgpr;
-      while (r < vgpr_end && !free(vgpr_busy, r)) r++;
-      if (r == vgpr_end) return error("the kernel needs more than 255 VGPRs (spilling is not supported yet)");
-      v->reg = r, vgpr_busy[size_t(r)] = v->last + 1, out.vgprs = std::max(out.vgprs, r + 1);
+    if (v->cls == VGPR || v->cls == VPAIR) { // pairs at even registers
+      int step = v->cls == VPAIR ? 2 : 1, r = v->cls == VPAIR ? 2 : first_vgpr;
+      while (r + step <= vgpr_end && !(free(vgpr_busy, r) && (step == 1 || free(vgpr_busy, r + 1)))) r += step;
+      if (r + step > vgpr_end) return error("the kernel needs more than 255 VGPRs (spilling is not supported yet)");
+      for (int k = 0; k < step; k++) vgpr_busy[size_t(r + k)] = v->last + 1;
+      v->reg = r, out.vgprs = std::max(out.vgprs, r + step);
     } else {
       int step = v->cls == PAIR ? 2 : 1, r = first_sgpr;
       while (r + step <= sgpr_end && !(free(sgpr_busy, r) && (step == 1 || free(sgpr_busy, r + 1)))) r += step;
@@ -121,16 +153,21 @@ llvm::Expected<Allocated> allocate(const std::vector<std::string>& lines) {
     for (auto it = std::sregex_iterator(line.begin(), line.end(), virtual_token()); it != std::sregex_iterator();
          ++it) {
       text.append(rest, (*it)[0].first);
-      const Virtual& v = virtuals.at(it->str());
-      text += physical(v.cls, v.reg);
+      const Virtual& v = virtuals.at(register_of(*it));
+      text += physical(v.cls, v.reg, (*it)[6].str());
       rest = (*it)[0].second;
     }
     text.append(rest, line.cend());
+    text = split_constants(text);
     if (is_label(text) || branch_target(text)) wait();
-    std::vector<std::string> regs = registers_in(text);
-    if (llvm::any_of(regs, [&](const std::string& r) { return llvm::is_contained(pending, r); })) wait();
+    std::vector<std::vector<std::string>> regs = registers_in(text);
+    if (llvm::any_of(regs, [&](const auto& operand) {
+          return llvm::any_of(operand, [&](const std::string& r) { return llvm::is_contained(pending, r); });
+        }))
+      wait();
     out.lines.push_back(text);
-    if (llvm::StringRef(text).trim().starts_with("global_load") && !regs.empty()) pending.push_back(regs[0]);
+    if (llvm::StringRef(text).trim().starts_with("global_load") && !regs.empty())
+      pending.insert(pending.end(), regs[0].begin(), regs[0].end());
   }
   return out;
 }

@@ -291,6 +291,8 @@ const llvm::StringMap<ValuOp>& valu_ops() {
          {S::Plain, T::B32, 2, false, [](u64 a, u64 b, u64) { return u64(u32(std::min(i32(a), i32(b)))); }}},
         {"V_MAX_I32",
          {S::Plain, T::B32, 2, false, [](u64 a, u64 b, u64) { return u64(u32(std::max(i32(a), i32(b)))); }}},
+        {"V_CLZ_I32_U32", // leading zeros; -1 for 0
+         {S::Plain, T::B32, 1, false, [](u64 a, u64, u64) { return u64(u32(a) ? u32(__builtin_clz(u32(a))) : ~0u); }}},
         {"V_MIN_U32", {S::Plain, T::B32, 2, false, [](u64 a, u64 b, u64) { return u64(std::min(u32(a), u32(b))); }}},
         {"V_MAX_U32", {S::Plain, T::B32, 2, false, [](u64 a, u64 b, u64) { return u64(std::max(u32(a), u32(b))); }}},
         // shapes with masks and carries

@@ -47,6 +47,7 @@ TEST_CASE("RDNA3: elementwise, reductions and matrix products equal INTERP", "[r
   Tensor x = random({7, 45}, 1), y = random({45, 9}, 2), z = random({7, 45}, 3);
   // 315 lanes: the last of ten waves has 27, so exec masks matter
   same("a + b * 2", [](auto& t) { return t[0] + t[1] * 2.0; }, {x, z});
+  same("a - b", [](auto& t) { return t[0] - t[1]; }, {x, z});
   same("relu", [](auto& t) { return t[0].relu(); }, {x});
   same("where", [](auto& t) { return (t[0] > 0.0).where(t[0], t[1] * 3.0); }, {x, z});
   same("max with NaN and signed zeros", [](auto& t) { return t[0].maximum(t[1]); },
@@ -85,6 +86,31 @@ TEST_CASE("RDNA3: the transcendental unit within a few ulp of INTERP", "[rdna3][
        {Tensor::from_vector<float>({1, -1, 0, INFINITY, 3}), Tensor::from_vector<float>({0, 0, 0, 2, INFINITY})});
   same(
       "softmax", [](auto& t) { return t[0].softmax(1); }, {x}, 8);
+}
+
+TEST_CASE("RDNA3: random numbers and integer sums (64-bit integers in VGPR pairs) equal INTERP", "[rdna3][target]") {
+  // the generator's 64-bit hashes, shifts and the u64 to f32 conversion; randn adds log2, sqrt and sin
+  for (const char* kind : {"rand", "randn"}) {
+    std::vector<std::vector<float>> got;
+    for (const char* dev : {"RDNA3", "INTERP"}) {
+      Tensor::manual_seed(11);
+      Tensor r = std::string(kind) == "rand" ? Tensor::rand({5, 41}) : Tensor::randn({5, 41});
+      got.push_back(r.to(dev).realize().to("CPU").to_vector<float>());
+    }
+    INFO(kind);
+    REQUIRE(got[0].size() == got[1].size());
+    // v_sin_f32 takes revolutions: x / 2pi rounded to f32 moves a result near zero by ~1e-7 absolute
+    for (size_t i = 0; i < got[0].size(); i++)
+      CHECK(std::abs(got[0][i] - got[1][i]) <= 1e-6f * std::max(1.0f, std::abs(got[1][i])));
+  }
+  std::vector<int32_t> values;
+  for (int i = 0; i < 300; i++) values.push_back((i * 7919) % 2001 - 1000);
+  Tensor x = Tensor::from_vector<int32_t>(values).realize();
+  CHECK(x.to("RDNA3").sum().realize().to("CPU").to_vector<int64_t>() ==
+        x.to("INTERP").sum().realize().to("CPU").to_vector<int64_t>()); // into i64
+  Tensor big = Tensor::from_vector<int64_t>({int64_t(1) << 40, -(int64_t(1) << 33), 12345678901234}).realize();
+  CHECK((big.to("RDNA3") * 3 + 1).realize().to("CPU").to_vector<int64_t>() ==
+        std::vector<int64_t>{3 * (int64_t(1) << 40) + 1, -3 * (int64_t(1) << 33) + 1, 3 * int64_t(12345678901234) + 1});
 }
 
 TEST_CASE("RDNA3: what it has no instruction for is an error naming the op and dtype", "[rdna3][target]") {
