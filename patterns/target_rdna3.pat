@@ -24,6 +24,7 @@ dtypes r3_words = {i32, u32, index, bool};
 dtypes r3_signed = {i32, index};
 dtypes r3_bits = {f32, i32, u32};
 dtypes r3_wide = {i64, u64};
+dtypes r3_pairs = {i64, u64, f64};
 
 # RDNA3 has no integer division. An index divided by a constant, both under 2^21: the quotient of x + 1/2, which
 # is at least 1/(2c) from an integer, through f32, whose two roundings (the sum is exact) move it by under
@@ -52,7 +53,7 @@ render rdna3 extends render_common {
   [r3_end]     END(_x, r:RANGE(n))     => "s_add_i32 {r}, {r}, 1\n  s_cmp_lt_i32 {r}, {n}\n  s_cbranch_scc1 L{label(r)}";
   # an accumulator is a VGPR; AFTER reads it (the renderer names it as its accumulator)
   [r3_acc]     DEFINE_ACC              => "";
-  [r3_assign_w] ASSIGN(a<r3_wide>, v, ...) => "v_mov_b32 {a}.lo, {v}.lo\n  v_mov_b32 {a}.hi, {v}.hi";
+  [r3_assign_w] ASSIGN(a<r3_pairs>, v, ...) => "v_mov_b32 {a}.lo, {v}.lo\n  v_mov_b32 {a}.hi, {v}.hi";
   [r3_assign]  ASSIGN(a, v, ...)       => "v_mov_b32 {a}, {v}";
   [r3_after]   AFTER(_a, ...)          => "";
 
@@ -76,6 +77,7 @@ render rdna3 extends render_common {
   [r3_cast_w_s] CAST<r3_wide>(a<r3_signed>)   => "v_mov_b32 {self}.lo, {a}\n  v_ashrrev_i32 {self}.hi, 31, {self}.lo";
   [r3_cast_w_u] CAST<r3_wide>(a<r3_unsigned>) => "v_mov_b32 {self}.lo, {a}\n  v_mov_b32 {self}.hi, 0";
   [r3_cast_w_w] CAST<r3_wide>(a<r3_wide>)     => "v_mov_b32 {self}.lo, {a}.lo\n  v_mov_b32 {self}.hi, {a}.hi";
+  [r3_bitcast_w] BITCAST<r3_pairs>(a<r3_pairs>) => "v_mov_b32 {self}.lo, {a}.lo\n  v_mov_b32 {self}.hi, {a}.hi";
   [r3_cast_b_w] CAST<bool>(a<r3_wide>)        => "v_or_b32 {self}.vt, {a}.lo, {a}.hi\n  v_cmp_ne_u32 vcc_lo, 0, {self}.vt\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
   [r3_cast_n_w] CAST<r3_ints>(a<r3_wide>)     => "v_mov_b32 {self}, {a}.lo";
   # u64 to f32, rounded once: shifted left until its top bit is set, the high half with a sticky bit for anything
@@ -85,7 +87,23 @@ render rdna3 extends render_common {
   [r3_lt_uw]   CMPLT(a<u64>, b)        => "v_cmp_lt_u64 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
   [r3_eq_w]    CMPEQ(a<r3_wide>, b)    => "v_cmp_eq_u64 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
   [r3_ne_w]    CMPNE(a<r3_wide>, b)    => "v_cmp_ne_u64 vcc_lo, {a}, {b}\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
-  [r3_where_w] WHERE<r3_wide>(c, a, b) => "v_cmp_ne_u32 vcc_lo, 0, {c}\n  v_cndmask_b32 {self}.lo, {b}.lo, {a}.lo, vcc_lo\n  v_cndmask_b32 {self}.hi, {b}.hi, {a}.hi, vcc_lo";
+  [r3_where_w] WHERE<r3_pairs>(c, a, b) => "v_cmp_ne_u32 vcc_lo, 0, {c}\n  v_cndmask_b32 {self}.lo, {b}.lo, {a}.lo, vcc_lo\n  v_cndmask_b32 {self}.hi, {b}.hi, {a}.hi, vcc_lo";
+
+  # f64: each operand copied into a pair first (a 64-bit float operand takes no 64-bit literal); no division yet
+  [r3_add_d]   ADD<f64>(a, b)          => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_mov_b32 {self}.Vb.lo, {b}.lo\n  v_mov_b32 {self}.Vb.hi, {b}.hi\n  v_add_f64 {self}, {self}.Va, {self}.Vb";
+  [r3_sub_d]   SUB<f64>(a, b)          => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_mov_b32 {self}.Vb.lo, {b}.lo\n  v_mov_b32 {self}.Vb.hi, {b}.hi\n  v_add_f64 {self}, {self}.Va, -{self}.Vb";
+  [r3_mul_d]   MUL<f64>(a, b)          => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_mov_b32 {self}.Vb.lo, {b}.lo\n  v_mov_b32 {self}.Vb.hi, {b}.hi\n  v_mul_f64 {self}, {self}.Va, {self}.Vb";
+  [r3_fma_d]   MULACC<f64>(a, b, c)    => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_mov_b32 {self}.Vb.lo, {b}.lo\n  v_mov_b32 {self}.Vb.hi, {b}.hi\n  v_mov_b32 {self}.Vc.lo, {c}.lo\n  v_mov_b32 {self}.Vc.hi, {c}.hi\n  v_fma_f64 {self}, {self}.Va, {self}.Vb, {self}.Vc";
+  [r3_neg_d]   NEG<f64>(a)             => "v_mov_b32 {self}.lo, {a}.lo\n  v_xor_b32 {self}.hi, 0x80000000, {a}.hi";
+  [r3_lt_d]    CMPLT(a<f64>, b)        => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_mov_b32 {self}.Vb.lo, {b}.lo\n  v_mov_b32 {self}.Vb.hi, {b}.hi\n  v_cmp_lt_f64 vcc_lo, {self}.Va, {self}.Vb\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_le_d]    CMPLE(a<f64>, b)        => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_mov_b32 {self}.Vb.lo, {b}.lo\n  v_mov_b32 {self}.Vb.hi, {b}.hi\n  v_cmp_le_f64 vcc_lo, {self}.Va, {self}.Vb\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_eq_d]    CMPEQ(a<f64>, b)        => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_mov_b32 {self}.Vb.lo, {b}.lo\n  v_mov_b32 {self}.Vb.hi, {b}.hi\n  v_cmp_eq_f64 vcc_lo, {self}.Va, {self}.Vb\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_ne_d]    CMPNE(a<f64>, b)        => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_mov_b32 {self}.Vb.lo, {b}.lo\n  v_mov_b32 {self}.Vb.hi, {b}.hi\n  v_cmp_neq_f64 vcc_lo, {self}.Va, {self}.Vb\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
+  [r3_cast_f_d]  CAST<f32>(a<f64>)     => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_cvt_f32_f64 {self}, {self}.Va";
+  [r3_cast_s_d]  CAST<r3_signed>(a<f64>) => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_cvt_i32_f64 {self}, {self}.Va";
+  [r3_cast_d_f]  CAST<f64>(a<f32>)     => "v_cvt_f64_f32 {self}, {a}";
+  [r3_cast_d_s]  CAST<f64>(a<r3_signed>) => "v_cvt_f64_i32 {self}, {a}";
+  [r3_cast_d_u]  CAST<f64>(a<r3_unsigned>) => "v_cvt_f64_u32 {self}, {a}";
 
   # f32 arithmetic
   [r3_add_f]   ADD<f32>(a, b)          => "v_add_f32 {self}, {a}, {b}";
@@ -147,6 +165,6 @@ render rdna3 extends render_common {
   [r3_bitcast]   BITCAST<r3_bits>(a<r3_bits>) => "v_mov_b32 {self}, {a}";
 }
 
-typemap r3_shift { bool = "0"; i32 = "2"; u32 = "2"; index = "2"; f32 = "2"; i64 = "3"; u64 = "3"; }
-typemap r3_load { bool = "u8"; i32 = "b32"; u32 = "b32"; index = "b32"; f32 = "b32"; i64 = "b64"; u64 = "b64"; }
-typemap r3_store { bool = "b8"; i32 = "b32"; u32 = "b32"; index = "b32"; f32 = "b32"; i64 = "b64"; u64 = "b64"; }
+typemap r3_shift { bool = "0"; i32 = "2"; u32 = "2"; index = "2"; f32 = "2"; i64 = "3"; u64 = "3"; f64 = "3"; }
+typemap r3_load { bool = "u8"; i32 = "b32"; u32 = "b32"; index = "b32"; f32 = "b32"; i64 = "b64"; u64 = "b64"; f64 = "b64"; }
+typemap r3_store { bool = "b8"; i32 = "b32"; u32 = "b32"; index = "b32"; f32 = "b32"; i64 = "b64"; u64 = "b64"; f64 = "b64"; }

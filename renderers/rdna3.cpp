@@ -24,6 +24,7 @@ llvm::Expected<std::string> literal(const UOp& c) {
   uops::Value v = c->value();
   if (uops::is_bool(d)) return std::string(v.i ? "1" : "0");
   if (d == DType::f32) return fmt::format("0x{:08x}", std::bit_cast<uint32_t>(float(v.f)));
+  if (d == DType::f64) return fmt::format("0x{:016x}", std::bit_cast<uint64_t>(v.f)); // as halves: 0x...lo, 0x...hi
   if (uops::is_int(d) && uops::bits(d) == 64 && d != DType::index) // written as halves: 123.lo, 123.hi
     return uops::format_wide(uops::as_wide(d, v));
   if (uops::is_int(d)) {
@@ -105,7 +106,7 @@ llvm::Expected<std::string> render(const std::vector<UOp>& program, const std::s
     if (u->op == Op::AFTER) return name_of(u->src[0]); // an accumulator's value is its register
     auto it = names.find(u.get());
     if (it != names.end()) return it->second;
-    bool wide = u->dtype == DType::i64 || u->dtype == DType::u64;
+    bool wide = u->dtype == DType::i64 || u->dtype == DType::u64 || u->dtype == DType::f64;
     char cls = u->op == Op::DEFINE_GLOBAL ? 'S' : u->op == Op::RANGE || u->op == Op::STORE ? 's' : wide ? 'V' : 'v';
     return names.insert({u.get(), fmt::format("%{}{}", cls, names.size())}).first->second;
   };

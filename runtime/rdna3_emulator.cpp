@@ -219,6 +219,15 @@ const llvm::StringMap<ValuOp>& valu_ops() {
         {"V_CVT_F32_F16", {S::Plain, T::F16, 1, false, [](u64 a, u64, u64) { return bits(float(f16(a))); }}},
         {"V_CVT_F64_F32", {S::Plain, T::F32, 1, false, [](u64 a, u64, u64) { return bits(double(f32(a))); }}},
         {"V_CVT_F32_F64", {S::Plain, T::F64, 1, false, [](u64 a, u64, u64) { return bits(float(f64(a))); }}},
+        {"V_CVT_F64_I32", {S::Plain, T::B32, 1, false, [](u64 a, u64, u64) { return bits(double(i32(a))); }}},
+        {"V_CVT_F64_U32", {S::Plain, T::B32, 1, false, [](u64 a, u64, u64) { return bits(double(u32(a))); }}},
+        // f64 to i32: truncated, saturated, NaN to 0
+        {"V_CVT_I32_F64",
+         {S::Plain, T::F64, 1, false,
+          [](u64 a, u64, u64) {
+            double x = f64(a);
+            return u64(u32(std::isnan(x) ? 0 : x <= INT32_MIN ? INT32_MIN : x >= INT32_MAX ? INT32_MAX : int32_t(x)));
+          }}},
         // f16 (the fake16 forms: a half in the low 16 bits, the high bits cleared)
         {"V_ADD_F16", {S::Plain, T::F16, 2, false, [](u64 a, u64 b, u64) { return bits(_Float16(f16(a) + f16(b))); }}},
         {"V_SUB_F16", {S::Plain, T::F16, 2, false, [](u64 a, u64 b, u64) { return bits(_Float16(f16(a) - f16(b))); }}},
