@@ -25,6 +25,9 @@ dtypes r3_signed = {i32, index};
 dtypes r3_bits = {f32, i32, u32};
 dtypes r3_wide = {i64, u64};
 dtypes r3_pairs = {i64, u64, f64};
+dtypes r3_small_u = {u8, u16};   # in a VGPR zero-extended, as global_load_u8/u16 leave them
+dtypes r3_small_s = {i8, i16};   # sign-extended
+dtypes r3_small = {u8, u16, i8, i16};
 
 # RDNA3 has no integer division. An index divided by a constant, both under 2^21: the quotient of x + 1/2, which
 # is at least 1/(2c) from an integer, through f32, whose two roundings (the sum is exact) move it by under
@@ -76,6 +79,8 @@ render rdna3 extends render_common {
   [r3_shr_sw]  SHR<i64>(a, b)          => "v_ashrrev_i64 {self}, {b}.lo, {a}";
   [r3_cast_w_s] CAST<r3_wide>(a<r3_signed>)   => "v_mov_b32 {self}.lo, {a}\n  v_ashrrev_i32 {self}.hi, 31, {self}.lo";
   [r3_cast_w_u] CAST<r3_wide>(a<r3_unsigned>) => "v_mov_b32 {self}.lo, {a}\n  v_mov_b32 {self}.hi, 0";
+  [r3_cast_w_su] CAST<r3_wide>(a<r3_small_u>) => "v_mov_b32 {self}.lo, {a}\n  v_mov_b32 {self}.hi, 0";
+  [r3_cast_w_ss] CAST<r3_wide>(a<r3_small_s>) => "v_mov_b32 {self}.lo, {a}\n  v_ashrrev_i32 {self}.hi, 31, {self}.lo";
   [r3_cast_w_w] CAST<r3_wide>(a<r3_wide>)     => "v_mov_b32 {self}.lo, {a}.lo\n  v_mov_b32 {self}.hi, {a}.hi";
   [r3_bitcast_w] BITCAST<r3_pairs>(a<r3_pairs>) => "v_mov_b32 {self}.lo, {a}.lo\n  v_mov_b32 {self}.hi, {a}.hi";
   [r3_cast_b_w] CAST<bool>(a<r3_wide>)        => "v_or_b32 {self}.vt, {a}.lo, {a}.hi\n  v_cmp_ne_u32 vcc_lo, 0, {self}.vt\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
@@ -94,6 +99,10 @@ render rdna3 extends render_common {
   [r3_sub_d]   SUB<f64>(a, b)          => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_mov_b32 {self}.Vb.lo, {b}.lo\n  v_mov_b32 {self}.Vb.hi, {b}.hi\n  v_add_f64 {self}, {self}.Va, -{self}.Vb";
   [r3_mul_d]   MUL<f64>(a, b)          => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_mov_b32 {self}.Vb.lo, {b}.lo\n  v_mov_b32 {self}.Vb.hi, {b}.hi\n  v_mul_f64 {self}, {self}.Va, {self}.Vb";
   [r3_fma_d]   MULACC<f64>(a, b, c)    => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_mov_b32 {self}.Vb.lo, {b}.lo\n  v_mov_b32 {self}.Vb.hi, {b}.hi\n  v_mov_b32 {self}.Vc.lo, {c}.lo\n  v_mov_b32 {self}.Vc.hi, {c}.hi\n  v_fma_f64 {self}, {self}.Va, {self}.Vb, {self}.Vc";
+  # a / b as for f32: the reciprocal refined by Newton steps (three: 2^-52 from its ~2^-26 start), the quotient's
+  # residual, then v_div_fixup_f64 for zeros, infinities and NaN
+  [r3_fdiv_d]  FDIV<f64>(a, b)         => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_mov_b32 {self}.Vb.lo, {b}.lo\n  v_mov_b32 {self}.Vb.hi, {b}.hi\n  v_rcp_f64 {self}.Vr, {self}.Vb\n  v_fma_f64 {self}.Ve, -{self}.Vb, {self}.Vr, 1.0\n  v_fma_f64 {self}.Vr, {self}.Ve, {self}.Vr, {self}.Vr\n  v_fma_f64 {self}.Ve, -{self}.Vb, {self}.Vr, 1.0\n  v_fma_f64 {self}.Vr, {self}.Ve, {self}.Vr, {self}.Vr\n  v_fma_f64 {self}.Ve, -{self}.Vb, {self}.Vr, 1.0\n  v_fma_f64 {self}.Vr, {self}.Ve, {self}.Vr, {self}.Vr\n  v_mul_f64 {self}.Vq, {self}.Va, {self}.Vr\n  v_fma_f64 {self}.Ve, -{self}.Vb, {self}.Vq, {self}.Va\n  v_fma_f64 {self}.Vq, {self}.Ve, {self}.Vr, {self}.Vq\n  v_div_fixup_f64 {self}, {self}.Vq, {self}.Vb, {self}.Va";
+  [r3_sqrt_d]  SQRT<f64>(a)            => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_sqrt_f64 {self}, {self}.Va";
   [r3_neg_d]   NEG<f64>(a)             => "v_mov_b32 {self}.lo, {a}.lo\n  v_xor_b32 {self}.hi, 0x80000000, {a}.hi";
   [r3_lt_d]    CMPLT(a<f64>, b)        => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_mov_b32 {self}.Vb.lo, {b}.lo\n  v_mov_b32 {self}.Vb.hi, {b}.hi\n  v_cmp_lt_f64 vcc_lo, {self}.Va, {self}.Vb\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
   [r3_le_d]    CMPLE(a<f64>, b)        => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_mov_b32 {self}.Vb.lo, {b}.lo\n  v_mov_b32 {self}.Vb.hi, {b}.hi\n  v_cmp_le_f64 vcc_lo, {self}.Va, {self}.Vb\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
@@ -101,6 +110,8 @@ render rdna3 extends render_common {
   [r3_ne_d]    CMPNE(a<f64>, b)        => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_mov_b32 {self}.Vb.lo, {b}.lo\n  v_mov_b32 {self}.Vb.hi, {b}.hi\n  v_cmp_neq_f64 vcc_lo, {self}.Va, {self}.Vb\n  v_cndmask_b32 {self}, 0, 1, vcc_lo";
   [r3_cast_f_d]  CAST<f32>(a<f64>)     => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_cvt_f32_f64 {self}, {self}.Va";
   [r3_cast_s_d]  CAST<r3_signed>(a<f64>) => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_cvt_i32_f64 {self}, {self}.Va";
+  # f64 to a 64-bit integer, for |a| < 2^63: the high half floor(t / 2^32) of t = trunc(a), the low one t minus it
+  [r3_cast_w_d]  CAST<r3_wide>(a<f64>) => "v_mov_b32 {self}.Va.lo, {a}.lo\n  v_mov_b32 {self}.Va.hi, {a}.hi\n  v_trunc_f64 {self}.Vt, {self}.Va\n  v_ldexp_f64 {self}.Vh, {self}.Vt, -32\n  v_floor_f64 {self}.Vh, {self}.Vh\n  v_ldexp_f64 {self}.Vl, {self}.Vh, 32\n  v_add_f64 {self}.Vl, {self}.Vt, -{self}.Vl\n  v_cvt_u32_f64 {self}.lo, {self}.Vl\n  v_cvt_i32_f64 {self}.hi, {self}.Vh";
   [r3_cast_d_f]  CAST<f64>(a<f32>)     => "v_cvt_f64_f32 {self}, {a}";
   [r3_cast_d_s]  CAST<f64>(a<r3_signed>) => "v_cvt_f64_i32 {self}, {a}";
   [r3_cast_d_u]  CAST<f64>(a<r3_unsigned>) => "v_cvt_f64_u32 {self}, {a}";
@@ -156,6 +167,9 @@ render rdna3 extends render_common {
 
   # conversions; float to int truncates and saturates, NaN to 0, as the op table's CAST
   [r3_cast_f_s]  CAST<f32>(a<r3_signed>) => "v_cvt_f32_i32 {self}, {a}";
+  [r3_cast_f_su] CAST<f32>(a<r3_small_u>) => "v_cvt_f32_u32 {self}, {a}";
+  [r3_cast_f_ss] CAST<f32>(a<r3_small_s>) => "v_cvt_f32_i32 {self}, {a}";
+  [r3_cast_i_sm] CAST<r3_ints>(a<r3_small>) => "v_mov_b32 {self}, {a}";
   [r3_cast_f_u]  CAST<f32>(a<r3_unsigned>)  => "v_cvt_f32_u32 {self}, {a}";
   [r3_cast_s_f]  CAST<r3_signed>(a<f32>) => "v_cvt_i32_f32 {self}, {a}";
   [r3_cast_u_f]  CAST<u32>(a<f32>)          => "v_cvt_u32_f32 {self}, {a}";
@@ -165,6 +179,6 @@ render rdna3 extends render_common {
   [r3_bitcast]   BITCAST<r3_bits>(a<r3_bits>) => "v_mov_b32 {self}, {a}";
 }
 
-typemap r3_shift { bool = "0"; i32 = "2"; u32 = "2"; index = "2"; f32 = "2"; i64 = "3"; u64 = "3"; f64 = "3"; }
-typemap r3_load { bool = "u8"; i32 = "b32"; u32 = "b32"; index = "b32"; f32 = "b32"; i64 = "b64"; u64 = "b64"; f64 = "b64"; }
-typemap r3_store { bool = "b8"; i32 = "b32"; u32 = "b32"; index = "b32"; f32 = "b32"; i64 = "b64"; u64 = "b64"; f64 = "b64"; }
+typemap r3_shift { bool = "0"; u8 = "0"; i8 = "0"; u16 = "1"; i16 = "1"; i32 = "2"; u32 = "2"; index = "2"; f32 = "2"; i64 = "3"; u64 = "3"; f64 = "3"; }
+typemap r3_load { bool = "u8"; u8 = "u8"; i8 = "i8"; u16 = "u16"; i16 = "i16"; i32 = "b32"; u32 = "b32"; index = "b32"; f32 = "b32"; i64 = "b64"; u64 = "b64"; f64 = "b64"; }
+typemap r3_store { bool = "b8"; u8 = "b8"; i8 = "b8"; u16 = "b16"; i16 = "b16"; i32 = "b32"; u32 = "b32"; index = "b32"; f32 = "b32"; i64 = "b64"; u64 = "b64"; f64 = "b64"; }

@@ -5,6 +5,7 @@
 #include "renderers/rdna3.h"
 #include <fmt/format.h>
 #include <llvm/ADT/STLExtras.h>
+#include <llvm/ADT/StringExtras.h>
 #include <llvm/ADT/StringMap.h>
 #include <map>
 #include <optional>
@@ -93,9 +94,68 @@ std::vector<std::vector<std::string>> registers_in(const std::string& line) {
   return out;
 }
 
+// A VALU instruction takes one 32-bit literal (inline constants aside: integers -16..64, +-0.5, 1, 2, 4 and
+// 1/(2pi) as f32). Each further distinct literal moves into a VGPR of its own first (two constant operands survive
+// the rules where no pass after them folds constants: -255.0 as v_xor_b32 0x80000000, 0x437f0000).
+std::vector<std::string> one_literal_each(const std::vector<std::string>& lines) {
+  static const std::regex literal(R"(^-?(0x[0-9a-fA-F]+|\d+)$)");
+  static const llvm::StringRef inline_floats[] = {"0x3f000000", "0xbf000000", "0x3f800000", "0xbf800000", "0x40000000",
+                                                  "0xc0000000", "0x40800000", "0xc0800000", "0x3e22f983"};
+  auto is_inline = [](llvm::StringRef t) {
+    int64_t v;
+    if (!t.getAsInteger(0, v) && !t.starts_with("0x") && v >= -16 && v <= 64) return true;
+    return llvm::is_contained(inline_floats, t);
+  };
+  std::vector<std::string> out;
+  for (size_t i = 0; i < lines.size(); i++) {
+    llvm::StringRef line = lines[i];
+    auto [mnemonic, rest] = line.split(' ');
+    if (mnemonic.starts_with("global_store")) { // the data is a VGPR (a pair for 64 bits), never a constant
+      llvm::SmallVector<llvm::StringRef, 4> operands;
+      rest.split(operands, ", ");
+      std::string data = operands.size() > 1 ? operands[1].trim().str() : "";
+      if (std::regex_match(data, literal)) {
+        bool pair = mnemonic.ends_with("b64");
+        std::string reg = fmt::format("%{}0.{}literal{}", pair ? 'V' : 'v', pair ? 'V' : 'v', i);
+        if (pair)
+          out.push_back(fmt::format("v_mov_b32 {0}.lo, {1}.lo", reg, data)),
+              out.push_back(fmt::format("v_mov_b32 {0}.hi, {1}.hi", reg, data));
+        else
+          out.push_back(fmt::format("v_mov_b32 {}, {}", reg, data));
+        operands[1] = reg;
+        out.push_back(mnemonic.str() + " " + llvm::join(operands, ", "));
+        continue;
+      }
+    }
+    if (!mnemonic.starts_with("v_")) {
+      out.push_back(lines[i]);
+      continue;
+    }
+    llvm::SmallVector<llvm::StringRef, 6> operands;
+    rest.split(operands, ", ");
+    std::vector<std::string> seen;
+    std::string rewritten = mnemonic.str();
+    for (size_t k = 0; k < operands.size(); k++) {
+      std::string op = operands[k].trim().str();
+      if (std::regex_match(op, literal) && !is_inline(op) && !llvm::is_contained(seen, op)) {
+        seen.push_back(op);
+        if (seen.size() > 1) {
+          std::string reg = fmt::format("%v0.vliteral{}_{}", i, k);
+          out.push_back(fmt::format("v_mov_b32 {}, {}", reg, op));
+          op = reg;
+        }
+      }
+      rewritten += (k ? ", " : " ") + op;
+    }
+    out.push_back(rewritten);
+  }
+  return out;
+}
+
 } // namespace
 
-llvm::Expected<Allocated> allocate(const std::vector<std::string>& lines) {
+llvm::Expected<Allocated> allocate(const std::vector<std::string>& given) {
+  std::vector<std::string> lines = one_literal_each(given);
   // each virtual register's span of lines: from its first mention to its last
   std::map<std::string, Virtual> virtuals;
   std::vector<Virtual*> order; // by first mention: the linear scan's order

@@ -221,6 +221,28 @@ const llvm::StringMap<ValuOp>& valu_ops() {
         {"V_CVT_F32_F64", {S::Plain, T::F64, 1, false, [](u64 a, u64, u64) { return bits(float(f64(a))); }}},
         {"V_CVT_F64_I32", {S::Plain, T::B32, 1, false, [](u64 a, u64, u64) { return bits(double(i32(a))); }}},
         {"V_CVT_F64_U32", {S::Plain, T::B32, 1, false, [](u64 a, u64, u64) { return bits(double(u32(a))); }}},
+        {"V_CVT_U32_F64", {S::Plain, T::F64, 1, false, [](u64 a, u64, u64) {
+           double x = f64(a);
+           return u64(std::isnan(x) || x <= 0 ? 0u : x >= UINT32_MAX ? UINT32_MAX : u32(x));
+         }}},
+        // f64 reciprocal and square root: exact here; hardware's are approximations that the renderer refines
+        {"V_RCP_F64", {S::Plain, T::F64, 1, false, [](u64 a, u64, u64) { return bits(1.0 / f64(a)); }}},
+        {"V_SQRT_F64", {S::Plain, T::F64, 1, false, [](u64 a, u64, u64) { return bits(std::sqrt(f64(a))); }}},
+        {"V_DIV_FIXUP_F64",
+         {S::Plain, T::F64, 3, false,
+          [](u64 q, u64 d, u64 n) {
+            double fq = f64(q), fd = f64(d), fn = f64(n);
+            bool negative = std::signbit(fd) != std::signbit(fn);
+            if (std::isnan(fn) || std::isnan(fd) || (fd == 0 && fn == 0) || (std::isinf(fd) && std::isinf(fn)))
+              return bits(std::numeric_limits<double>::quiet_NaN());
+            if (fd == 0 || std::isinf(fn)) return bits(negative ? -INFINITY : double(INFINITY));
+            if (std::isinf(fd) || fn == 0) return bits(negative ? -0.0 : 0.0);
+            return bits(negative ? -std::fabs(fq) : std::fabs(fq));
+          }}},
+        {"V_TRUNC_F64", {S::Plain, T::F64, 1, false, [](u64 a, u64, u64) { return bits(std::trunc(f64(a))); }}},
+        {"V_FLOOR_F64", {S::Plain, T::F64, 1, false, [](u64 a, u64, u64) { return bits(std::floor(f64(a))); }}},
+        {"V_LDEXP_F64",
+         {S::Plain, T::F64, 2, false, [](u64 a, u64 b, u64) { return bits(std::ldexp(f64(a), i32(b))); }}},
         // f64 to i32: truncated, saturated, NaN to 0
         {"V_CVT_I32_F64",
          {S::Plain, T::F64, 1, false,
