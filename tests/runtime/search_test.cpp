@@ -157,7 +157,9 @@ TEST_CASE("a searched kernel's plan is at least the heuristic's speed, and is st
   std::string summary = expect_ok(runtime::summarize_search_log(dir.str() + "/search/log.jsonl"));
   INFO(summary);
   CHECK(summary.find(fmt::format("1 searches, {} plans", s.candidates)) != std::string::npos);
-  CHECK(summary.find(lowering::to_string(s.opts)) != std::string::npos);
+  // the best plan measured, unless measuring it beside the heuristic's again kept the heuristic's (timing noise)
+  if (s.opts != lowering::optimize(ast, lowering::upcast_limit()))
+    CHECK(summary.find(lowering::to_string(s.opts)) != std::string::npos);
   CHECK(s.model_chose); // by default the cost model picks the plans measured, and the log says how it ranked them
   CHECK(summary.find("cost model (the model chose): pairwise order right for") != std::string::npos);
   // a second search of the same kernel finds it; a wider beam than the stored one searches again
