@@ -5,10 +5,10 @@
 # selects), and the instructions of every op (render rdna3).
 #
 # This first version: each lane computes one trip of the kernel's outermost output loop; the other loops are scalar
-# loops that every lane runs alike; a workgroup is one wave of 32 lanes. Values are 32 bits: f32, i32, u32, index
-# (as i32: buffers of at most 2^31 elements), bool (0 or 1 in a VGPR), and i64 and u64 (VGPR pairs: arithmetic,
-# bitwise ops, shifts, compares, u64 to f32); integer division by constants of values
-# under 2^21. Other dtypes and divisions have no rule yet, which the renderer reports, naming the op.
+# loops that every lane runs alike; a workgroup is one wave of 32 lanes. Values: f32, i32, u32, index (as i32:
+# buffers of at most 2^31 elements), bool (0 or 1 in a VGPR), 8- and 16-bit integers (loaded extended to 32 bits;
+# loads, stores and conversions), and i64, u64 and f64 in VGPR pairs; integer division by constants of values under
+# 2^21. Other dtypes (f16, bf16) and divisions have no rule yet, which the renderer reports, naming the op.
 include "prelude.pat";
 
 target RDNA3 (render=rdna3);
