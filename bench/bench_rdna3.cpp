@@ -5,25 +5,18 @@
 // and the first kernel of a sum of 16M floats (the partial sums the schedule makes, each a tree of sums of 1024 in
 // patgrad's code, one running sum in LLVM's). Fewer is better; the emulator counts what runs, not cycles.
 //   build/bench/bench_rdna3
+#include "bench/workloads.h"
 #include "frontend/tensor.h"
 #include "lowering/lowering.h"
 #include "runtime/rdna3_emulator.h"
 #include "runtime/target.h"
 #include <fmt/format.h>
-#include <random>
 
 using namespace patgrad;
+using bench::random;
 namespace rdna3 = patgrad::runtime::rdna3;
 
 namespace {
-
-Tensor random(const Shape& shape) {
-  std::mt19937 rng(7);
-  std::uniform_real_distribution<float> dist(-1, 1);
-  std::vector<float> v(size_t(uops::prod(shape)));
-  for (float& x : v) x = dist(rng);
-  return Tensor::from_vector(v, shape).realize();
-}
 
 template <class T>
 T check(llvm::Expected<T> v) {
@@ -53,15 +46,8 @@ rdna3::Counters run(const rdna3::CodeObject& code, llvm::ArrayRef<const runtime:
 
 // The kernel of t's schedule that does the work (reads the most elements), lowered for RDNA3 and run.
 std::pair<rdna3::Counters, std::string> ours(const Tensor& t, int64_t* outputs) {
-  lowering::Schedule s = lowering::schedule({t.uop()}, runtime::new_buffer);
-  const lowering::Kernel* main = &s.kernels[0];
-  auto reads = [](const lowering::Kernel& k) {
-    int64_t n = 0;
-    for (size_t i = 1; i < k.buffers.size(); i++) n += runtime::buffer(k.buffers[i]).size;
-    return n;
-  };
-  for (const lowering::Kernel& k : s.kernels)
-    if (reads(k) > reads(*main)) main = &k;
+  lowering::Kernel kernel = bench::main_kernel(t);
+  const lowering::Kernel* main = &kernel;
   lowering::Lowered lowered = check(lowering::lower_kernel(*main, "RDNA3", rewriter::builtin_library()));
   rdna3::CodeObject code = check(rdna3::load(check(rdna3::assemble(lowered.source)), main->name));
   int64_t lanes = 1;

@@ -9,6 +9,7 @@
 // Usage: bench_search [--beam N] [--seconds S] [--repeat R] [--no-numpy]   (N default 4; S per kernel, 20; R 1)
 //        bench_search --time CASE [OPTS...]   (0 matmul, 1 conv2d, 2 sum, 3-4 small convolutions)
 #include "bench/anchors.h"
+#include "bench/workloads.h"
 #include "frontend/tensor.h"
 #include "runtime/search.h"
 #include <chrono>
@@ -18,33 +19,12 @@
 #include <llvm/Support/JSON.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/Program.h>
-#include <random>
 
 using namespace patgrad;
+using bench::main_kernel;
+using bench::random;
 
 namespace {
-
-Tensor random(const Shape& shape) {
-  std::mt19937 rng(7);
-  std::uniform_real_distribution<float> dist(-1, 1);
-  std::vector<float> v(size_t(uops::prod(shape)));
-  for (float& x : v) x = dist(rng);
-  return Tensor::from_vector(v, shape).realize();
-}
-
-// The kernel of the schedule that does the work: the one reading the most elements.
-lowering::Kernel main_kernel(const Tensor& t) {
-  lowering::Schedule s = lowering::schedule({t.uop()}, runtime::new_buffer);
-  const lowering::Kernel* best = &s.kernels[0];
-  auto reads = [](const lowering::Kernel& k) {
-    int64_t n = 0;
-    for (size_t i = 1; i < k.buffers.size(); i++) n += runtime::buffer(k.buffers[i]).size;
-    return n;
-  };
-  for (const lowering::Kernel& k : s.kernels)
-    if (reads(k) > reads(*best)) best = &k;
-  return *best;
-}
 
 struct Case {
   std::string name, unit;
