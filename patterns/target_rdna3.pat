@@ -29,7 +29,7 @@ dtypes r3_small_u = {u8, u16};   # in a VGPR zero-extended, as global_load_u8/u1
 dtypes r3_small_s = {i8, i16};   # sign-extended
 dtypes r3_small = {u8, u16, i8, i16};
 
-# RDNA3 has no integer division. An index divided by a constant, both under 2^21: the quotient of x + 1/2, which
+# RDNA3 has no integer division, nor a conversion from i64 to f32. An index divided by a constant, both under 2^21: the quotient of x + 1/2, which
 # is at least 1/(2c) from an integer, through f32, whose two roundings (the sum is exact) move it by under
 # (x + 1) * 2^-23 / c: less than that distance. Larger values, or a divisor that is not a constant, have no rule yet.
 group divide_rdna3 {
@@ -37,6 +37,8 @@ group divide_rdna3 {
       => CAST<index>(TRUNC((CAST<f32>(x) + 0.5) * (CONST<f32>[1] / CONST<f32>[c.val])));
   [r3_cmod_const] CMOD<index>(x, c:CONST) if x.vmin >= 0 && x.vmax < 2097152 && c.val > 0 && c.val < 2097152
       => x - CDIV(x, c) * c;
+  # i64 to f32 through its magnitude as u64 (whose conversion rounds once): the sign does not change the rounding
+  [r3_cast_f_sw] CAST<f32>(x<i64>) => WHERE(x < 0, -CAST<f32>(CAST<u64>(CONST<i64>[0] - x)), CAST<f32>(CAST<u64>(x)));
   # 1 / c, correctly rounded, at compile time
   [r3_fold_fdiv] FDIV<f32>(a:CONST, b:CONST) => CONST<f32>[a.val / b.val];
 }

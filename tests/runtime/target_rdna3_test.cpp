@@ -112,6 +112,9 @@ TEST_CASE("RDNA3: random numbers and integer sums (64-bit integers in VGPR pairs
   CHECK(x.to("RDNA3").sum().realize().to("CPU").to_vector<int64_t>() ==
         x.to("INTERP").sum().realize().to("CPU").to_vector<int64_t>()); // into i64
   Tensor big = Tensor::from_vector<int64_t>({int64_t(1) << 40, -(int64_t(1) << 33), 12345678901234}).realize();
+  Tensor wide = Tensor::from_vector<int64_t>({-5, (int64_t(1) << 62) + 12345, -(int64_t(1) << 40) - 1, 0}).realize();
+  CHECK(wide.to("RDNA3").cast(DType::f32).realize().to("CPU").to_vector<float>() ==
+        wide.to("INTERP").cast(DType::f32).realize().to("CPU").to_vector<float>()); // rounded once, signed
   CHECK((big.to("RDNA3") * 3 + 1).realize().to("CPU").to_vector<int64_t>() ==
         std::vector<int64_t>{3 * (int64_t(1) << 40) + 1, -3 * (int64_t(1) << 33) + 1, 3 * int64_t(12345678901234) + 1});
 }
