@@ -132,8 +132,10 @@ render rdna3 extends render_common {
   [r3_sqrt]    SQRT<f32>(a)            => "v_sqrt_f32 {self}, {a}\n  s_waitcnt_depctr 0xfff";
   [r3_exp2]    EXP2<f32>(a)            => "v_exp_f32 {self}, {a}\n  s_waitcnt_depctr 0xfff";
   [r3_log2]    LOG2<f32>(a)            => "v_log_f32 {self}, {a}\n  s_waitcnt_depctr 0xfff";
-  # v_sin_f32 takes revolutions: x / 2pi
-  [r3_sin]     SIN<f32>(a)             => "v_mul_f32 {self}.vt, 0x3e22f983, {a}\n  v_sin_f32 {self}, {self}.vt\n  s_waitcnt_depctr 0xfff";
+  # v_sin_f32 takes revolutions, x / 2pi rounded to f32: its error grows with x (sin(-5749) was 1% off). So x first
+  # loses its whole turns k (Cody-Waite: x - k * 2pi with 2pi as two f32 parts, each step one FMA), then the
+  # remainder in [-pi, pi] is scaled
+  [r3_sin]     SIN<f32>(a)             => "v_mul_f32 {self}.vk, 0x3e22f983, {a}\n  v_rndne_f32 {self}.vk, {self}.vk\n  v_fma_f32 {self}.vr, -{self}.vk, 0x40c90fdb, {a}\n  v_fma_f32 {self}.vr, -{self}.vk, 0xb43bbd2e, {self}.vr\n  v_mul_f32 {self}.vt, 0x3e22f983, {self}.vr\n  v_sin_f32 {self}, {self}.vt\n  s_waitcnt_depctr 0xfff";
   [r3_trunc]   TRUNC<f32>(a)           => "v_trunc_f32 {self}, {a}";
 
   # 32-bit integers (index included); bools are 0 or 1, so the bitwise ops serve them too
